@@ -1,0 +1,27 @@
+// `npm test`: lint, build (which typechecks), then every test file under dist/test with node's runner.
+import { execSync, spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const run = (cmd) => execSync(cmd, { stdio: 'inherit' });
+if (!process.argv.includes('--no-lint')) run('npx eslint . && npx prettier --check .');
+run('npx tsc -p tsconfig.json');
+
+function collect(dir) {
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...collect(p));
+    else if (e.name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+let files = collect('dist/test').sort();
+if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  { stdio: 'inherit' },
+);
+process.exit(r.status ?? 1);

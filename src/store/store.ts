@@ -1,0 +1,105 @@
+/**
+ * The storage contract. The core calls these verbs; it never knows how bytes are laid out.
+ * Message properties are opaque bytes to the store (the protocol layer's encoding); the few
+ * fields the core itself interprets (persistence, priority, expiry) travel beside them.
+ *
+ * Ordering contract: records are applied in the order they are appended. `afterSync(cb)` calls
+ * `cb` once every record appended before the call is durable (fdatasync done), or with an
+ * error if the write or sync that covered them failed. A failure is sticky: every later append
+ * throws StoreFailedError and every later afterSync reports the error.
+ */
+
+/** A message as the store keeps it. `body` may be undefined for a paged-out message. */
+export interface StoredMessage {
+  exchange: string;
+  routingKey: string;
+  /** Protocol-encoded content properties, opaque here. */
+  properties: Buffer;
+  body: Buffer | undefined;
+  bodySize: number;
+  priority: number;
+  /** Wall-clock ms at which the message expires, 0 for never. */
+  expiresAt: number;
+  /** Where the store keeps the message, for paging and live counts; set by `enqueue`. */
+  location: MessageLocation | undefined;
+}
+
+/** Opaque to the core: the journal puts its segment number and byte offset here. */
+export interface MessageLocation {
+  readonly segment: number;
+  readonly offset: number;
+}
+
+export interface RecoveredMessage {
+  queueId: number;
+  seq: number;
+  message: StoredMessage;
+  /** True when the message may have been delivered before the restart. */
+  redelivered: boolean;
+}
+
+/** What recovery hands back to the core, in order. */
+export interface RecoveryVisitor {
+  /** A live definition (queue, exchange, binding), by the key it was written under. */
+  definition(key: string, value: unknown): void;
+  /** A live message of queue `queueId`; called in ascending `seq` order per queue. */
+  message(m: RecoveredMessage): void;
+}
+
+export interface RecoveryStats {
+  segments: number;
+  records: number;
+  messages: number;
+  /** Bytes cut from a torn tail. */
+  truncatedBytes: number;
+  /** Largest queue id and seq seen, so counters never go backwards. */
+  maxQueueId: number;
+  ms: number;
+}
+
+export interface Store {
+  /** Replay what is on disk into the visitor. Call once, before any append. */
+  recover(visitor: RecoveryVisitor): Promise<RecoveryStats>;
+
+  /** Journal a definition under a stable key (a redeclare replaces it). */
+  putDefinition(key: string, value: unknown): void;
+  deleteDefinition(key: string): void;
+
+  /**
+   * Journal one message routed to several durable queues (one record, body written once).
+   * Sets `message.location`.
+   */
+  enqueue(message: StoredMessage, queueIds: readonly number[], seqs: readonly number[]): void;
+  /** The message at (queueId, seq) is gone (acked, dropped, expired). */
+  settle(queueId: number, seq: number, message: StoredMessage): void;
+  /**
+   * Every message of the queue with seq <= uptoSeq is gone (purge, delete): one record.
+   * `messages` are the ones that were live, so the store can release their space.
+   */
+  purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void;
+  /** Messages of the queue with seq <= seq have been handed to a consumer (redelivered flag). */
+  markDelivered(queueId: number, seq: number): void;
+
+  /** Read back a paged-out body. */
+  readBody(message: StoredMessage): Buffer;
+
+  afterSync(cb: (err: Error | undefined) => void): void;
+  /** Sticky error after a failed write or sync, else undefined. */
+  readonly failure: Error | undefined;
+
+  /** Flush, sync and release files. Further appends throw. */
+  close(): Promise<void>;
+
+  /** Counters for metrics, tests and benchmarks. */
+  stats(): StoreStats;
+}
+
+export interface StoreStats {
+  appendedRecords: number;
+  syncs: number;
+  bytesWritten: number;
+  segments: number;
+  liveMessages: number;
+  compactions: number;
+  deletedSegments: number;
+}
