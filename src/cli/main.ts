@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { loadConfig, usage } from '../config.js';
+import { BatonError } from '../core/errors.js';
+import { Server } from '../server.js';
+
+const [command = 'help', ...rest] = process.argv.slice(2);
+
+async function serve(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(rest);
+  } catch (err) {
+    process.stderr.write(`baton: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel });
+  const server = await Server.start(config, logger);
+  let signals = 0;
+  const shutdown = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn(`second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    logger.info(`${signal}: shutting down`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+switch (command) {
+  case 'serve':
+    serve().catch((err: unknown) => {
+      const msg = err instanceof BatonError || err instanceof Error ? err.message : String(err);
+      process.stderr.write(`baton: cannot start: ${msg}\n`);
+      process.exit(1);
+    });
+    break;
+  case 'help':
+  case '--help':
+  case '-h':
+    process.stdout.write(`${usage()}\n`);
+    break;
+  default:
+    process.stderr.write(`baton: unknown command '${command}'\n${usage()}\n`);
+    process.exit(2);
+}

@@ -1,0 +1,176 @@
+import { JournalStore } from '../store/journal/journal-store.js';
+import { MemoryStore } from '../store/memory/memory-store.js';
+import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
+import { ClientConnection, type ConnectionInfo } from './connection.js';
+import type { Definition } from './definitions.js';
+import { DrainScheduler } from './dispatch.js';
+import { NotAllowedError, StoreFailedError } from './errors.js';
+import { Message } from './message.js';
+import { StoreGuard } from './store-guard.js';
+import { VirtualHost } from './vhost.js';
+
+export interface BrokerOptions {
+  /** Where the journal lives. Ignored when `store` is 'memory' or a Store is given. */
+  dataDir?: string;
+  store?: 'journal' | 'memory' | Store;
+  /** Journal segment size in bytes (tests use tiny ones to exercise rollover). */
+  segmentSize?: number;
+  /** Bytes of message bodies kept in memory on recovery before paging. */
+  bodyBudget?: number;
+}
+
+/**
+ * The root of the core: virtual hosts, connections, the store and the drain scheduler.
+ * Protocol adapters open connections and sessions on it; nothing here knows a wire format.
+ */
+export class Broker {
+  readonly journal: StoreGuard;
+  readonly scheduler = new DrainScheduler();
+  readonly vhosts = new Map<string, VirtualHost>();
+  readonly connections = new Set<ClientConnection>();
+  recovery: RecoveryStats | undefined;
+  private nextQueueId = 1;
+  private nextConnectionId = 1;
+  private closed = false;
+  /**
+   * Decodes a message's application headers from its encoded properties. The protocol that
+   * owns the encoding installs it (headers exchanges need it); cached on the message.
+   */
+  decodeHeaders: (properties: Buffer) => Record<string, unknown> | undefined = () => undefined;
+
+  private constructor(store: Store) {
+    this.journal = new StoreGuard(store);
+    this.vhosts.set('/', new VirtualHost(this, '/'));
+  }
+
+  static async open(options: BrokerOptions = {}): Promise<Broker> {
+    let store: Store;
+    if (typeof options.store === 'object') store = options.store;
+    else if (options.store === 'memory') store = new MemoryStore();
+    else
+      store = await JournalStore.open({
+        dir: options.dataDir ?? './data',
+        ...(options.segmentSize !== undefined && { segmentSize: options.segmentSize }),
+        ...(options.bodyBudget !== undefined && { bodyBudget: options.bodyBudget }),
+      });
+    const broker = new Broker(store);
+    await broker.recover();
+    return broker;
+  }
+
+  get store(): Store {
+    return this.journal.store;
+  }
+
+  readonly headersOf = (m: Message): Record<string, unknown> | undefined => {
+    if (m.headers === undefined) m.headers = this.decodeHeaders(m.properties) ?? {};
+    return m.headers;
+  };
+
+  vhost(name = '/'): VirtualHost {
+    const v = this.vhosts.get(name);
+    if (v === undefined) throw new NotAllowedError(`vhost '${name}' not found`);
+    return v;
+  }
+
+  allocateQueueId(): number {
+    return this.nextQueueId++;
+  }
+
+  connect(info: ConnectionInfo, vhostName = '/'): ClientConnection {
+    if (this.closed) throw new NotAllowedError('broker is shutting down');
+    const c = new ClientConnection(this, this.nextConnectionId++, this.vhost(vhostName), info);
+    this.connections.add(c);
+    return c;
+  }
+
+  /** Calls `cb` once everything journaled so far is durable (or the store failed). */
+  afterSync(cb: (err: Error | undefined) => void): void {
+    this.journal.store.afterSync(cb);
+  }
+
+  throwStoreFailure(): never {
+    throw new StoreFailedError(
+      `the message store failed and accepts no more writes: ${this.store.failure?.message ?? 'unknown error'}`,
+      this.store.failure,
+    );
+  }
+
+  /** Close every connection (requeueing in memory), then flush and close the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of [...this.connections]) c.close();
+    await this.store.close();
+  }
+
+  private async recover(): Promise<void> {
+    const defs: Definition[] = [];
+    const byId = new Map<number, import('./queue.js').Queue>();
+    let built = false;
+    const build = (): void => {
+      if (built) return;
+      built = true;
+      for (const q of this.rebuild(defs)) byId.set(q.id, q);
+    };
+    this.recovery = await this.store.recover({
+      definition: (_key, value) => defs.push(value as Definition),
+      message: (r: RecoveredMessage) => {
+        build();
+        const q = byId.get(r.queueId);
+        if (q === undefined) return;
+        const sm = r.message;
+        const m = new Message(sm.exchange, sm.routingKey, sm.properties, EMPTY, true, sm.priority, sm.expiresAt);
+        m.body = sm.body;
+        m.bodySize = sm.bodySize;
+        m.location = sm.location;
+        q.push(m, r.seq, true, r.redelivered);
+        if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
+      },
+    });
+    build();
+    this.nextQueueId = Math.max(this.nextQueueId, this.recovery.maxQueueId + 1);
+  }
+
+  /** Recreate durable definitions in dependency order: exchanges, queues, bindings. */
+  private rebuild(defs: Definition[]): import('./queue.js').Queue[] {
+    const queues = [];
+    for (const v of this.vhosts.values()) v.definitions.muted = true;
+    for (const d of defs) {
+      if (d.type !== 'exchange') continue;
+      this.vhostFor(d.vhost).declareExchange(d.name, d.exchangeType, {
+        durable: true,
+        autoDelete: d.autoDelete,
+        internal: d.internal,
+        arguments: d.arguments,
+      });
+    }
+    for (const d of defs) {
+      if (d.type !== 'queue') continue;
+      queues.push(this.vhostFor(d.vhost).restoreQueue(d));
+      if (d.id >= this.nextQueueId) this.nextQueueId = d.id + 1;
+    }
+    for (const d of defs) {
+      if (d.type !== 'binding') continue;
+      const v = this.vhostFor(d.vhost);
+      try {
+        v.bind(d.source, d.destination, d.destinationType, d.routingKey, d.arguments, undefined);
+      } catch {
+        // A binding whose ends are gone is dropped, as RabbitMQ does on recovery.
+      }
+    }
+    for (const v of this.vhosts.values()) v.definitions.muted = false;
+    return queues;
+  }
+
+  private vhostFor(name: string): VirtualHost {
+    let v = this.vhosts.get(name);
+    if (v === undefined) {
+      this.vhosts.set(name, (v = new VirtualHost(this, name)));
+      v.definitions.muted = true;
+    }
+    return v;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,48 @@
+import type { Broker } from './broker.js';
+import type { Queue } from './queue.js';
+import { Session, type SessionHandler } from './session.js';
+import type { VirtualHost } from './vhost.js';
+
+export interface ConnectionInfo {
+  user: string;
+  remoteAddress?: string;
+  protocol?: string;
+}
+
+/**
+ * A client connection as the core sees it: the owner of sessions and exclusive queues.
+ * Closing it closes every session (requeueing their unacked deliveries) and deletes its
+ * exclusive queues.
+ */
+export class ClientConnection {
+  readonly id: number;
+  readonly broker: Broker;
+  readonly vhost: VirtualHost;
+  readonly info: ConnectionInfo;
+  readonly sessions = new Set<Session>();
+  readonly exclusiveQueues = new Set<Queue>();
+  closed = false;
+
+  constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
+    this.broker = broker;
+    this.id = id;
+    this.vhost = vhost;
+    this.info = info;
+  }
+
+  openSession(handler: SessionHandler): Session {
+    const s = new Session(this, this.vhost, handler);
+    this.sessions.add(s);
+    return s;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of [...this.sessions]) s.close();
+    for (const q of [...this.exclusiveQueues]) {
+      if (!q.deleted) this.vhost.deleteQueueNow(q);
+    }
+    this.broker.connections.delete(this);
+  }
+}

@@ -1,0 +1,125 @@
+import { headersMatch } from './headers-match.js';
+import type { Message } from './message.js';
+import type { Queue } from './queue.js';
+import { compileTopic, topicMatches } from './topic.js';
+
+export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
+export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
+
+export interface ExchangeOptions {
+  durable?: boolean;
+  autoDelete?: boolean;
+  internal?: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+export class Binding {
+  readonly source: Exchange;
+  readonly destination: Queue | Exchange;
+  readonly routingKey: string;
+  readonly arguments: Record<string, unknown>;
+  readonly topic: string[] | undefined;
+
+  constructor(
+    source: Exchange,
+    destination: Queue | Exchange,
+    routingKey: string,
+    args: Record<string, unknown>,
+  ) {
+    this.source = source;
+    this.destination = destination;
+    this.routingKey = routingKey;
+    this.arguments = args;
+    this.topic = source.type === 'topic' ? compileTopic(routingKey) : undefined;
+  }
+}
+
+const TOPIC_CACHE_LIMIT = 1024;
+
+/** An exchange only routes: it picks the bindings a message matches. */
+export class Exchange {
+  readonly name: string;
+  readonly type: ExchangeType;
+  readonly durable: boolean;
+  readonly autoDelete: boolean;
+  readonly internal: boolean;
+  readonly arguments: Record<string, unknown>;
+  readonly bindings: Binding[] = [];
+  private readonly byKey = new Map<string, Binding[]>();
+  private readonly topicCache = new Map<string, Binding[]>();
+  /** Routing walk marker: the publish generation that last visited this exchange. */
+  routeMark = 0;
+
+  constructor(name: string, type: ExchangeType, options: ExchangeOptions) {
+    this.name = name;
+    this.type = type;
+    this.durable = options.durable ?? false;
+    this.autoDelete = options.autoDelete ?? false;
+    this.internal = options.internal ?? false;
+    this.arguments = options.arguments ?? {};
+  }
+
+  get alternateExchange(): string | undefined {
+    const ae = this.arguments['alternate-exchange'];
+    return typeof ae === 'string' ? ae : undefined;
+  }
+
+  addBinding(b: Binding): void {
+    this.bindings.push(b);
+    let list = this.byKey.get(b.routingKey);
+    if (list === undefined) this.byKey.set(b.routingKey, (list = []));
+    list.push(b);
+    this.topicCache.clear();
+  }
+
+  removeBinding(b: Binding): void {
+    const i = this.bindings.indexOf(b);
+    if (i >= 0) this.bindings.splice(i, 1);
+    const list = this.byKey.get(b.routingKey);
+    if (list !== undefined) {
+      const j = list.indexOf(b);
+      if (j >= 0) list.splice(j, 1);
+      if (list.length === 0) this.byKey.delete(b.routingKey);
+    }
+    this.topicCache.clear();
+  }
+
+  findBinding(
+    destination: Queue | Exchange,
+    routingKey: string,
+    args: Record<string, unknown>,
+    equal: (a: Record<string, unknown>, b: Record<string, unknown>) => boolean,
+  ): Binding | undefined {
+    return this.byKey
+      .get(routingKey)
+      ?.find((b) => b.destination === destination && equal(b.arguments, args));
+  }
+
+  /** The bindings a message matches. The returned array must not be modified. */
+  match(routingKey: string, message: Message, headersOf: (m: Message) => Record<string, unknown> | undefined): readonly Binding[] {
+    switch (this.type) {
+      case 'direct':
+        return this.byKey.get(routingKey) ?? NONE;
+      case 'fanout':
+        return this.bindings;
+      case 'topic':
+        return this.matchTopic(routingKey);
+      case 'headers': {
+        const headers = headersOf(message);
+        return this.bindings.filter((b) => headersMatch(b.arguments, headers));
+      }
+    }
+  }
+
+  private matchTopic(routingKey: string): readonly Binding[] {
+    const cached = this.topicCache.get(routingKey);
+    if (cached !== undefined) return cached;
+    const words = routingKey.split('.');
+    const out = this.bindings.filter((b) => topicMatches(b.topic!, words));
+    if (this.topicCache.size >= TOPIC_CACHE_LIMIT) this.topicCache.clear();
+    this.topicCache.set(routingKey, out);
+    return out;
+  }
+}
+
+const NONE: readonly Binding[] = [];

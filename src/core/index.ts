@@ -1,0 +1,10 @@
+export { Broker, type BrokerOptions } from './broker.js';
+export { ClientConnection, type ConnectionInfo } from './connection.js';
+export { Consumer, type ConsumeOptions } from './consumer.js';
+export * from './errors.js';
+export { Exchange, Binding, type ExchangeType, type ExchangeOptions } from './exchange.js';
+export { Message } from './message.js';
+export { Queue, type QueueOptions } from './queue.js';
+export { QueueEntry } from './queue-entry.js';
+export { Session, type SessionHandler } from './session.js';
+export { VirtualHost } from './vhost.js';

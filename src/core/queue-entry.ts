@@ -1,0 +1,33 @@
+import type { Consumer } from './consumer.js';
+import type { Message } from './message.js';
+import type { Queue } from './queue.js';
+import type { Session } from './session.js';
+
+/**
+ * A message's place in one queue. The same object is the delivery while it is unacked
+ * (tag, consumer, session set), so dispatch allocates nothing beyond it.
+ */
+export class QueueEntry {
+  queue: Queue;
+  seq: number;
+  message: Message;
+  redelivered: boolean;
+  deliveryCount: number;
+  /** True when the store holds this (queue, seq) and must be told when it goes. */
+  journaled: boolean;
+  tag: number;
+  consumer: Consumer | undefined;
+  session: Session | undefined;
+
+  constructor(queue: Queue, seq: number, message: Message, journaled: boolean) {
+    this.queue = queue;
+    this.seq = seq;
+    this.message = message;
+    this.redelivered = false;
+    this.deliveryCount = 0;
+    this.journaled = journaled;
+    this.tag = 0;
+    this.consumer = undefined;
+    this.session = undefined;
+  }
+}

@@ -1,0 +1,269 @@
+import { RingBuffer } from '../util/ring-buffer.js';
+import type { Consumer } from './consumer.js';
+import { DRAIN_BUDGET } from './dispatch.js';
+import type { Message } from './message.js';
+import { QueueEntry } from './queue-entry.js';
+import type { ClientConnection } from './connection.js';
+import type { VirtualHost } from './vhost.js';
+
+export interface QueueOptions {
+  durable?: boolean;
+  exclusive?: boolean;
+  autoDelete?: boolean;
+  arguments?: Record<string, unknown>;
+}
+
+/**
+ * A FIFO of entries with competing consumers. Ready entries live in a ring buffer; entries put
+ * back by nack/requeue or a closed session go to `requeued`, kept in descending seq order so
+ * the lowest (oldest) is popped first: a requeued message gets its original place back.
+ */
+export class Queue {
+  readonly id: number;
+  readonly name: string;
+  readonly vhost: VirtualHost;
+  readonly durable: boolean;
+  readonly exclusive: boolean;
+  readonly autoDelete: boolean;
+  readonly arguments: Record<string, unknown>;
+  /** The connection an exclusive queue belongs to. */
+  readonly owner: ClientConnection | undefined;
+
+  private readonly ready = new RingBuffer<QueueEntry>();
+  private readonly requeued: QueueEntry[] = [];
+  readonly consumers: Consumer[] = [];
+  private rr = 0;
+  nextSeq = 1;
+  unackedCount = 0;
+  /** Highest seq handed to a consumer and the highest already told to the store. */
+  private deliveredSeq = 0;
+  private markedSeq = 0;
+  drainScheduled = false;
+  deleted = false;
+  private hadConsumer = false;
+  /** Routing walk marker: the publish generation that last reached this queue. */
+  routeMark = 0;
+
+  constructor(
+    vhost: VirtualHost,
+    id: number,
+    name: string,
+    options: QueueOptions,
+    owner: ClientConnection | undefined,
+  ) {
+    this.vhost = vhost;
+    this.id = id;
+    this.name = name;
+    this.durable = options.durable ?? false;
+    this.exclusive = options.exclusive ?? false;
+    this.autoDelete = options.autoDelete ?? false;
+    this.arguments = options.arguments ?? {};
+    this.owner = owner;
+  }
+
+  /** Ready messages (not counting unacked ones), as queue.declare-ok reports. */
+  get messageCount(): number {
+    return this.ready.length + this.requeued.length;
+  }
+
+  get consumerCount(): number {
+    return this.consumers.length;
+  }
+
+  /** Add a published (or recovered) message at the tail. */
+  push(message: Message, seq: number, journaled: boolean, redelivered = false): QueueEntry {
+    const entry = new QueueEntry(this, seq, message, journaled);
+    if (redelivered) {
+      entry.redelivered = true;
+      entry.deliveryCount = 1;
+      if (seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
+    }
+    message.refs++;
+    this.ready.push(entry);
+    if (this.consumers.length !== 0) this.scheduleDrain();
+    return entry;
+  }
+
+  scheduleDrain(): void {
+    if (!this.deleted) this.vhost.broker.scheduler.add(this);
+  }
+
+  /** The oldest ready entry, removed from the ready list. */
+  private take(): QueueEntry | undefined {
+    const r = this.requeued;
+    if (r.length !== 0) return r.pop();
+    return this.ready.shift();
+  }
+
+  private hasReady(): boolean {
+    return this.requeued.length !== 0 || this.ready.length !== 0;
+  }
+
+  /** Hand ready entries to consumers with credit, round robin, up to the turn's budget. */
+  drain(): void {
+    if (this.deleted) return;
+    const consumers = this.consumers;
+    let budget = DRAIN_BUDGET;
+    while (budget > 0 && this.hasReady()) {
+      const n = consumers.length;
+      let chosen: Consumer | undefined;
+      for (let i = 0; i < n; i++) {
+        const c = consumers[(this.rr + i) % n]!;
+        if (c.hasCredit()) {
+          chosen = c;
+          this.rr = (this.rr + i + 1) % n;
+          break;
+        }
+      }
+      if (chosen === undefined) break;
+      this.deliver(chosen, this.take()!);
+      budget--;
+    }
+    this.flushDeliveredMark();
+    if (budget === 0 && this.hasReady()) this.vhost.broker.scheduler.addLater(this);
+  }
+
+  private deliver(consumer: Consumer, entry: QueueEntry): void {
+    const session = consumer.session;
+    this.loadBody(entry);
+    entry.deliveryCount++;
+    if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
+    if (consumer.noAck) {
+      if (!session.handler.deliver(consumer, entry, 0)) consumer.paused = true;
+      this.remove(entry);
+      return;
+    }
+    const tag = session.track(entry, consumer);
+    this.unackedCount++;
+    if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
+  }
+
+  /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */
+  get(session: import('./session.js').Session, noAck: boolean): QueueEntry | undefined {
+    const entry = this.take();
+    if (entry === undefined) return undefined;
+    this.loadBody(entry);
+    entry.deliveryCount++;
+    if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
+    this.flushDeliveredMark();
+    if (noAck) {
+      this.remove(entry);
+    } else {
+      session.track(entry, undefined);
+      this.unackedCount++;
+    }
+    return entry;
+  }
+
+  private loadBody(entry: QueueEntry): void {
+    const m = entry.message;
+    if (m.body === undefined) m.body = this.vhost.broker.journal.store.readBody(m);
+  }
+
+  private flushDeliveredMark(): void {
+    if (this.durable && this.deliveredSeq > this.markedSeq) {
+      this.markedSeq = this.deliveredSeq;
+      this.vhost.broker.journal.markDelivered(this.id, this.markedSeq);
+    }
+  }
+
+  /** An unacked entry was acked (or dropped by nack without requeue). */
+  settle(entry: QueueEntry): void {
+    this.unackedCount--;
+    this.remove(entry);
+    if (this.consumers.length !== 0) this.scheduleDrain();
+  }
+
+  /** Forget an entry for good: release the message and tell the store. */
+  private remove(entry: QueueEntry): void {
+    const m = entry.message;
+    m.refs--;
+    if (entry.journaled) {
+      this.vhost.broker.journal.settle(this.id, entry.seq, m);
+    }
+  }
+
+  /** Put unacked entries back at their original positions, marked redelivered. */
+  requeue(entry: QueueEntry): void {
+    this.unackedCount--;
+    if (this.deleted) {
+      this.remove(entry);
+      return;
+    }
+    entry.redelivered = true;
+    entry.tag = 0;
+    entry.consumer = undefined;
+    entry.session = undefined;
+    const r = this.requeued;
+    // Descending by seq; requeues usually arrive newest-last, so search from the end.
+    let i = r.length;
+    while (i > 0 && r[i - 1]!.seq < entry.seq) i--;
+    r.splice(i, 0, entry);
+    if (this.consumers.length !== 0) this.scheduleDrain();
+  }
+
+  addConsumer(consumer: Consumer): void {
+    this.consumers.push(consumer);
+    this.hadConsumer = true;
+    this.scheduleDrain();
+  }
+
+  /** Returns true when the queue should now be auto-deleted. */
+  removeConsumer(consumer: Consumer): boolean {
+    const i = this.consumers.indexOf(consumer);
+    if (i >= 0) {
+      this.consumers.splice(i, 1);
+      if (this.rr > i) this.rr--;
+      if (this.rr >= this.consumers.length) this.rr = 0;
+    }
+    return this.autoDelete && this.hadConsumer && this.consumers.length === 0;
+  }
+
+  /** Drop every ready message; unacked ones stay with their sessions. Returns the count. */
+  purge(): number {
+    const n = this.messageCount;
+    if (n === 0) return 0;
+    const journaled: QueueEntry[] = [];
+    for (const e of this.requeued) release(e, journaled);
+    for (const e of this.ready) release(e, journaled);
+    this.requeued.length = 0;
+    this.ready.clear();
+    if (journaled.length !== 0) {
+      const journal = this.vhost.broker.journal;
+      // One purge record covers every seq below the highest only when none of them is unacked.
+      if (this.unackedCount === 0) {
+        const upto = journaled.reduce((max, e) => Math.max(max, e.seq), 0);
+        journal.purge(this.id, upto, messagesOf(journaled));
+      } else {
+        for (const e of journaled) journal.settle(this.id, e.seq, e.message);
+      }
+    }
+    return n;
+  }
+
+  /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
+  destroy(): number {
+    const n = this.messageCount;
+    const journaled: QueueEntry[] = [];
+    for (const e of this.requeued) release(e, journaled);
+    for (const e of this.ready) release(e, journaled);
+    this.requeued.length = 0;
+    this.ready.clear();
+    // Unacked entries are settled one by one as their sessions let go of them.
+    if (this.durable) {
+      this.vhost.broker.journal.purge(this.id, this.nextSeq - 1, messagesOf(journaled));
+    }
+    this.deleted = true;
+    return n;
+  }
+}
+
+function release(e: QueueEntry, journaled: QueueEntry[]): void {
+  e.message.refs--;
+  if (e.message.refs === 0) e.message.body = undefined;
+  if (e.journaled) journaled.push(e);
+}
+
+function* messagesOf(entries: QueueEntry[]): Iterable<Message> {
+  for (const e of entries) yield e.message;
+}

@@ -1,0 +1,366 @@
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { Broker } from './broker.js';
+import type { ClientConnection } from './connection.js';
+import {
+  AccessRefusedError,
+  CommandInvalidError,
+  NotFoundError,
+  PreconditionFailedError,
+  ResourceLockedError,
+} from './errors.js';
+import {
+  Binding,
+  EXCHANGE_TYPES,
+  Exchange,
+  type ExchangeOptions,
+  type ExchangeType,
+} from './exchange.js';
+import type { Message } from './message.js';
+import { Queue, type QueueOptions } from './queue.js';
+import { Definitions, type QueueDefinition } from './definitions.js';
+
+const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
+  ['', 'direct'],
+  ['amq.direct', 'direct'],
+  ['amq.fanout', 'fanout'],
+  ['amq.topic', 'topic'],
+  ['amq.headers', 'headers'],
+  ['amq.match', 'headers'],
+];
+
+/** Scratch arrays for one publish; store.enqueue copies what it needs before returning. */
+const routed: Queue[] = [];
+const journalIds: number[] = [];
+const journalSeqs: number[] = [];
+
+/** A namespace of queues and exchanges, and the routing walk between them. */
+export class VirtualHost {
+  readonly name: string;
+  readonly broker: Broker;
+  readonly queues = new Map<string, Queue>();
+  readonly exchanges = new Map<string, Exchange>();
+  readonly definitions: Definitions;
+  private routeGen = 0;
+
+  constructor(broker: Broker, name: string) {
+    this.broker = broker;
+    this.name = name;
+    this.definitions = new Definitions(broker.journal, name);
+    for (const [n, type] of BUILTIN_EXCHANGES) {
+      this.exchanges.set(n, new Exchange(n, type, { durable: true }));
+    }
+  }
+
+  // ---- queues -------------------------------------------------------------------------
+
+  /** queue.declare. An empty name gets a server-generated `amq.gen-…` name. */
+  declareQueue(
+    name: string,
+    options: QueueOptions,
+    connection: ClientConnection | undefined,
+    passive = false,
+  ): Queue {
+    const existing = name === '' ? undefined : this.queues.get(name);
+    if (passive) {
+      if (existing === undefined) throw new NotFoundError(`no queue '${name}' in vhost '${this.name}'`);
+      this.checkExclusive(existing, connection);
+      return existing;
+    }
+    if (existing !== undefined) {
+      this.checkExclusive(existing, connection);
+      this.checkEquivalent('queue', name, existing, options);
+      return existing;
+    }
+    if (name.startsWith('amq.'))
+      throw new AccessRefusedError(
+        `queue name '${name}' contains reserved prefix 'amq.*'; choose another name or leave it empty for a server-named queue`,
+      );
+    if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
+    const owner = options.exclusive ? connection : undefined;
+    const queue = new Queue(this, this.broker.allocateQueueId(), name, options, owner);
+    this.queues.set(name, queue);
+    if (owner !== undefined) owner.exclusiveQueues.add(queue);
+    if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
+    return queue;
+  }
+
+  /** Recreate a durable queue from its stored definition, keeping its id. */
+  restoreQueue(d: QueueDefinition): Queue {
+    const q = new Queue(this, d.id, d.name, { durable: true, autoDelete: d.autoDelete, arguments: d.arguments }, undefined);
+    this.queues.set(d.name, q);
+    return q;
+  }
+
+  /** Look a queue up for use by `connection`, enforcing exclusivity. */
+  getQueue(name: string, connection: ClientConnection | undefined): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw new NotFoundError(`no queue '${name}' in vhost '${this.name}'`);
+    this.checkExclusive(q, connection);
+    return q;
+  }
+
+  private checkExclusive(q: Queue, connection: ClientConnection | undefined): void {
+    if (q.owner !== undefined && q.owner !== connection)
+      throw new ResourceLockedError(
+        `cannot obtain exclusive access to locked queue '${q.name}' in vhost '${this.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+  }
+
+  private checkEquivalent(
+    kind: 'queue' | 'exchange',
+    name: string,
+    current: { durable: boolean; autoDelete: boolean; arguments: Record<string, unknown> } & {
+      exclusive?: boolean;
+    },
+    wanted: { durable?: boolean; autoDelete?: boolean; exclusive?: boolean; arguments?: Record<string, unknown> },
+  ): void {
+    const fields: ['durable' | 'autoDelete' | 'exclusive', string][] = [
+      ['durable', 'durable'],
+      ['autoDelete', 'auto_delete'],
+    ];
+    if (kind === 'queue') fields.push(['exclusive', 'exclusive']);
+    for (const [field, wire] of fields) {
+      const have = current[field] ?? false;
+      const want = wanted[field] ?? false;
+      if (have !== want) throw inequivalent(wire, kind, name, this.name, want, have);
+    }
+    const a = xArgs(current.arguments);
+    const b = xArgs(wanted.arguments ?? {});
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      if (!isDeepStrictEqual(a[key], b[key]))
+        throw inequivalent(key, kind, name, this.name, b[key], a[key]);
+    }
+  }
+
+  deleteQueue(
+    name: string,
+    options: { ifUnused?: boolean; ifEmpty?: boolean },
+    connection: ClientConnection | undefined,
+  ): number {
+    const q = this.queues.get(name);
+    if (q === undefined) return 0; // RabbitMQ: deleting a missing queue is not an error.
+    this.checkExclusive(q, connection);
+    if (options.ifUnused && q.consumerCount > 0)
+      throw new PreconditionFailedError(`queue '${name}' in vhost '${this.name}' in use`);
+    if (options.ifEmpty && q.messageCount > 0)
+      throw new PreconditionFailedError(`queue '${name}' in vhost '${this.name}' is not empty`);
+    return this.deleteQueueNow(q);
+  }
+
+  /** Delete without checks: cancels consumers (notifying them), drops bindings and messages. */
+  deleteQueueNow(q: Queue): number {
+    if (q.deleted) return 0;
+    this.queues.delete(q.name);
+    q.owner?.exclusiveQueues.delete(q);
+    for (const c of [...q.consumers]) {
+      q.removeConsumer(c);
+      c.session.cancelledByBroker(c);
+    }
+    for (const ex of this.exchanges.values()) {
+      for (const b of [...ex.bindings]) if (b.destination === q) this.removeBinding(b);
+    }
+    const n = q.destroy();
+    if (q.durable && !q.exclusive) this.definitions.deleteQueue(q);
+    return n;
+  }
+
+  purgeQueue(name: string, connection: ClientConnection | undefined): number {
+    return this.getQueue(name, connection).purge();
+  }
+
+  // ---- exchanges ----------------------------------------------------------------------
+
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive = false): Exchange {
+    const existing = this.exchanges.get(name);
+    if (passive) {
+      if (existing === undefined) throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
+      return existing;
+    }
+    if (!(EXCHANGE_TYPES as readonly string[]).includes(type))
+      throw new CommandInvalidError(
+        `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}`,
+      );
+    if (existing !== undefined) {
+      if (existing.type !== type)
+        throw inequivalent('type', 'exchange', name, this.name, type, existing.type);
+      this.checkEquivalent('exchange', name, existing, options);
+      if ((options.internal ?? false) !== existing.internal)
+        throw inequivalent('internal', 'exchange', name, this.name, options.internal ?? false, existing.internal);
+      return existing;
+    }
+    if (name.startsWith('amq.'))
+      throw new AccessRefusedError(
+        `exchange name '${name}' contains reserved prefix 'amq.*'; choose another name`,
+      );
+    const ex = new Exchange(name, type as ExchangeType, options);
+    this.exchanges.set(name, ex);
+    if (ex.durable) this.definitions.putExchange(ex);
+    return ex;
+  }
+
+  getExchange(name: string): Exchange {
+    const ex = this.exchanges.get(name);
+    if (ex === undefined) throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
+    return ex;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    if (name === '' || name.startsWith('amq.'))
+      throw new AccessRefusedError(`exchange '${name || '(AMQP default)'}' is built in and cannot be deleted`);
+    const ex = this.exchanges.get(name);
+    if (ex === undefined) return; // As RabbitMQ: deleting a missing exchange succeeds.
+    if (ifUnused && ex.bindings.length > 0)
+      throw new PreconditionFailedError(`exchange '${name}' in vhost '${this.name}' in use`);
+    this.deleteExchangeNow(ex);
+  }
+
+  private deleteExchangeNow(ex: Exchange): void {
+    this.exchanges.delete(ex.name);
+    for (const b of [...ex.bindings]) this.removeBinding(b, false);
+    for (const other of this.exchanges.values()) {
+      for (const b of [...other.bindings]) if (b.destination === ex) this.removeBinding(b);
+    }
+    if (ex.durable) this.definitions.deleteExchange(ex);
+  }
+
+  // ---- bindings -----------------------------------------------------------------------
+
+  bind(
+    source: string,
+    destination: string,
+    destinationType: 'queue' | 'exchange',
+    routingKey: string,
+    args: Record<string, unknown>,
+    connection: ClientConnection | undefined,
+  ): void {
+    if (source === '')
+      throw new AccessRefusedError(
+        `operation not permitted on the default exchange; every queue is already bound to it by name`,
+      );
+    const dest =
+      destinationType === 'queue' ? this.getQueue(destination, connection) : this.getExchange(destination);
+    const ex = this.getExchange(source);
+    if (ex.findBinding(dest, routingKey, args, isDeepStrictEqual) !== undefined) return;
+    const b = new Binding(ex, dest, routingKey, args);
+    ex.addBinding(b);
+    if (ex.durable && dest.durable && !(dest instanceof Queue && dest.exclusive))
+      this.definitions.putBinding(b);
+  }
+
+  unbind(
+    source: string,
+    destination: string,
+    destinationType: 'queue' | 'exchange',
+    routingKey: string,
+    args: Record<string, unknown>,
+    connection: ClientConnection | undefined,
+  ): void {
+    if (source === '')
+      throw new AccessRefusedError(`operation not permitted on the default exchange`);
+    const dest =
+      destinationType === 'queue' ? this.getQueue(destination, connection) : this.getExchange(destination);
+    const ex = this.getExchange(source);
+    const b = ex.findBinding(dest, routingKey, args, isDeepStrictEqual);
+    if (b !== undefined) this.removeBinding(b);
+  }
+
+  private removeBinding(b: Binding, autoDeleteSource = true): void {
+    b.source.removeBinding(b);
+    this.definitions.deleteBinding(b);
+    const src = b.source;
+    if (autoDeleteSource && src.autoDelete && src.bindings.length === 0 && this.exchanges.get(src.name) === src)
+      this.deleteExchangeNow(src);
+  }
+
+  // ---- publish ------------------------------------------------------------------------
+
+  /**
+   * Route a message and enqueue it on every matched queue. Returns the number of queues.
+   * Persistent messages on durable queues are journaled as one record; the caller learns
+   * about durability through `broker.afterSync`.
+   */
+  publish(exchangeName: string, routingKey: string, message: Message): number {
+    const ex = this.exchanges.get(exchangeName);
+    if (ex === undefined) throw new NotFoundError(`no exchange '${exchangeName}' in vhost '${this.name}'`);
+    if (ex.internal)
+      throw new AccessRefusedError(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`);
+    routed.length = 0;
+    const gen = ++this.routeGen;
+    if (exchangeName === '') {
+      const q = this.queues.get(routingKey);
+      if (q !== undefined) routed.push(q);
+    } else {
+      this.walk(ex, routingKey, message, gen);
+    }
+    const n = routed.length;
+    if (n === 0) return 0;
+    journalIds.length = 0;
+    journalSeqs.length = 0;
+    for (let i = 0; i < n; i++) {
+      const q = routed[i]!;
+      if (message.persistent && q.durable) {
+        journalIds.push(q.id);
+        journalSeqs.push(q.nextSeq);
+      }
+    }
+    const journaled = journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
+    if (journalIds.length !== 0 && !journaled) this.broker.throwStoreFailure();
+    for (let i = 0; i < n; i++) {
+      const q = routed[i]!;
+      q.push(message, q.nextSeq++, journaled && message.persistent && q.durable);
+    }
+    routed.length = 0;
+    return n;
+  }
+
+  /** Visit each exchange once; a queue reached twice still gets one copy. */
+  private walk(ex: Exchange, routingKey: string, message: Message, gen: number): number {
+    if (ex.routeMark === gen) return 0;
+    ex.routeMark = gen;
+    let reached = 0;
+    const matched = ex.match(routingKey, message, this.broker.headersOf);
+    for (let i = 0; i < matched.length; i++) {
+      const dest = matched[i]!.destination;
+      if (dest instanceof Queue) {
+        reached++;
+        if (dest.routeMark !== gen) {
+          dest.routeMark = gen;
+          routed.push(dest);
+        }
+      } else {
+        reached += this.walk(dest, routingKey, message, gen);
+      }
+    }
+    if (reached === 0) {
+      const aeName = ex.alternateExchange;
+      const ae = aeName === undefined ? undefined : this.exchanges.get(aeName);
+      if (ae !== undefined) reached += this.walk(ae, routingKey, message, gen);
+    }
+    return reached;
+  }
+}
+
+function xArgs(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(args)) if (k.startsWith('x-')) out[k] = args[k];
+  return out;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'none';
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
+function inequivalent(
+  arg: string,
+  kind: string,
+  name: string,
+  vhost: string,
+  received: unknown,
+  current: unknown,
+): PreconditionFailedError {
+  return new PreconditionFailedError(
+    `inequivalent arg '${arg}' for ${kind} '${name}' in vhost '${vhost}': received '${show(received)}' but current is '${show(current)}'`,
+  );
+}

@@ -1,0 +1,273 @@
+import type { Consumer } from '../../core/consumer.js';
+import {
+  PreconditionFailedError,
+  StoreFailedError,
+  UnexpectedFrameError,
+} from '../../core/errors.js';
+import { Message } from '../../core/message.js';
+import type { QueueEntry } from '../../core/queue-entry.js';
+import type { Session, SessionHandler } from '../../core/session.js';
+import type { AmqpConnection } from './connection.js';
+import { MethodId, type AmqpMethod } from './generated/methods.js';
+import { peekProperties } from './generated/properties.js';
+import { encodeDelivery, encodeGetOk, encodeReturn } from './frame-writer.js';
+import { handleChannelMethod } from './channel-methods.js';
+
+const NO_ROUTE = 312;
+
+/** A basic.publish waiting for its header and body frames. */
+interface PendingPublish {
+  exchange: string;
+  routingKey: string;
+  mandatory: boolean;
+  properties: Buffer | undefined;
+  body: Buffer | undefined;
+  bodySize: number;
+  received: number;
+}
+
+/**
+ * One AMQP channel: a core Session plus the channel's own state — content assembly,
+ * publisher confirms and the consumer tags it answers to.
+ */
+export class AmqpChannel implements SessionHandler {
+  readonly id: number;
+  readonly conn: AmqpConnection;
+  readonly session: Session;
+  /** Sent channel.close and waiting for close-ok: every other frame is dropped. */
+  closing = false;
+  private publish: PendingPublish | undefined;
+  private confirm = false;
+  private publishSeq = 0;
+  private confirmedSeq = 0;
+  private waitingForSync = false;
+  /** Highest publish seq the in-flight afterSync covers. */
+  private syncCovers = 0;
+  /** Set when a publish happened this turn and the confirm wait must be (re)armed. */
+  needsConfirm = false;
+  /** The queue named by an empty queue argument (the channel's last declared queue). */
+  lastQueue = '';
+
+  constructor(conn: AmqpConnection, id: number) {
+    this.conn = conn;
+    this.id = id;
+    this.session = conn.core.openSession(this);
+  }
+
+  // ---- frames in ----------------------------------------------------------------------
+
+  onMethod(m: AmqpMethod): void {
+    if (this.publish !== undefined)
+      throw new UnexpectedFrameError(
+        `expected a content header for basic.publish on channel ${this.id}, got a method frame`,
+      );
+    switch (m.id) {
+      case MethodId.BasicPublish:
+        this.publish = {
+          exchange: m.exchange,
+          routingKey: m.routingKey,
+          mandatory: m.mandatory,
+          properties: undefined,
+          body: undefined,
+          bodySize: 0,
+          received: 0,
+        };
+        return;
+      case MethodId.BasicAck:
+        this.session.ack(m.deliveryTag, m.multiple);
+        return;
+      case MethodId.BasicNack:
+        this.session.nack(m.deliveryTag, m.multiple, m.requeue);
+        return;
+      case MethodId.BasicReject:
+        this.session.nack(m.deliveryTag, false, m.requeue);
+        return;
+      default:
+        handleChannelMethod(this, m);
+    }
+  }
+
+  onHeader(payload: Buffer): void {
+    const p = this.publish;
+    if (p === undefined || p.properties !== undefined)
+      throw new UnexpectedFrameError(`unexpected content header on channel ${this.id}`);
+    if (payload.length < 14) throw new UnexpectedFrameError('content header frame is too short');
+    const classId = payload.readUInt16BE(0);
+    if (classId !== 60)
+      throw new UnexpectedFrameError(
+        `content header for class ${classId}; only basic (60) carries content`,
+      );
+    const size = payload.readUInt32BE(4) * 0x100000000 + payload.readUInt32BE(8);
+    if (size > this.conn.options.maxMessageSize) {
+      this.publish = undefined;
+      throw new PreconditionFailedError(
+        `message size ${size} is larger than configured max size ${this.conn.options.maxMessageSize}`,
+      );
+    }
+    p.bodySize = size;
+    p.properties = Buffer.from(payload.subarray(12));
+    if (size === 0) {
+      p.body = EMPTY;
+      this.completePublish(p);
+    } else {
+      p.body = Buffer.allocUnsafe(size);
+    }
+  }
+
+  onBody(payload: Buffer): void {
+    const p = this.publish;
+    if (p === undefined || p.body === undefined)
+      throw new UnexpectedFrameError(`unexpected content body frame on channel ${this.id}`);
+    if (p.received + payload.length > p.bodySize)
+      throw new UnexpectedFrameError(
+        `content body frames carry more than the ${p.bodySize} bytes the header announced`,
+      );
+    payload.copy(p.body, p.received);
+    p.received += payload.length;
+    if (p.received === p.bodySize) this.completePublish(p);
+  }
+
+  private completePublish(p: PendingPublish): void {
+    this.publish = undefined;
+    const props = p.properties!;
+    const peek = peekProperties(props, 0, props.length);
+    const expiration = peek.expiration;
+    const message = new Message(
+      p.exchange,
+      p.routingKey,
+      props,
+      p.body!,
+      peek.deliveryMode === 2,
+      peek.priority ?? 0,
+      expiration === undefined ? 0 : expiresAt(expiration),
+    );
+    const seq = this.confirm ? ++this.publishSeq : 0;
+    let routed: number;
+    try {
+      routed = this.session.publish(p.exchange, p.routingKey, message);
+    } catch (err) {
+      if (err instanceof StoreFailedError && this.confirm) {
+        // Left unconfirmed: the store's sticky failure nacks it through afterSync.
+        this.armConfirm();
+        return;
+      }
+      throw err;
+    }
+    if (routed === 0 && p.mandatory) {
+      this.conn.write(
+        encodeReturn(
+          this.id,
+          NO_ROUTE,
+          'NO_ROUTE',
+          p.exchange,
+          p.routingKey,
+          props,
+          p.body!,
+          this.conn.frameMax,
+        ),
+      );
+    }
+    if (seq !== 0) this.armConfirm();
+  }
+
+  // ---- confirms -----------------------------------------------------------------------
+
+  enableConfirms(): void {
+    this.confirm = true;
+  }
+
+  get confirming(): boolean {
+    return this.confirm;
+  }
+
+  private armConfirm(): void {
+    if (!this.needsConfirm) {
+      this.needsConfirm = true;
+      this.conn.confirmPending(this);
+    }
+  }
+
+  /**
+   * Called by the connection once per input chunk: wait for the store to cover everything
+   * published so far, then confirm it with one multiple ack.
+   */
+  flushConfirms(): void {
+    this.needsConfirm = false;
+    if (this.waitingForSync || this.publishSeq === this.confirmedSeq) return;
+    this.waitingForSync = true;
+    this.syncCovers = this.publishSeq;
+    this.conn.core.broker.afterSync(this.onSynced);
+  }
+
+  private readonly onSynced = (err: Error | undefined): void => {
+    this.waitingForSync = false;
+    if (this.session.closed) return;
+    const upto = this.syncCovers;
+    if (upto > this.confirmedSeq) {
+      this.confirmedSeq = upto;
+      this.conn.sendConfirm(this.id, upto, err !== undefined);
+    }
+    if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
+  };
+
+  // ---- core → wire --------------------------------------------------------------------
+
+  deliver(consumer: Consumer, entry: QueueEntry, tag: number): boolean {
+    const m = entry.message;
+    return this.conn.write(
+      encodeDelivery(
+        this.id,
+        consumer.tag,
+        tag,
+        entry.redelivered,
+        m.exchange,
+        m.routingKey,
+        m.properties,
+        m.body!,
+        this.conn.frameMax,
+      ),
+    );
+  }
+
+  sendGetOk(entry: QueueEntry, messageCount: number): void {
+    const m = entry.message;
+    this.conn.write(
+      encodeGetOk(
+        this.id,
+        entry.tag,
+        entry.redelivered,
+        m.exchange,
+        m.routingKey,
+        messageCount,
+        m.properties,
+        m.body!,
+        this.conn.frameMax,
+      ),
+    );
+  }
+
+  consumerCancelled(consumer: Consumer): void {
+    if (this.conn.capabilities.consumerCancelNotify)
+      this.conn.sendMethod(this.id, MethodId.BasicCancel, {
+        consumerTag: consumer.tag,
+        nowait: true,
+      });
+  }
+
+  /** The channel is gone (close, close-ok, connection end): requeue what it holds. */
+  destroy(): void {
+    this.publish = undefined;
+    this.session.close();
+  }
+}
+
+/** RabbitMQ's `expiration` property: milliseconds as a decimal string. */
+function expiresAt(expiration: string): number {
+  if (!/^\d+$/.test(expiration))
+    throw new PreconditionFailedError(
+      `invalid expiration '${expiration}': it must be a whole number of milliseconds`,
+    );
+  return Date.now() + Number(expiration);
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,48 @@
+import { createServer, type Server as NetServer } from 'node:net';
+import type { Logger } from 'pino';
+import type { Broker } from '../../core/broker.js';
+import type { ProtocolAdapter } from '../adapter.js';
+import { AmqpConnection, type AmqpOptions } from './connection.js';
+import { decodeProperties } from './generated/properties.js';
+
+/** The AMQP 0-9-1 listener as a protocol adapter for server.ts. */
+export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
+  let server: NetServer | undefined;
+  const connections = new Set<AmqpConnection>();
+  return {
+    name: 'amqp',
+    async start(broker: Broker, logger: Logger) {
+      // Headers exchanges need application headers; only this protocol knows their encoding.
+      broker.decodeHeaders = (props) => {
+        const h = decodeProperties(props, 0, props.length).headers;
+        return h === undefined ? undefined : (h as Record<string, unknown>);
+      };
+      const srv = createServer((socket) => {
+        const c = new AmqpConnection(socket, broker, options, logger, (x) => connections.delete(x));
+        connections.add(c);
+      });
+      server = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(options.port, options.host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : options.port;
+      return { host: options.host, port };
+    },
+    async stop() {
+      const srv = server;
+      if (srv === undefined) return;
+      server = undefined;
+      const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+      for (const c of [...connections]) c.shutdown();
+      // Give clients a moment to answer close-ok, then cut whatever is left.
+      await new Promise((r) => setTimeout(r, connections.size > 0 ? 50 : 0));
+      for (const c of [...connections]) c.socket.destroy();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Broker, type BrokerOptions } from '../../src/core/broker.js';
+import type { Consumer } from '../../src/core/consumer.js';
+import { Message } from '../../src/core/message.js';
+import type { QueueEntry } from '../../src/core/queue-entry.js';
+import type { Session, SessionHandler } from '../../src/core/session.js';
+
+export function tempDir(t: TestContext, prefix = 'baton-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A journal-backed broker in a temp dir with tiny segments, closed after the test. */
+export async function openBroker(
+  t: TestContext,
+  options: BrokerOptions = {},
+): Promise<{ broker: Broker; dir: string; reopen: () => Promise<Broker> }> {
+  const dir = options.dataDir ?? tempDir(t);
+  const opts = { segmentSize: 64 * 1024, ...options, dataDir: dir };
+  let broker = await Broker.open(opts);
+  t.after(() => broker.close());
+  return {
+    broker,
+    dir,
+    reopen: async () => {
+      await broker.close();
+      broker = await Broker.open(opts);
+      return broker;
+    },
+  };
+}
+
+export interface Received {
+  consumer: Consumer;
+  entry: QueueEntry;
+  tag: number;
+  body: string;
+  redelivered: boolean;
+}
+
+/** A session whose deliveries land in `received`. */
+export function collectingSession(broker: Broker): { session: Session; received: Received[] } {
+  const received: Received[] = [];
+  const handler: SessionHandler = {
+    deliver(consumer, entry, tag) {
+      received.push({
+        consumer,
+        entry,
+        tag,
+        body: entry.message.body!.toString(),
+        redelivered: entry.redelivered,
+      });
+      return true;
+    },
+    consumerCancelled() {},
+  };
+  const connection = broker.connect({ user: 'test' });
+  return { session: connection.openSession(handler), received };
+}
+
+export function msg(body: string, persistent = true): Message {
+  return new Message('', '', Buffer.alloc(0), Buffer.from(body), persistent);
+}
+
+export function synced(broker: Broker): Promise<void> {
+  return new Promise((resolve, reject) => broker.afterSync((err) => (err ? reject(err) : resolve())));
+}
+
+/** Let scheduled drains run. */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Poll until `fn` stops throwing (up to ~15 s). */
+export async function eventually(fn: () => void | Promise<void>, ms = 15000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
