@@ -1,0 +1,195 @@
+/**
+ * The load generator for `npm run bench`: one process, amqplib clients, separate connections
+ * per producer and consumer, publisher confirms with a window, manual acks, and an
+ * exactly-once check. Run as `node dist/bench/load.js '<json LoadSpec>'`; prints one JSON line.
+ */
+import amqp from 'amqplib';
+
+export interface LoadSpec {
+  url: string;
+  queue: string;
+  producers: number;
+  consumers: number;
+  /** Messages per producer. */
+  messages: number;
+  size: number;
+  prefetch: number;
+  /** Outstanding unconfirmed publishes per producer. */
+  window: number;
+  /** Fixed total publish rate in msgs/s (0: as fast as confirms allow). */
+  rate: number;
+  /** Publish everything first, then start consumers (backlog scenario). */
+  backlog: boolean;
+  /** Number of queues (each with its own producer/consumer pair); 0/1 = one shared queue. */
+  queues: number;
+  /** Connections to multiplex the queues' channels over. */
+  connections: number;
+}
+
+export interface LoadResult {
+  published: number;
+  confirmed: number;
+  delivered: number;
+  duplicates: number;
+  missing: number;
+  publishSeconds: number;
+  totalSeconds: number;
+  drainSeconds: number;
+  publishRate: number;
+  endToEndRate: number;
+  drainRate: number;
+  latencyMs: { p50: number; p99: number; p999: number; max: number };
+  clientCpuSeconds: number;
+}
+
+const HEADER = 16; // producer (u32), seq (u32), send time (f64)
+
+function body(size: number, producer: number, seq: number): Buffer {
+  const b = Buffer.alloc(Math.max(size, HEADER));
+  b.writeUInt32BE(producer, 0);
+  b.writeUInt32BE(seq, 4);
+  b.writeDoubleBE(performance.now(), 8);
+  return b;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const cpu0 = process.cpuUsage();
+  const nq = Math.max(1, spec.queues);
+  const nconn = Math.max(1, spec.connections);
+  const total = spec.producers * spec.messages;
+  const seen = new Uint8Array(total);
+  const latencies = new Float64Array(total);
+  let delivered = 0;
+  let duplicates = 0;
+  let lastDelivery = 0;
+  const conns: amqp.ChannelModel[] = [];
+  const open = async (): Promise<amqp.ChannelModel> => {
+    const c = await amqp.connect(spec.url);
+    conns.push(c);
+    return c;
+  };
+  const queueName = (i: number): string => (nq === 1 ? spec.queue : `${spec.queue}-${i}`);
+
+  // Shared connection pools for the many-queues scenario; one connection each otherwise.
+  const pool = nq > 1 ? await Promise.all(Array.from({ length: nconn }, open)) : [];
+  const setup = await (pool[0] ?? (await open())).createChannel();
+  for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+
+  let allDelivered: () => void = () => {};
+  const done = new Promise<void>((r) => (allDelivered = r));
+  const startConsumers = async (): Promise<void> => {
+    const n = nq > 1 ? nq : spec.consumers;
+    for (let i = 0; i < n; i++) {
+      const conn = nq > 1 ? pool[i % nconn]! : await open();
+      const ch = await conn.createChannel();
+      await ch.prefetch(spec.prefetch);
+      await ch.consume(queueName(nq > 1 ? i : 0), (msg) => {
+        if (msg === null) return;
+        const c = msg.content;
+        const idx = c.readUInt32BE(0) * spec.messages + c.readUInt32BE(4);
+        if (seen[idx]) duplicates++;
+        else {
+          seen[idx] = 1;
+          latencies[delivered] = performance.now() - c.readDoubleBE(8);
+          delivered++;
+        }
+        ch.ack(msg);
+        if (delivered === total) {
+          lastDelivery = performance.now();
+          allDelivered();
+        }
+      });
+    }
+  };
+
+  if (!spec.backlog) await startConsumers();
+  const t0 = performance.now();
+  let confirmed = 0;
+  const perProducerRate = spec.rate > 0 ? spec.rate / spec.producers : 0;
+  const publishOne = async (p: number): Promise<void> => {
+    const conn = nq > 1 ? pool[p % nconn]! : await open();
+    const ch = await conn.createConfirmChannel();
+    const q = queueName(nq > 1 ? p : 0);
+    let outstanding = 0;
+    let wake: (() => void) | undefined;
+    const onConfirm = (err: unknown): void => {
+      if (err) throw new Error('publish nacked');
+      outstanding--;
+      confirmed++;
+      if (wake) {
+        const w = wake;
+        wake = undefined;
+        w();
+      }
+    };
+    const start = performance.now();
+    for (let seq = 0; seq < spec.messages; seq++) {
+      if (perProducerRate > 0) {
+        const due = start + (seq * 1000) / perProducerRate;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      }
+      while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
+      outstanding++;
+      const ok = ch.publish('', q, body(spec.size, p, seq), { persistent: true }, onConfirm);
+      if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
+    }
+    while (outstanding > 0) await new Promise<void>((r) => (wake = r));
+  };
+  const producers = nq > 1 ? nq : spec.producers;
+  await Promise.all(Array.from({ length: producers }, (_, p) => publishOne(p)));
+  const tPublished = performance.now();
+  let tDrainStart = tPublished;
+  if (spec.backlog) {
+    tDrainStart = performance.now();
+    await startConsumers();
+  }
+  await done;
+  const cpu = process.cpuUsage(cpu0);
+  for (const c of conns) await c.close().catch(() => {});
+  const sorted = latencies.slice(0, delivered).sort();
+  const publishSeconds = (tPublished - t0) / 1000;
+  const totalSeconds = (lastDelivery - t0) / 1000;
+  const drainSeconds = (lastDelivery - tDrainStart) / 1000;
+  let missing = 0;
+  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
+  return {
+    published: total,
+    confirmed,
+    delivered,
+    duplicates,
+    missing,
+    publishSeconds,
+    totalSeconds,
+    drainSeconds,
+    publishRate: total / publishSeconds,
+    endToEndRate: total / totalSeconds,
+    drainRate: total / drainSeconds,
+    latencyMs: {
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      p999: percentile(sorted, 0.999),
+      max: sorted.length ? sorted[sorted.length - 1]! : 0,
+    },
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+if (process.argv[1]?.endsWith('load.js') && process.argv[2]) {
+  const spec = JSON.parse(process.argv[2]) as LoadSpec;
+  runLoad(spec).then(
+    (r) => {
+      process.stdout.write(JSON.stringify(r) + '\n');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`load failed: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

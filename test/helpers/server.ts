@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { pino } from 'pino';
+import { defaultConfig, type Config } from '../../src/config.js';
+import { Server } from '../../src/server.js';
+import { tempDir } from './core.js';
+
+/** An in-process broker on a free port with a temp data dir, stopped after the test. */
+export async function startBroker(
+  t: TestContext,
+  overrides: Partial<Config> = {},
+): Promise<{ server: Server; url: string; port: number; dataDir: string; restart: () => Promise<Server> }> {
+  const dataDir = overrides.dataDir ?? tempDir(t);
+  const config: Config = {
+    ...defaultConfig(),
+    host: '127.0.0.1',
+    amqpPort: 0,
+    segmentSize: 1024 * 1024,
+    logLevel: 'silent',
+    ...overrides,
+    dataDir,
+  };
+  let server = await Server.start(config, pino({ level: 'silent' }));
+  t.after(() => server.stop());
+  const port = server.ports.get('amqp')!;
+  const result = {
+    server,
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    port,
+    dataDir,
+    restart: async () => {
+      await server.stop();
+      server = await Server.start({ ...config, amqpPort: port }, pino({ level: 'silent' }));
+      result.server = server;
+      return server;
+    },
+  };
+  return result;
+}
+
+/** An amqplib connection closed after the test (errors on close are ignored). */
+export async function connect(t: TestContext, url: string): Promise<amqp.ChannelModel> {
+  const c = await amqp.connect(url);
+  c.on('error', () => {});
+  t.after(() => c.close().catch(() => {}));
+  return c;
+}
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** `baton serve` as a child process (SIGKILL-able). Resolves once the AMQP port is known. */
+export async function spawnBroker(
+  t: TestContext,
+  dataDir: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; port: number; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--amqp-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"protocol":"amqp".*?"port":(\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${out}${buf}`)));
+  });
+  return { child, port, url: `amqp://guest:guest@127.0.0.1:${port}` };
+}
+
+export async function killBroker(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
