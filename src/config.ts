@@ -31,17 +31,108 @@ interface Option {
 
 /** The table the README documents; keep them in step. */
 export const OPTIONS: readonly Option[] = [
-  { key: 'dataDir', flag: '--data-dir', env: 'BATON_DATA_DIR', kind: 'string', default: './data', help: 'Directory for the journal' },
-  { key: 'store', flag: '--store', env: 'BATON_STORE', kind: 'enum', values: ['journal', 'memory'], default: 'journal', help: 'journal (durable) or memory (nothing survives a restart)' },
-  { key: 'host', flag: '--host', env: 'BATON_HOST', kind: 'string', default: '0.0.0.0', help: 'Address the listeners bind to' },
-  { key: 'amqpPort', flag: '--amqp-port', env: 'BATON_AMQP_PORT', kind: 'port', default: 5672, help: 'AMQP 0-9-1 port (0 picks a free port)' },
-  { key: 'segmentSize', flag: '--segment-size', env: 'BATON_SEGMENT_SIZE', kind: 'int', min: 4096, max: 2 ** 31, default: 64 * 1024 * 1024, help: 'Journal segment file size in bytes' },
-  { key: 'bodyBudget', flag: '--body-budget', env: 'BATON_BODY_BUDGET', kind: 'int', min: 0, max: 2 ** 48, default: 256 * 1024 * 1024, help: 'Bytes of message bodies kept in memory before paging to the journal' },
-  { key: 'heartbeat', flag: '--heartbeat', env: 'BATON_HEARTBEAT', kind: 'int', min: 0, max: 65535, default: 60, help: 'AMQP heartbeat the server proposes, in seconds (0 disables)' },
-  { key: 'frameMax', flag: '--frame-max', env: 'BATON_FRAME_MAX', kind: 'int', min: 4096, max: 2 ** 31 - 1, default: 131072, help: 'Largest AMQP frame in bytes' },
-  { key: 'channelMax', flag: '--channel-max', env: 'BATON_CHANNEL_MAX', kind: 'int', min: 1, max: 65535, default: 2047, help: 'Most channels per AMQP connection' },
-  { key: 'maxMessageSize', flag: '--max-message-size', env: 'BATON_MAX_MESSAGE_SIZE', kind: 'int', min: 1, max: 512 * 1024 * 1024, default: 128 * 1024 * 1024, help: 'Largest message body in bytes' },
-  { key: 'logLevel', flag: '--log-level', env: 'BATON_LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'Log level' },
+  {
+    key: 'dataDir',
+    flag: '--data-dir',
+    env: 'BATON_DATA_DIR',
+    kind: 'string',
+    default: './data',
+    help: 'Directory for the journal',
+  },
+  {
+    key: 'store',
+    flag: '--store',
+    env: 'BATON_STORE',
+    kind: 'enum',
+    values: ['journal', 'memory'],
+    default: 'journal',
+    help: 'journal (durable) or memory (nothing survives a restart)',
+  },
+  {
+    key: 'host',
+    flag: '--host',
+    env: 'BATON_HOST',
+    kind: 'string',
+    default: '0.0.0.0',
+    help: 'Address the listeners bind to',
+  },
+  {
+    key: 'amqpPort',
+    flag: '--amqp-port',
+    env: 'BATON_AMQP_PORT',
+    kind: 'port',
+    default: 5672,
+    help: 'AMQP 0-9-1 port (0 picks a free port)',
+  },
+  {
+    key: 'segmentSize',
+    flag: '--segment-size',
+    env: 'BATON_SEGMENT_SIZE',
+    kind: 'int',
+    min: 4096,
+    max: 2 ** 31,
+    default: 64 * 1024 * 1024,
+    help: 'Journal segment file size in bytes',
+  },
+  {
+    key: 'bodyBudget',
+    flag: '--body-budget',
+    env: 'BATON_BODY_BUDGET',
+    kind: 'int',
+    min: 0,
+    max: 2 ** 48,
+    default: 256 * 1024 * 1024,
+    help: 'Bytes of message bodies kept in memory before paging to the journal',
+  },
+  {
+    key: 'heartbeat',
+    flag: '--heartbeat',
+    env: 'BATON_HEARTBEAT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    default: 60,
+    help: 'AMQP heartbeat the server proposes, in seconds (0 disables)',
+  },
+  {
+    key: 'frameMax',
+    flag: '--frame-max',
+    env: 'BATON_FRAME_MAX',
+    kind: 'int',
+    min: 4096,
+    max: 2 ** 31 - 1,
+    default: 131072,
+    help: 'Largest AMQP frame in bytes',
+  },
+  {
+    key: 'channelMax',
+    flag: '--channel-max',
+    env: 'BATON_CHANNEL_MAX',
+    kind: 'int',
+    min: 1,
+    max: 65535,
+    default: 2047,
+    help: 'Most channels per AMQP connection',
+  },
+  {
+    key: 'maxMessageSize',
+    flag: '--max-message-size',
+    env: 'BATON_MAX_MESSAGE_SIZE',
+    kind: 'int',
+    min: 1,
+    max: 512 * 1024 * 1024,
+    default: 128 * 1024 * 1024,
+    help: 'Largest message body in bytes',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level',
+    env: 'BATON_LOG_LEVEL',
+    kind: 'enum',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+    help: 'Log level',
+  },
 ];
 
 export function defaultConfig(): Config {
@@ -71,7 +162,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     for (const [k, v] of Object.entries(data)) {
       const o = OPTIONS.find((x) => x.key === k);
       if (o === undefined)
-        throw new ConfigError(`config file ${file}: unknown key '${k}' (known: ${OPTIONS.map((x) => x.key).join(', ')})`);
+        throw new ConfigError(
+          `config file ${file}: unknown key '${k}' (known: ${OPTIONS.map((x) => x.key).join(', ')})`,
+        );
       config[k] = parse(o, String(v), `config file ${file} key '${k}'`);
     }
   }
@@ -91,7 +184,8 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!known.has(name)) throw new ConfigError(`unknown option '${name}'; run 'baton help' for the list`);
+    if (!known.has(name))
+      throw new ConfigError(`unknown option '${name}'; run 'baton help' for the list`);
     const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
     out.set(name, value);
@@ -124,7 +218,11 @@ function parse(o: Option, raw: string, source: string): string | number {
 export function usage(): string {
   const lines = ['Usage: baton serve [options]', '', 'Options (flag / environment / default):'];
   for (const o of OPTIONS)
-    lines.push(`  ${o.flag.padEnd(20)} ${o.env.padEnd(24)} ${String(o.default).padEnd(10)} ${o.help}`);
-  lines.push(`  ${'--config'.padEnd(20)} ${'BATON_CONFIG'.padEnd(24)} ${'-'.padEnd(10)} JSON file with any of the keys above`);
+    lines.push(
+      `  ${o.flag.padEnd(20)} ${o.env.padEnd(24)} ${String(o.default).padEnd(10)} ${o.help}`,
+    );
+  lines.push(
+    `  ${'--config'.padEnd(20)} ${'BATON_CONFIG'.padEnd(24)} ${'-'.padEnd(10)} JSON file with any of the keys above`,
+  );
   return lines.join('\n');
 }

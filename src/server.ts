@@ -20,7 +20,10 @@ export class Server {
     this.adapters = adapters;
   }
 
-  static async start(config: Config, logger: Logger = pino({ level: config.logLevel })): Promise<Server> {
+  static async start(
+    config: Config,
+    logger: Logger = pino({ level: config.logLevel }),
+  ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
     const broker = await Broker.open({
       store: config.store,
@@ -31,7 +34,13 @@ export class Server {
     const r = broker.recovery;
     if (config.store === 'journal')
       logger.info(
-        { dataDir, messages: r?.messages, segments: r?.segments, ms: r?.ms, truncatedBytes: r?.truncatedBytes },
+        {
+          dataDir,
+          messages: r?.messages,
+          segments: r?.segments,
+          ms: r?.ms,
+          truncatedBytes: r?.truncatedBytes,
+        },
         `data in ${dataDir}`,
       );
     else logger.info('memory store: nothing survives a restart');
@@ -50,7 +59,10 @@ export class Server {
       for (const a of adapters) {
         const addr = await a.start(broker, logger);
         server.ports.set(a.name, addr.port);
-        logger.info({ protocol: a.name, host: addr.host, port: addr.port }, `${a.name} listening on ${addr.host}:${addr.port}`);
+        logger.info(
+          { protocol: a.name, host: addr.host, port: addr.port },
+          `${a.name} listening on ${addr.host}:${addr.port}`,
+        );
       }
     } catch (err) {
       await server.stop();

@@ -120,7 +120,15 @@ export class Broker {
         const q = byId.get(r.queueId);
         if (q === undefined) return;
         const sm = r.message;
-        const m = new Message(sm.exchange, sm.routingKey, sm.properties, EMPTY, true, sm.priority, sm.expiresAt);
+        const m = new Message(
+          sm.exchange,
+          sm.routingKey,
+          sm.properties,
+          EMPTY,
+          true,
+          sm.priority,
+          sm.expiresAt,
+        );
         m.body = sm.body;
         m.bodySize = sm.bodySize;
         m.location = sm.location;

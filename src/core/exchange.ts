@@ -1,7 +1,7 @@
 import { headersMatch } from './headers-match.js';
 import type { Message } from './message.js';
 import type { Queue } from './queue.js';
-import { compileTopic, topicMatches } from './topic.js';
+import { compileTopic, splitTopic, topicMatches } from './topic.js';
 
 export const EXCHANGE_TYPES = ['direct', 'fanout', 'topic', 'headers'] as const;
 export type ExchangeType = (typeof EXCHANGE_TYPES)[number];
@@ -96,7 +96,11 @@ export class Exchange {
   }
 
   /** The bindings a message matches. The returned array must not be modified. */
-  match(routingKey: string, message: Message, headersOf: (m: Message) => Record<string, unknown> | undefined): readonly Binding[] {
+  match(
+    routingKey: string,
+    message: Message,
+    headersOf: (m: Message) => Record<string, unknown> | undefined,
+  ): readonly Binding[] {
     switch (this.type) {
       case 'direct':
         return this.byKey.get(routingKey) ?? NONE;
@@ -114,7 +118,7 @@ export class Exchange {
   private matchTopic(routingKey: string): readonly Binding[] {
     const cached = this.topicCache.get(routingKey);
     if (cached !== undefined) return cached;
-    const words = routingKey.split('.');
+    const words = splitTopic(routingKey);
     const out = this.bindings.filter((b) => topicMatches(b.topic!, words));
     if (this.topicCache.size >= TOPIC_CACHE_LIMIT) this.topicCache.clear();
     this.topicCache.set(routingKey, out);

@@ -1,6 +1,6 @@
 import { Consumer, type ConsumeOptions } from './consumer.js';
 import type { ClientConnection } from './connection.js';
-import { AccessRefusedError, PreconditionFailedError } from './errors.js';
+import { AccessRefusedError, NotAllowedError, PreconditionFailedError } from './errors.js';
 import type { Message } from './message.js';
 import type { QueueEntry } from './queue-entry.js';
 import type { VirtualHost } from './vhost.js';
@@ -56,7 +56,7 @@ export class Session {
     let tag = options.tag ?? '';
     if (tag === '') tag = `amq.ctag-${this.connection.id}.${++this.consumerCounter}`;
     else if (this.consumers.has(tag))
-      throw new PreconditionFailedError(`consumer tag '${tag}' is already in use on this channel`);
+      throw new NotAllowedError(`attempt to reuse consumer tag '${tag}' on the same channel`);
     if (queue.consumers.some((c) => c.exclusive))
       throw new AccessRefusedError(
         `queue '${queue.name}' in vhost '${this.vhost.name}' has an exclusive consumer`,
@@ -183,4 +183,3 @@ function settleRequeue(entry: QueueEntry): void {
 function unknownTag(tag: number): PreconditionFailedError {
   return new PreconditionFailedError(`unknown delivery tag ${tag}`);
 }
-

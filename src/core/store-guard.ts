@@ -26,7 +26,8 @@ export class StoreGuard {
   }
 
   settle(queueId: number, seq: number, message: StoredMessage): void {
-    if (this.store.failure === undefined) this.safely(() => this.store.settle(queueId, seq, message));
+    if (this.store.failure === undefined)
+      this.safely(() => this.store.settle(queueId, seq, message));
   }
 
   purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void {

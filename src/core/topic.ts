@@ -3,7 +3,12 @@
  * Patterns are split once when bound; keys are split per publish (callers cache results).
  */
 export function compileTopic(pattern: string): string[] {
-  return pattern.split('.');
+  return splitTopic(pattern);
+}
+
+/** As RabbitMQ: the empty key has no words at all (so '#' matches it and '*' does not). */
+export function splitTopic(key: string): string[] {
+  return key === '' ? [] : key.split('.');
 }
 
 export function topicMatches(pattern: readonly string[], words: readonly string[]): boolean {

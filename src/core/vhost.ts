@@ -63,7 +63,8 @@ export class VirtualHost {
   ): Queue {
     const existing = name === '' ? undefined : this.queues.get(name);
     if (passive) {
-      if (existing === undefined) throw new NotFoundError(`no queue '${name}' in vhost '${this.name}'`);
+      if (existing === undefined)
+        throw new NotFoundError(`no queue '${name}' in vhost '${this.name}'`);
       this.checkExclusive(existing, connection);
       return existing;
     }
@@ -87,7 +88,13 @@ export class VirtualHost {
 
   /** Recreate a durable queue from its stored definition, keeping its id. */
   restoreQueue(d: QueueDefinition): Queue {
-    const q = new Queue(this, d.id, d.name, { durable: true, autoDelete: d.autoDelete, arguments: d.arguments }, undefined);
+    const q = new Queue(
+      this,
+      d.id,
+      d.name,
+      { durable: true, autoDelete: d.autoDelete, arguments: d.arguments },
+      undefined,
+    );
     this.queues.set(d.name, q);
     return q;
   }
@@ -113,7 +120,12 @@ export class VirtualHost {
     current: { durable: boolean; autoDelete: boolean; arguments: Record<string, unknown> } & {
       exclusive?: boolean;
     },
-    wanted: { durable?: boolean; autoDelete?: boolean; exclusive?: boolean; arguments?: Record<string, unknown> },
+    wanted: {
+      durable?: boolean;
+      autoDelete?: boolean;
+      exclusive?: boolean;
+      arguments?: Record<string, unknown>;
+    },
   ): void {
     const fields: ['durable' | 'autoDelete' | 'exclusive', string][] = [
       ['durable', 'durable'],
@@ -174,9 +186,14 @@ export class VirtualHost {
   declareExchange(name: string, type: string, options: ExchangeOptions, passive = false): Exchange {
     const existing = this.exchanges.get(name);
     if (passive) {
-      if (existing === undefined) throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
+      if (existing === undefined)
+        throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
       return existing;
     }
+    if (name === '')
+      throw new AccessRefusedError(
+        `operation not permitted on the default exchange; it always exists`,
+      );
     if (!(EXCHANGE_TYPES as readonly string[]).includes(type))
       throw new CommandInvalidError(
         `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}`,
@@ -186,7 +203,14 @@ export class VirtualHost {
         throw inequivalent('type', 'exchange', name, this.name, type, existing.type);
       this.checkEquivalent('exchange', name, existing, options);
       if ((options.internal ?? false) !== existing.internal)
-        throw inequivalent('internal', 'exchange', name, this.name, options.internal ?? false, existing.internal);
+        throw inequivalent(
+          'internal',
+          'exchange',
+          name,
+          this.name,
+          options.internal ?? false,
+          existing.internal,
+        );
       return existing;
     }
     if (name.startsWith('amq.'))
@@ -207,7 +231,9 @@ export class VirtualHost {
 
   deleteExchange(name: string, ifUnused: boolean): void {
     if (name === '' || name.startsWith('amq.'))
-      throw new AccessRefusedError(`exchange '${name || '(AMQP default)'}' is built in and cannot be deleted`);
+      throw new AccessRefusedError(
+        `exchange '${name || '(AMQP default)'}' is built in and cannot be deleted`,
+      );
     const ex = this.exchanges.get(name);
     if (ex === undefined) return; // As RabbitMQ: deleting a missing exchange succeeds.
     if (ifUnused && ex.bindings.length > 0)
@@ -239,7 +265,9 @@ export class VirtualHost {
         `operation not permitted on the default exchange; every queue is already bound to it by name`,
       );
     const dest =
-      destinationType === 'queue' ? this.getQueue(destination, connection) : this.getExchange(destination);
+      destinationType === 'queue'
+        ? this.getQueue(destination, connection)
+        : this.getExchange(destination);
     const ex = this.getExchange(source);
     if (ex.findBinding(dest, routingKey, args, isDeepStrictEqual) !== undefined) return;
     const b = new Binding(ex, dest, routingKey, args);
@@ -259,7 +287,9 @@ export class VirtualHost {
     if (source === '')
       throw new AccessRefusedError(`operation not permitted on the default exchange`);
     const dest =
-      destinationType === 'queue' ? this.getQueue(destination, connection) : this.getExchange(destination);
+      destinationType === 'queue'
+        ? this.getQueue(destination, connection)
+        : this.getExchange(destination);
     const ex = this.getExchange(source);
     const b = ex.findBinding(dest, routingKey, args, isDeepStrictEqual);
     if (b !== undefined) this.removeBinding(b);
@@ -269,7 +299,12 @@ export class VirtualHost {
     b.source.removeBinding(b);
     this.definitions.deleteBinding(b);
     const src = b.source;
-    if (autoDeleteSource && src.autoDelete && src.bindings.length === 0 && this.exchanges.get(src.name) === src)
+    if (
+      autoDeleteSource &&
+      src.autoDelete &&
+      src.bindings.length === 0 &&
+      this.exchanges.get(src.name) === src
+    )
       this.deleteExchangeNow(src);
   }
 
@@ -282,9 +317,12 @@ export class VirtualHost {
    */
   publish(exchangeName: string, routingKey: string, message: Message): number {
     const ex = this.exchanges.get(exchangeName);
-    if (ex === undefined) throw new NotFoundError(`no exchange '${exchangeName}' in vhost '${this.name}'`);
+    if (ex === undefined)
+      throw new NotFoundError(`no exchange '${exchangeName}' in vhost '${this.name}'`);
     if (ex.internal)
-      throw new AccessRefusedError(`cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`);
+      throw new AccessRefusedError(
+        `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
+      );
     routed.length = 0;
     const gen = ++this.routeGen;
     if (exchangeName === '') {
@@ -304,7 +342,8 @@ export class VirtualHost {
         journalSeqs.push(q.nextSeq);
       }
     }
-    const journaled = journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
+    const journaled =
+      journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
     if (journalIds.length !== 0 && !journaled) this.broker.throwStoreFailure();
     for (let i = 0; i < n; i++) {
       const q = routed[i]!;
@@ -349,7 +388,8 @@ function xArgs(args: Record<string, unknown>): Record<string, unknown> {
 
 function show(v: unknown): string {
   if (v === undefined) return 'none';
-  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return String(v as string | number | boolean | bigint);
 }
 
 function inequivalent(

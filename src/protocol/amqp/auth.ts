@@ -7,7 +7,11 @@ import { decodeFieldTable } from './field-table.js';
  * in RabbitMQ, it may log in only from a loopback address (judged by the peer address).
  * Returns the user name or throws ACCESS_REFUSED (a connection error).
  */
-export function authenticate(mechanism: string, response: Buffer, remoteAddress: string | undefined): string {
+export function authenticate(
+  mechanism: string,
+  response: Buffer,
+  remoteAddress: string | undefined,
+): string {
   let user: string;
   let pass: string;
   if (mechanism === 'PLAIN') {
@@ -26,12 +30,13 @@ export function authenticate(mechanism: string, response: Buffer, remoteAddress:
     user = typeof t.LOGIN === 'string' ? t.LOGIN : '';
     pass = typeof t.PASSWORD === 'string' ? t.PASSWORD : '';
   } else {
-    throw refused(`authentication mechanism '${mechanism}' is not supported; use PLAIN or AMQPLAIN`);
+    throw refused(
+      `authentication mechanism '${mechanism}' is not supported; use PLAIN or AMQPLAIN`,
+    );
   }
   if (user !== 'guest' || pass !== 'guest')
     throw refused(`login was refused using authentication mechanism ${mechanism}`);
-  if (!isLoopback(remoteAddress))
-    throw refused(`user 'guest' can only connect via localhost`);
+  if (!isLoopback(remoteAddress)) throw refused(`user 'guest' can only connect via localhost`);
   return user;
 }
 

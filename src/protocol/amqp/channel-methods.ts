@@ -101,7 +101,6 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       if (m.prefetchSize !== 0)
         throw new NotImplementedError(
           'basic.qos with a prefetch-size is not implemented; limit by prefetch-count instead',
-          'channel',
         );
       if (m.global) ch.session.prefetch = m.prefetchCount;
       else ch.session.consumerPrefetch = m.prefetchCount;
@@ -133,7 +132,6 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       if (!m.requeue)
         throw new NotImplementedError(
           'basic.recover with requeue=false is not implemented; use requeue=true, which returns unacked messages to their queues',
-          'channel',
         );
       ch.session.recover();
       if (m.id === MethodId.BasicRecover) conn.sendMethod(id, MethodId.BasicRecoverOk, {});
@@ -168,5 +166,5 @@ function queueName(ch: AmqpChannel, name: string): string {
 }
 
 function args(t: FieldTable): Record<string, unknown> {
-  return t as Record<string, unknown>;
+  return t;
 }

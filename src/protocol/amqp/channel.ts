@@ -1,5 +1,6 @@
 import type { Consumer } from '../../core/consumer.js';
 import {
+  FrameError,
   PreconditionFailedError,
   StoreFailedError,
   UnexpectedFrameError,
@@ -119,7 +120,7 @@ export class AmqpChannel implements SessionHandler {
     if (p === undefined || p.body === undefined)
       throw new UnexpectedFrameError(`unexpected content body frame on channel ${this.id}`);
     if (p.received + payload.length > p.bodySize)
-      throw new UnexpectedFrameError(
+      throw new FrameError(
         `content body frames carry more than the ${p.bodySize} bytes the header announced`,
       );
     payload.copy(p.body, p.received);
@@ -131,6 +132,10 @@ export class AmqpChannel implements SessionHandler {
     this.publish = undefined;
     const props = p.properties!;
     const peek = peekProperties(props, 0, props.length);
+    if (peek.userId !== undefined && peek.userId !== this.conn.user)
+      throw new PreconditionFailedError(
+        `user_id property set to '${peek.userId}' but authenticated user was '${this.conn.user}'`,
+      );
     const expiration = peek.expiration;
     const message = new Message(
       p.exchange,

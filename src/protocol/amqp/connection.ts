@@ -71,7 +71,8 @@ export class AmqpConnection {
   writable = true;
   private readonly confirmQueue: AmqpChannel[] = [];
   readonly capabilities = { consumerCancelNotify: false, connectionBlocked: false };
-  private user = '';
+  /** The authenticated user name. */
+  user = '';
   private onClosed: ((c: AmqpConnection) => void) | undefined;
 
   constructor(
@@ -156,7 +157,10 @@ export class AmqpConnection {
         return;
       }
       if (type === FRAME_HEARTBEAT) {
-        if (channel !== 0) throw new UnexpectedFrameError(`heartbeat frame on channel ${channel}; heartbeats use channel 0`);
+        if (channel !== 0)
+          throw new UnexpectedFrameError(
+            `heartbeat frame on channel ${channel}; heartbeats use channel 0`,
+          );
         return;
       }
       if (this.state !== 'opened')
@@ -184,7 +188,9 @@ export class AmqpConnection {
   private onChannelMethod(channel: number, m: AmqpMethod): void {
     if (this.state !== 'opened') {
       if (this.state === 'closing') return;
-      throw new UnexpectedFrameError(`${methodName(m.id)} on channel ${channel} before connection.open`);
+      throw new UnexpectedFrameError(
+        `${methodName(m.id)} on channel ${channel} before connection.open`,
+      );
     }
     if (m.id === MethodId.ChannelOpen) {
       if (this.channels.has(channel)) throw new ChannelError(`channel ${channel} is already open`);
@@ -220,7 +226,12 @@ export class AmqpConnection {
       case MethodId.ConnectionStartOk: {
         if (this.state !== 'start-ok') break;
         const caps = m.clientProperties.capabilities;
-        if (caps !== null && typeof caps === 'object' && !Buffer.isBuffer(caps) && !Array.isArray(caps)) {
+        if (
+          caps !== null &&
+          typeof caps === 'object' &&
+          !Buffer.isBuffer(caps) &&
+          !Array.isArray(caps)
+        ) {
           const c = caps as FieldTable;
           this.capabilities.consumerCancelNotify = c.consumer_cancel_notify === true;
           this.capabilities.connectionBlocked = c['connection.blocked'] === true;
@@ -236,11 +247,23 @@ export class AmqpConnection {
       }
       case MethodId.ConnectionTuneOk: {
         if (this.state !== 'tune-ok') break;
-        const fm = m.frameMax === 0 ? this.options.frameMax : Math.min(m.frameMax, this.options.frameMax);
-        if (fm < 4096) throw new NotAllowedError(`frame-max ${m.frameMax} is below the minimum of 4096`);
+        // As RabbitMQ: the client may lower the server's limits, never lift or remove them.
+        const fm = m.frameMax;
+        if (fm === 0 || fm > this.options.frameMax)
+          throw new NotAllowedError(
+            `negotiated frame_max = ${fm} is higher than the maximum allowed value (${this.options.frameMax})`,
+          );
+        if (fm < 4096)
+          throw new NotAllowedError(
+            `negotiated frame_max = ${fm} is lower than the minimum allowed value (4096)`,
+          );
+        if (m.channelMax > this.options.channelMax)
+          throw new NotAllowedError(
+            `negotiated channel_max = ${m.channelMax} is higher than the maximum allowed value (${this.options.channelMax})`,
+          );
         this.frameMax = fm;
         this.reader.frameMax = fm;
-        if (m.channelMax !== 0) this.channelMax = Math.min(m.channelMax, this.options.channelMax);
+        this.channelMax = m.channelMax === 0 ? this.options.channelMax : m.channelMax;
         this.startHeartbeat(m.heartbeat);
         this.state = 'open';
         return;
@@ -254,7 +277,11 @@ export class AmqpConnection {
           throw new NotAllowedError(`vhost '${m.virtualHost}' not found`);
         }
         this.coreConnection = this.broker.connect(
-          { user: this.user, remoteAddress: this.socket.remoteAddress ?? '', protocol: 'amqp-0-9-1' },
+          {
+            user: this.user,
+            remoteAddress: this.socket.remoteAddress ?? '',
+            protocol: 'amqp-0-9-1',
+          },
           vhost.name,
         );
         clearTimeout(this.handshakeTimer);
@@ -291,7 +318,9 @@ export class AmqpConnection {
         );
     }
     if (this.state === 'closing') return;
-    throw new CommandInvalidError(`${methodName(m.id)} is not valid while the connection is in state '${this.state}'`);
+    throw new CommandInvalidError(
+      `${methodName(m.id)} is not valid while the connection is in state '${this.state}'`,
+    );
   }
 
   // ---- errors ---------------------------------------------------------------------------
@@ -299,8 +328,11 @@ export class AmqpConnection {
   /** Map an error to channel.close or connection.close. */
   private fail(err: unknown, channel: number, methodKey: number): void {
     const e =
-      err instanceof BatonError ? err : new InternalError('internal error; see the broker log', err);
-    if (!(err instanceof BatonError)) this.logger.error({ err }, 'unexpected error in amqp connection');
+      err instanceof BatonError
+        ? err
+        : new InternalError('internal error; see the broker log', err);
+    if (!(err instanceof BatonError))
+      this.logger.error({ err }, 'unexpected error in amqp connection');
     const classId = (err as { classId?: number }).classId ?? methodKey >>> 16;
     const methodId = (err as { methodId?: number }).methodId ?? methodKey & 0xffff;
     const ch = channel === 0 ? undefined : this.channels.get(channel);
@@ -358,7 +390,8 @@ export class AmqpConnection {
 
   private onDrain(): void {
     this.writable = true;
-    for (const ch of this.channels.values()) for (const c of ch.session.consumers.values()) c.resume();
+    for (const ch of this.channels.values())
+      for (const c of ch.session.consumers.values()) c.resume();
   }
 
   sendMethod<K extends MethodKey>(channel: number, id: K, args: MethodArgs[K]): void {
@@ -367,7 +400,12 @@ export class AmqpConnection {
 
   sendConfirm(channel: number, tag: number, nack: boolean): void {
     if (!this.channels.has(channel)) return;
-    if (nack) this.sendMethod(channel, MethodId.BasicNack, { deliveryTag: tag, multiple: true, requeue: false });
+    if (nack)
+      this.sendMethod(channel, MethodId.BasicNack, {
+        deliveryTag: tag,
+        multiple: true,
+        requeue: false,
+      });
     else this.sendMethod(channel, MethodId.BasicAck, { deliveryTag: tag, multiple: true });
   }
 
@@ -385,7 +423,10 @@ export class AmqpConnection {
     this.heartbeatTimer = setInterval(() => {
       const now = performance.now();
       if (now - this.lastRead > 2 * ms) {
-        this.logger.info({ remote: this.socket.remoteAddress }, 'missed heartbeats: closing connection');
+        this.logger.info(
+          { remote: this.socket.remoteAddress },
+          'missed heartbeats: closing connection',
+        );
         this.socket.destroy();
         return;
       }
@@ -409,7 +450,8 @@ export class AmqpConnection {
 
   /** Broker shutdown: tell the client why, then close. */
   shutdown(): void {
-    if (this.state === 'opened' || this.state === 'open') this.closeWith(320, 'CONNECTION_FORCED - broker shutting down');
+    if (this.state === 'opened' || this.state === 'open')
+      this.closeWith(320, 'CONNECTION_FORCED - broker shutting down');
     else this.socket.destroy();
   }
 }
@@ -421,4 +463,3 @@ function replyText(e: BatonError): string {
   while (Buffer.byteLength(text) > 255) text = text.slice(0, -4) + '...';
   return text;
 }
-

@@ -15,7 +15,7 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
       // Headers exchanges need application headers; only this protocol knows their encoding.
       broker.decodeHeaders = (props) => {
         const h = decodeProperties(props, 0, props.length).headers;
-        return h === undefined ? undefined : (h as Record<string, unknown>);
+        return h === undefined ? undefined : h;
       };
       const srv = createServer((socket) => {
         const c = new AmqpConnection(socket, broker, options, logger, (x) => connections.delete(x));

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { FieldTable } from './field-table.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 /** What connection.start advertises; clients switch features on from `capabilities`. */
 export function serverProperties(): FieldTable {
