@@ -61,7 +61,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const nq = Math.max(1, spec.queues);
   const nconn = Math.max(1, spec.connections);
-  const total = spec.producers * spec.messages;
+  const producerCount = nq > 1 ? nq : spec.producers;
+  const total = producerCount * spec.messages;
   const seen = new Uint8Array(total);
   const latencies = new Float64Array(total);
   let delivered = 0;
@@ -141,8 +142,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
   };
-  const producers = nq > 1 ? nq : spec.producers;
-  await Promise.all(Array.from({ length: producers }, (_, p) => publishOne(p)));
+  await Promise.all(Array.from({ length: producerCount }, (_, p) => publishOne(p)));
   const tPublished = performance.now();
   let tDrainStart = tPublished;
   if (spec.backlog) {

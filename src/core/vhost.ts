@@ -389,7 +389,7 @@ function xArgs(args: Record<string, unknown>): Record<string, unknown> {
 function show(v: unknown): string {
   if (v === undefined) return 'none';
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
-  return String(v as string | number | boolean | bigint);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
 function inequivalent(

@@ -8,7 +8,8 @@ test('amqplib: declare, publish with confirms, consume, ack', async (t) => {
   const ch = await conn.createConfirmChannel();
   const ok = await ch.assertQueue('smoke', { durable: true });
   assert.equal(ok.queue, 'smoke');
-  for (let i = 0; i < 100; i++) ch.sendToQueue('smoke', Buffer.from(`m${i}`), { persistent: true, headers: { i } });
+  for (let i = 0; i < 100; i++)
+    ch.sendToQueue('smoke', Buffer.from(`m${i}`), { persistent: true, headers: { i } });
   await ch.waitForConfirms();
   const got: string[] = [];
   await ch.prefetch(10);
@@ -21,5 +22,8 @@ test('amqplib: declare, publish with confirms, consume, ack', async (t) => {
       if (got.length === 100) resolve();
     });
   });
-  assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => `m${i}`));
+  assert.deepEqual(
+    got,
+    Array.from({ length: 100 }, (_, i) => `m${i}`),
+  );
 });

@@ -98,7 +98,10 @@ test('nack with requeue restores the original position and sets redelivered', as
   for (let i = 0; i < 5; i++) session.publish('', 'q', msg(`m${i}`));
   const c = session.consume('q', { prefetch: 3 });
   await tick();
-  assert.deepEqual(received.map((r) => r.body), ['m0', 'm1', 'm2']);
+  assert.deepEqual(
+    received.map((r) => r.body),
+    ['m0', 'm1', 'm2'],
+  );
   session.cancel(c.tag);
   session.nack(received[1]!.tag, false, true); // m1 back
   session.nack(received[0]!.tag, false, true); // m0 back
@@ -106,8 +109,14 @@ test('nack with requeue restores the original position and sets redelivered', as
   const { session: s2, received: r2 } = collectingSession(broker);
   s2.consume('q', { noAck: true });
   await tick();
-  assert.deepEqual(r2.map((r) => r.body), ['m0', 'm1', 'm3', 'm4']);
-  assert.deepEqual(r2.map((r) => r.redelivered), [true, true, false, false]);
+  assert.deepEqual(
+    r2.map((r) => r.body),
+    ['m0', 'm1', 'm3', 'm4'],
+  );
+  assert.deepEqual(
+    r2.map((r) => r.redelivered),
+    [true, true, false, false],
+  );
   assert.equal(r2[0]!.entry.deliveryCount, 2);
 });
 
@@ -142,7 +151,10 @@ test('closing a session requeues its unacked deliveries in order', async (t) => 
     b.received.map((r) => r.body),
     ['m0', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9'],
   );
-  assert.deepEqual(b.received.slice(0, 4).map((r) => r.redelivered), [true, true, true, true]);
+  assert.deepEqual(
+    b.received.slice(0, 4).map((r) => r.redelivered),
+    [true, true, true, true],
+  );
 });
 
 test('get pulls one message at a time and honours ack', async (t) => {
@@ -184,7 +196,10 @@ test('durable queue and persistent messages survive a clean restart; transient o
   // p0..p9 of which evens persisted) → persistent messages from p10 on remain.
   const expected = [];
   for (let i = 10; i < 100; i += 2) expected.push(`p${i}`);
-  assert.deepEqual(received.map((r) => r.body), expected);
+  assert.deepEqual(
+    received.map((r) => r.body),
+    expected,
+  );
 });
 
 test('redeclare with different settings is a precondition failure; passive declare of a missing queue is 404', async (t) => {
@@ -193,9 +208,12 @@ test('redeclare with different settings is a precondition failure; passive decla
   v.declareQueue('q', { durable: true }, undefined);
   v.declareQueue('q', { durable: true }, undefined);
   assert.throws(() => v.declareQueue('q', { durable: false }, undefined), { replyCode: 406 });
-  assert.throws(() => v.declareQueue('q', { durable: true, arguments: { 'x-max-length': 3 } }, undefined), {
-    replyCode: 406,
-  });
+  assert.throws(
+    () => v.declareQueue('q', { durable: true, arguments: { 'x-max-length': 3 } }, undefined),
+    {
+      replyCode: 406,
+    },
+  );
   assert.throws(() => v.declareQueue('nope', {}, undefined, true), { replyCode: 404 });
 });
 

@@ -67,7 +67,9 @@ export function msg(body: string, persistent = true): Message {
 }
 
 export function synced(broker: Broker): Promise<void> {
-  return new Promise((resolve, reject) => broker.afterSync((err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    broker.afterSync((err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** Let scheduled drains run. */

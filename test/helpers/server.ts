@@ -12,7 +12,13 @@ import { tempDir } from './core.js';
 export async function startBroker(
   t: TestContext,
   overrides: Partial<Config> = {},
-): Promise<{ server: Server; url: string; port: number; dataDir: string; restart: () => Promise<Server> }> {
+): Promise<{
+  server: Server;
+  url: string;
+  port: number;
+  dataDir: string;
+  restart: () => Promise<Server>;
+}> {
   const dataDir = overrides.dataDir ?? tempDir(t);
   const config: Config = {
     ...defaultConfig(),
@@ -79,7 +85,10 @@ export async function spawnBroker(
   return { child, port, url: `amqp://guest:guest@127.0.0.1:${port}` };
 }
 
-export async function killBroker(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+export async function killBroker(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGKILL',
+): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill(signal);

@@ -21,8 +21,14 @@ test('config precedence: flags > environment > file > defaults', (t) => {
 });
 
 test('bad values are refused with a message naming their source', (t) => {
-  assert.throws(() => loadConfig(['--amqp-port', '70000'], {}), /flag --amqp-port: 70000 is outside 0..65535/);
-  assert.throws(() => loadConfig([], { BATON_AMQP_PORT: 'abc' }), /environment variable BATON_AMQP_PORT/);
+  assert.throws(
+    () => loadConfig(['--amqp-port', '70000'], {}),
+    /flag --amqp-port: 70000 is outside 0..65535/,
+  );
+  assert.throws(
+    () => loadConfig([], { BATON_AMQP_PORT: 'abc' }),
+    /environment variable BATON_AMQP_PORT/,
+  );
   assert.throws(() => loadConfig(['--store', 'disk'], {}), /not one of journal, memory/);
   assert.throws(() => loadConfig(['--nope', '1'], {}), /unknown option '--nope'/);
   assert.throws(() => loadConfig(['--data-dir'], {}), /needs a value/);
