@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect, startBroker } from '../helpers/server.js';
 
-test('amqplib: declare, publish with confirms, consume, ack', async (t) => {
+void test('amqplib: declare, publish with confirms, consume, ack', async (t) => {
   const { url } = await startBroker(t);
   const conn = await connect(t, url);
   const ch = await conn.createConfirmChannel();

@@ -10,7 +10,7 @@ import { spawnBroker } from '../helpers/server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-test('baton serve logs its listener and data dir, serves, and stops cleanly on SIGTERM', async (t) => {
+void test('baton serve logs its listener and data dir, serves, and stops cleanly on SIGTERM', async (t) => {
   const dir = tempDir(t);
   const { child, url } = await spawnBroker(t, dir);
   let log = '';
@@ -41,7 +41,7 @@ test('baton serve logs its listener and data dir, serves, and stops cleanly on S
   assert.deepEqual(await once(again.child, 'exit'), [0, null]);
 });
 
-test('baton serve refuses a bad flag with exit status 2 and a clear message', () => {
+void test('baton serve refuses a bad flag with exit status 2 and a clear message', () => {
   const r = spawnSync(process.execPath, [cli, 'serve', '--amqp-port', 'x'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--amqp-port: 'x' is not a whole number/);

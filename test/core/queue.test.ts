@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { collectingSession, msg, openBroker, synced, tick } from '../helpers/core.js';
 
-test('FIFO: one consumer receives messages in publish order', async (t) => {
+void test('FIFO: one consumer receives messages in publish order', async (t) => {
   const { broker } = await openBroker(t);
   const { session, received } = collectingSession(broker);
   session.vhost.declareQueue('q', { durable: true }, session.connection);
@@ -16,7 +16,7 @@ test('FIFO: one consumer receives messages in publish order', async (t) => {
   );
 });
 
-test('competing consumers: 4 consumers x 10,000 messages, each delivered exactly once', async (t) => {
+void test('competing consumers: 4 consumers x 10,000 messages, each delivered exactly once', async (t) => {
   const { broker } = await openBroker(t, { segmentSize: 1024 * 1024 });
   const sessions = [0, 1, 2, 3].map(() => collectingSession(broker));
   const vhost = broker.vhost();
@@ -55,7 +55,7 @@ test('competing consumers: 4 consumers x 10,000 messages, each delivered exactly
   for (const n of perConsumer) assert.ok(n > N / 8, `uneven shares ${perConsumer.join(',')}`);
 });
 
-test('prefetch: a consumer never holds more unacked deliveries than its prefetch', async (t) => {
+void test('prefetch: a consumer never holds more unacked deliveries than its prefetch', async (t) => {
   const { broker } = await openBroker(t);
   const { session, received } = collectingSession(broker);
   session.vhost.declareQueue('q', {}, undefined);
@@ -72,7 +72,7 @@ test('prefetch: a consumer never holds more unacked deliveries than its prefetch
   assert.equal(session.unackedCount, 7);
 });
 
-test('channel-wide prefetch (global) is shared by every consumer of the session', async (t) => {
+void test('channel-wide prefetch (global) is shared by every consumer of the session', async (t) => {
   const { broker } = await openBroker(t);
   const { session, received } = collectingSession(broker);
   session.vhost.declareQueue('a', {}, undefined);
@@ -91,7 +91,7 @@ test('channel-wide prefetch (global) is shared by every consumer of the session'
   assert.equal(received.length, 10);
 });
 
-test('nack with requeue restores the original position and sets redelivered', async (t) => {
+void test('nack with requeue restores the original position and sets redelivered', async (t) => {
   const { broker } = await openBroker(t);
   const { session, received } = collectingSession(broker);
   session.vhost.declareQueue('q', {}, undefined);
@@ -120,7 +120,7 @@ test('nack with requeue restores the original position and sets redelivered', as
   assert.equal(r2[0]!.entry.deliveryCount, 2);
 });
 
-test('nack without requeue drops the message; unknown tags are a precondition failure', async (t) => {
+void test('nack without requeue drops the message; unknown tags are a precondition failure', async (t) => {
   const { broker } = await openBroker(t);
   const { session, received } = collectingSession(broker);
   const q = session.vhost.declareQueue('q', {}, undefined);
@@ -133,7 +133,7 @@ test('nack without requeue drops the message; unknown tags are a precondition fa
   assert.throws(() => session.ack(999, true), { replyCode: 406 });
 });
 
-test('closing a session requeues its unacked deliveries in order', async (t) => {
+void test('closing a session requeues its unacked deliveries in order', async (t) => {
   const { broker } = await openBroker(t);
   const a = collectingSession(broker);
   a.session.vhost.declareQueue('q', {}, undefined);
@@ -157,7 +157,7 @@ test('closing a session requeues its unacked deliveries in order', async (t) => 
   );
 });
 
-test('get pulls one message at a time and honours ack', async (t) => {
+void test('get pulls one message at a time and honours ack', async (t) => {
   const { broker } = await openBroker(t);
   const { session } = collectingSession(broker);
   session.vhost.declareQueue('q', {}, undefined);
@@ -171,7 +171,7 @@ test('get pulls one message at a time and honours ack', async (t) => {
   assert.equal(session.get('q', true)!.redelivered, true);
 });
 
-test('durable queue and persistent messages survive a clean restart; transient ones do not', async (t) => {
+void test('durable queue and persistent messages survive a clean restart; transient ones do not', async (t) => {
   const { broker, reopen } = await openBroker(t);
   const { session } = collectingSession(broker);
   const v = broker.vhost();
@@ -202,7 +202,7 @@ test('durable queue and persistent messages survive a clean restart; transient o
   );
 });
 
-test('redeclare with different settings is a precondition failure; passive declare of a missing queue is 404', async (t) => {
+void test('redeclare with different settings is a precondition failure; passive declare of a missing queue is 404', async (t) => {
   const { broker } = await openBroker(t);
   const v = broker.vhost();
   v.declareQueue('q', { durable: true }, undefined);
@@ -217,7 +217,7 @@ test('redeclare with different settings is a precondition failure; passive decla
   assert.throws(() => v.declareQueue('nope', {}, undefined, true), { replyCode: 404 });
 });
 
-test('exclusive queues belong to one connection and vanish when it closes; auto-delete after last consumer', async (t) => {
+void test('exclusive queues belong to one connection and vanish when it closes; auto-delete after last consumer', async (t) => {
   const { broker } = await openBroker(t);
   const a = collectingSession(broker);
   const b = collectingSession(broker);
@@ -234,7 +234,7 @@ test('exclusive queues belong to one connection and vanish when it closes; auto-
   assert.equal(v.queues.has('ad'), false);
 });
 
-test('purge and delete count ready messages; delete cancels consumers', async (t) => {
+void test('purge and delete count ready messages; delete cancels consumers', async (t) => {
   const { broker } = await openBroker(t);
   const { session } = collectingSession(broker);
   const v = broker.vhost();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { tempDir } from '../helpers/core.js';
 
-test('config precedence: flags > environment > file > defaults', (t) => {
+void test('config precedence: flags > environment > file > defaults', (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'baton.json');
   writeFileSync(file, JSON.stringify({ dataDir: '/from-file', amqpPort: 1111, heartbeat: 5 }));
@@ -20,7 +20,7 @@ test('config precedence: flags > environment > file > defaults', (t) => {
   assert.equal(loadConfig([], {}).dataDir, './data');
 });
 
-test('bad values are refused with a message naming their source', (t) => {
+void test('bad values are refused with a message naming their source', (t) => {
   assert.throws(
     () => loadConfig(['--amqp-port', '70000'], {}),
     /flag --amqp-port: 70000 is outside 0..65535/,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as errors from '../../src/core/errors.js';
 
-test('docs/errors.md lists exactly the error classes of src/core/errors.ts, with their codes', () => {
+void test('docs/errors.md lists exactly the error classes of src/core/errors.ts, with their codes', () => {
   const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map<string, { code: string; reply: number }>();
   for (const m of doc.matchAll(/^\| `(\w+)` \| `(\w+)` \| (\d+) \|/gm))

@@ -1,6 +1,7 @@
 import type { Consumer } from '../../core/consumer.js';
 import {
   FrameError,
+  NotImplementedError,
   PreconditionFailedError,
   StoreFailedError,
   UnexpectedFrameError,
@@ -64,6 +65,10 @@ export class AmqpChannel implements SessionHandler {
       );
     switch (m.id) {
       case MethodId.BasicPublish:
+        if (m.immediate)
+          throw new NotImplementedError(
+            'immediate=true is not supported (as in RabbitMQ 3.0+); use mandatory=true with a TTL or a consumer check instead',
+          );
         this.publish = {
           exchange: m.exchange,
           routingKey: m.routingKey,

@@ -257,13 +257,13 @@ export class AmqpConnection {
           throw new NotAllowedError(
             `negotiated frame_max = ${fm} is lower than the minimum allowed value (4096)`,
           );
-        if (m.channelMax > this.options.channelMax)
+        if (m.channelMax === 0 || m.channelMax > this.options.channelMax)
           throw new NotAllowedError(
             `negotiated channel_max = ${m.channelMax} is higher than the maximum allowed value (${this.options.channelMax})`,
           );
         this.frameMax = fm;
         this.reader.frameMax = fm;
-        this.channelMax = m.channelMax === 0 ? this.options.channelMax : m.channelMax;
+        this.channelMax = m.channelMax;
         this.startHeartbeat(m.heartbeat);
         this.state = 'open';
         return;
