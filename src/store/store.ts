@@ -24,10 +24,14 @@ export interface StoredMessage {
   location: MessageLocation | undefined;
 }
 
-/** Opaque to the core: the journal puts its segment number and byte offset here. */
+/**
+ * Where a journaled message's record lives. The core may keep only these three numbers for a
+ * paged-out message and hand back a plain object with them later.
+ */
 export interface MessageLocation {
   readonly segment: number;
   readonly offset: number;
+  readonly size: number;
 }
 
 export interface RecoveredMessage {
@@ -82,6 +86,17 @@ export interface Store {
 
   /** Read back a paged-out body. */
   readBody(message: StoredMessage): Buffer;
+
+  /**
+   * Paging: whether the record at `location` has been written, so `readPaged` can serve it.
+   * (Records of the batch still gathering or being written are not readable yet.)
+   */
+  isReadable?(location: MessageLocation): boolean;
+  /**
+   * Paging: read a whole journaled message back (properties, body, routing) with its seq in
+   * `queueId`. Sequential calls should be cheap (read ahead). `location` may be a plain object.
+   */
+  readPaged?(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number };
 
   afterSync(cb: (err: Error | undefined) => void): void;
   /** Sticky error after a failed write or sync, else undefined. */

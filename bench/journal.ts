@@ -1,0 +1,257 @@
+/**
+ * In-process durable publish + ack throughput of the journal. A "publisher" appends one
+ * enqueue, waits for its afterSync, settles it and appends the next, so every message costs a
+ * confirmed write and a settle. Each scenario first runs one unmeasured second on a fresh
+ * journal, so the measured window sees the steady state (segments rolled, files recycled).
+ * Prints one JSON line per scenario.
+ *
+ * `--recovery` also times recovering a journal of one million 16-byte messages.
+ *
+ *   node dist/bench/journal.js [secondsPerScenario] [--recovery]
+ */
+import {
+  closeSync,
+  fdatasync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writev,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { JournalStore } from '../src/store/journal/journal-store.js';
+import type { StoredMessage } from '../src/store/store.js';
+
+export interface JournalBenchResult {
+  scenario: string;
+  bodySize: number;
+  publishers: number;
+  messages: number;
+  seconds: number;
+  msgsPerSec: number;
+  fsyncsPerSec: number;
+  /**
+   * The disk alone: write+fdatasync rounds per second of a bare loop appending batches of the
+   * same size to a fresh file, measured right after the scenario. The shared disk of this
+   * machine varies a lot from minute to minute; compare against this, not across runs.
+   */
+  diskSyncsPerSec: number;
+}
+
+const SCENARIOS: readonly [number, number][] = [
+  [1024, 1],
+  [1024, 64],
+  [16, 1],
+  [16, 64],
+];
+
+export async function runJournalBench(
+  secondsPerScenario = 3,
+  print: (line: string) => void = (l) => console.log(l),
+  warmupSeconds = 1,
+): Promise<JournalBenchResult[]> {
+  const results: JournalBenchResult[] = [];
+  for (const [bodySize, publishers] of SCENARIOS) {
+    const r = await scenario(bodySize, publishers, secondsPerScenario, warmupSeconds);
+    results.push(r);
+    print(JSON.stringify(r));
+  }
+  return results;
+}
+
+async function scenario(
+  bodySize: number,
+  publishers: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<JournalBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-journal-'));
+  try {
+    const store = await JournalStore.open({ dir });
+    await store.recover({ definition() {}, message() {} });
+    store.putDefinition('queue:/:bench', { name: 'bench', durable: true });
+    const body = Buffer.alloc(bodySize, 0x61);
+    const properties = Buffer.from([0x80, 0x00, 0x02]);
+    const measureFrom = performance.now() + warmupSeconds * 1000;
+    const deadline = measureFrom + seconds * 1000;
+    let syncs0 = 0;
+    let t0 = 0;
+    let measuring = false;
+    let messages = 0;
+    let running = publishers;
+    await new Promise<void>((finish, fail) => {
+      const publisher = (queueId: number): void => {
+        let seq = 0;
+        let message: StoredMessage | undefined;
+        // One closure per publisher, not per message: the callback reuses it.
+        const confirmed = (err: Error | undefined): void => {
+          if (err !== undefined) return fail(err);
+          store.settle(queueId, seq, message!);
+          const now = performance.now();
+          if (measuring) messages++;
+          else if (now >= measureFrom) {
+            measuring = true;
+            t0 = now;
+            syncs0 = store.stats().syncs;
+          }
+          if (now >= deadline) {
+            if (--running === 0) finish();
+            return;
+          }
+          publish();
+        };
+        const publish = (): void => {
+          message = {
+            exchange: '',
+            routingKey: 'bench',
+            properties,
+            body,
+            bodySize,
+            priority: 0,
+            expiresAt: 0,
+            location: undefined,
+          };
+          store.enqueue(message, [queueId], [++seq]);
+          store.afterSync(confirmed);
+        };
+        publish();
+      };
+      for (let i = 1; i <= publishers; i++) publisher(i);
+    });
+    await new Promise<void>((done) => store.afterSync(() => done()));
+    const elapsed = (performance.now() - t0) / 1000;
+    const stats = store.stats();
+    const syncs = stats.syncs - syncs0;
+    await store.close();
+    const batchBytes = Math.max(1, Math.round(stats.bytesWritten / stats.syncs));
+    const diskSyncsPerSec = await diskBaseline(join(dir, 'baseline.dat'), batchBytes, 1);
+    return {
+      scenario: `journal-${bodySize}B-${publishers}p`,
+      bodySize,
+      publishers,
+      messages,
+      seconds: round(elapsed),
+      msgsPerSec: Math.round(messages / elapsed),
+      fsyncsPerSec: Math.round(syncs / elapsed),
+      diskSyncsPerSec,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Rounds per second of writev(batchBytes) + fdatasync, appending to a fresh file. */
+async function diskBaseline(path: string, batchBytes: number, seconds: number): Promise<number> {
+  const fd = openSync(path, 'w');
+  const buf = Buffer.alloc(batchBytes, 0x62);
+  let rounds = 0;
+  const t0 = performance.now();
+  try {
+    await new Promise<void>((done, fail) => {
+      const round = (): void => {
+        if (performance.now() - t0 >= seconds * 1000) return done();
+        writev(fd, [buf], rounds * batchBytes, (err) => {
+          if (err !== null) return fail(err);
+          fdatasync(fd, (err2) => {
+            if (err2 !== null) return fail(err2);
+            rounds++;
+            round();
+          });
+        });
+      };
+      round();
+    });
+  } finally {
+    closeSync(fd);
+  }
+  return Math.round(rounds / ((performance.now() - t0) / 1000));
+}
+
+export interface RecoveryBenchResult {
+  scenario: string;
+  messages: number;
+  journalBytes: number;
+  segments: number;
+  seconds: number;
+  msgsPerSec: number;
+  mibPerSec: number;
+}
+
+/** Write `count` small messages (a tenth of them settled), then time a full recovery. */
+export async function runRecoveryBench(
+  count = 1_000_000,
+  print: (line: string) => void = (l) => console.log(l),
+): Promise<RecoveryBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-bench-recovery-'));
+  try {
+    let store = await JournalStore.open({ dir });
+    await store.recover({ definition() {}, message() {} });
+    store.putDefinition('queue:/:bench', { name: 'bench', durable: true });
+    const body = Buffer.alloc(16, 0x61);
+    const properties = Buffer.from([0x80, 0x00, 0x02]);
+    const ids = [1];
+    const seqs = [0];
+    for (let i = 1; i <= count; i++) {
+      const m: StoredMessage = {
+        exchange: '',
+        routingKey: 'bench',
+        properties,
+        body,
+        bodySize: 16,
+        priority: 0,
+        expiresAt: 0,
+        location: undefined,
+      };
+      seqs[0] = i;
+      store.enqueue(m, ids, seqs);
+      if (i % 10 === 0) store.settle(1, i, m);
+      if (i % 20_000 === 0) await new Promise<void>((done) => store.afterSync(() => done()));
+    }
+    await store.close();
+    store = await JournalStore.open({ dir });
+    let messages = 0;
+    const t0 = performance.now();
+    await store.recover({
+      definition() {},
+      message() {
+        messages++;
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const stats = store.stats();
+    await store.close();
+    let journalBytes = 0;
+    for (const f of readdirSync(dir)) journalBytes += statSync(join(dir, f)).size;
+    const r: RecoveryBenchResult = {
+      scenario: `journal-recovery-${count}`,
+      messages,
+      journalBytes,
+      segments: stats.segments - 1,
+      seconds: round(seconds),
+      msgsPerSec: Math.round(messages / seconds),
+      mibPerSec: Math.round(journalBytes / 1048576 / seconds),
+    };
+    print(JSON.stringify(r));
+    return r;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const seconds = Number(args.find((a) => !a.startsWith('--')) ?? 3);
+  runJournalBench(seconds)
+    .then(() => (args.includes('--recovery') ? runRecoveryBench() : undefined))
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

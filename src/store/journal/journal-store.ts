@@ -1,0 +1,338 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { RecoveryStats, RecoveryVisitor, Store, StoredMessage, StoreStats } from '../store.js';
+import { StoreFailure } from '../store-failure.js';
+import type { SyncCallback } from './group-commit.js';
+import { JournalLog, type JournalStoreOptions } from './journal-log.js';
+import {
+  ENQUEUE_FIXED,
+  enqueueBodyStart,
+  HEADER,
+  PAIR,
+  RecordKind,
+  sealRecord,
+  writeSeq,
+} from './record.js';
+import { recoverJournal } from './recovery.js';
+import {
+  DefEntry,
+  type JournalFiles,
+  JournalLocation,
+  listJournalFiles,
+  MarkEntry,
+  type Segment,
+} from './segment.js';
+import { encodeTagged } from './tagged-json.js';
+
+export type { JournalStoreOptions } from './journal-log.js';
+
+/** Bodies up to this size are copied into the batch slab; larger ones are written in place. */
+const INLINE_BODY = 64 * 1024;
+
+/**
+ * The embedded journal: one append-only log in numbered segment files, group-committed
+ * (one writev and one fdatasync per batch), recovered by a CRC-checked scan, reclaimed by
+ * deleting (and compacting) its oldest segments, whose files are recycled for new segments.
+ * Layout: record.ts. After recovery, new records go to a new segment after the last one, so a
+ * recovered segment is never appended to.
+ */
+export class JournalStore extends JournalLog implements Store {
+  private readonly bodyBudget: number;
+  /** Segment ids found at open; undefined once recovered (or when there were none). */
+  private pendingIds: number[] | undefined;
+  private writable: boolean;
+  private closing: Promise<void> | undefined = undefined;
+  private defs = new Map<string, DefEntry>();
+  private marks = new Map<number, MarkEntry>();
+  private dirtyMarks: MarkEntry[] = [];
+
+  private constructor(dir: string, dirFd: number, files: JournalFiles, o: JournalStoreOptions) {
+    super(dir, dirFd, files, o);
+    const ids = files.segments;
+    this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
+    this.pendingIds = ids.length > 0 ? ids : undefined;
+    this.writable = ids.length === 0;
+    if (this.writable) this.segments.push(this.head);
+  }
+
+  /** Open (creating if missing) the journal in `options.dir`. Call `recover` before appending. */
+  static open(options: JournalStoreOptions): Promise<JournalStore> {
+    const dir = resolve(options.dir);
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      syncDir(dirname(dir));
+    }
+    const dirFd = openSync(dir, 'r');
+    return Promise.resolve(new JournalStore(dir, dirFd, listJournalFiles(dir), options));
+  }
+
+  get failure(): Error | undefined {
+    return this.gc.failure;
+  }
+
+  recover(visitor: RecoveryVisitor): Promise<RecoveryStats> {
+    const ids = this.pendingIds;
+    if (ids === undefined) {
+      if (this.gc.records > 0 || this.closing !== undefined) {
+        return Promise.reject(new Error('recover() must be called once, before any append'));
+      }
+      const stats = { segments: 0, records: 0, messages: 0, truncatedBytes: 0, maxQueueId: 0 };
+      return Promise.resolve({ ...stats, ms: 0 });
+    }
+    this.pendingIds = undefined;
+    try {
+      const r = recoverJournal(this.dir, ids, this.bodyBudget, visitor);
+      this.segments.push(...r.segments, this.head);
+      this.defs = r.defs;
+      this.marks = r.marks;
+      this.liveMessages = r.liveMessages;
+      this.writable = this.closing === undefined;
+      // Segments left with nothing live go now (after their definitions move to the head).
+      this.reclaimer.check();
+      return Promise.resolve(r.stats);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  putDefinition(key: string, value: unknown): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    const json = encodeTagged(value);
+    const keyLength = Buffer.byteLength(key);
+    const payload = Buffer.allocUnsafe(4 + keyLength + Buffer.byteLength(json));
+    payload.writeUInt32LE(keyLength, 0);
+    payload.write(key, 4);
+    payload.write(json, 4 + keyLength);
+    this.appendDefinition(key, new DefEntry(payload, 0));
+  }
+
+  deleteDefinition(key: string): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    const keyLength = Buffer.byteLength(key);
+    const seg = this.room(HEADER + 4 + keyLength);
+    const gc = this.gc;
+    const p = gc.reserve(seg, HEADER + 4 + keyLength);
+    gc.slab.writeUInt32LE(keyLength, p + HEADER);
+    gc.slab.write(key, p + HEADER + 4);
+    const end = p + HEADER + 4 + keyLength;
+    gc.commit(seg, sealRecord(gc.slab, p, end, RecordKind.DEF_DELETE, seg.id));
+    const old = this.defs.get(key);
+    if (old !== undefined) {
+      this.defs.delete(key);
+      this.unpin(old.segment);
+    }
+  }
+
+  enqueue(message: StoredMessage, queueIds: readonly number[], seqs: readonly number[]): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    const n = queueIds.length;
+    if (n !== seqs.length || n === 0 || n > 0xffff) {
+      throw new RangeError(`enqueue needs 1 to 65535 queue ids with one seq each, got ${n}`);
+    }
+    const body = message.body;
+    if (body === undefined) throw new TypeError('enqueue needs the message body');
+    const props = message.properties;
+    const ex = message.exchange;
+    const rk = message.routingKey;
+    const bodyLength = body.length;
+    const inline = bodyLength <= INLINE_BODY;
+    // Upper bound (3 UTF-8 bytes per UTF-16 unit); commit() takes the bytes actually used.
+    const meta = HEADER + ENQUEUE_FIXED + n * PAIR + 8 + 3 * (ex.length + rk.length) + props.length;
+    const seg = this.room(meta + bodyLength);
+    const offset = seg.size;
+    const gc = this.gc;
+    const start = gc.reserve(seg, inline ? meta + bodyLength : meta);
+    const b = gc.slab;
+    let p = start + HEADER;
+    b[p] = message.priority;
+    b.writeDoubleLE(message.expiresAt, p + 1);
+    b.writeUInt16LE(n, p + 9);
+    p += ENQUEUE_FIXED;
+    let targets: number[] | null = null;
+    if (n > 1) targets = [];
+    for (let i = 0; i < n; i++) {
+      const q = queueIds[i]!;
+      const s = seqs[i]!;
+      b.writeUInt32LE(q, p);
+      writeSeq(b, p + 4, s);
+      p += PAIR;
+      if (targets !== null) targets.push(q, s);
+    }
+    p = writeShortString(b, p, ex);
+    p = writeShortString(b, p, rk);
+    b.writeUInt32LE(props.length, p);
+    b.set(props, p + 4);
+    p += 4 + props.length;
+    if (inline) {
+      b.set(body, p);
+      p += bodyLength;
+    }
+    const size = sealRecord(b, start, p, RecordKind.ENQUEUE, seg.id, inline ? undefined : body);
+    gc.commit(seg, p - start);
+    if (!inline) gc.external(seg, body);
+    const loc = new JournalLocation(seg.id, offset, size, n, targets);
+    seg.live += n;
+    seg.liveBytes += size;
+    seg.locs.push(loc);
+    this.liveMessages += n;
+    message.location = loc;
+  }
+
+  settle(queueId: number, seq: number, message: StoredMessage): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    this.appendSettle(queueId, seq, message.location);
+  }
+
+  purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    const seg = this.room(HEADER + PAIR);
+    const gc = this.gc;
+    const p = gc.reserve(seg, HEADER + PAIR);
+    gc.slab.writeUInt32LE(queueId, p + HEADER);
+    writeSeq(gc.slab, p + HEADER + 4, uptoSeq);
+    gc.commit(seg, sealRecord(gc.slab, p, p + HEADER + PAIR, RecordKind.PURGE, seg.id));
+    for (const m of messages) this.release(queueId, m.location);
+    const mark = this.marks.get(queueId);
+    if (mark !== undefined && mark.seq <= uptoSeq) {
+      // Every message the watermark covered is gone: it need not be kept or re-appended.
+      this.marks.delete(queueId);
+      mark.removed = true;
+      if (mark.segment >= 0) this.unpin(mark.segment);
+    }
+  }
+
+  markDelivered(queueId: number, seq: number): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    let mark = this.marks.get(queueId);
+    if (mark === undefined) this.marks.set(queueId, (mark = new MarkEntry(queueId, -1, -1)));
+    if (seq <= mark.seq) return;
+    mark.seq = seq;
+    if (!mark.dirty) {
+      mark.dirty = true;
+      this.dirtyMarks.push(mark);
+      this.gc.touch();
+    }
+  }
+
+  readBody(message: StoredMessage): Buffer {
+    const loc = message.location;
+    if (!(loc instanceof JournalLocation)) {
+      if (message.body !== undefined) return message.body;
+      throw new Error('readBody: the message was never journaled and has no body');
+    }
+    const rec = this.readRecord(loc);
+    return rec.subarray(enqueueBodyStart(rec, 0));
+  }
+
+  afterSync(cb: SyncCallback): void {
+    this.gc.afterSync(cb);
+  }
+
+  close(): Promise<void> {
+    return (this.closing ??= this.shutdown());
+  }
+
+  stats(): StoreStats {
+    return {
+      appendedRecords: this.gc.records,
+      syncs: this.gc.syncs,
+      bytesWritten: this.gc.bytesWritten,
+      segments: this.segments.length,
+      liveMessages: this.liveMessages,
+      compactions: this.reclaimer.compactions,
+      deletedSegments: this.reclaimer.deletedSegments,
+    };
+  }
+
+  // ---- JournalLog hooks ----------------------------------------------------------------
+
+  /** Batched records go last in the batch, after the enqueues they may settle. */
+  beforeSeal(): void {
+    if (this.dirtyMarks.length > 0) this.writeMarks();
+    this.flushSettles();
+  }
+
+  reappendPinned(seg: Segment): void {
+    for (const [key, d] of this.defs) if (d.segment === seg.id) this.appendDefinition(key, d);
+    for (const m of this.marks.values()) {
+      if (m.segment === seg.id && !m.dirty) {
+        m.dirty = true;
+        this.dirtyMarks.push(m);
+        this.gc.touch();
+      }
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private refuse(): never {
+    if (this.gc.failure !== undefined) throw this.gc.failure;
+    if (this.closing !== undefined) throw new StoreFailure('the journal is closed');
+    throw new StoreFailure('call recover() before appending to an existing journal');
+  }
+
+  private appendDefinition(key: string, d: DefEntry): void {
+    const size = HEADER + d.payload.length;
+    const seg = this.room(size);
+    const p = this.gc.reserve(seg, size);
+    d.payload.copy(this.gc.slab, p + HEADER);
+    this.gc.commit(seg, sealRecord(this.gc.slab, p, p + size, RecordKind.DEF_PUT, seg.id));
+    const old = this.defs.get(key);
+    if (old !== undefined) this.unpin(old.segment);
+    d.segment = seg.id;
+    seg.pins++;
+    this.defs.set(key, d);
+  }
+
+  private writeMarks(): void {
+    const marks = this.dirtyMarks;
+    this.dirtyMarks = [];
+    const buf = Buffer.allocUnsafe(marks.length * PAIR);
+    let n = 0;
+    for (const m of marks) {
+      m.dirty = false;
+      if (m.removed) continue;
+      buf.writeUInt32LE(m.queueId, n * PAIR);
+      writeSeq(buf, n * PAIR + 4, m.seq);
+      n++;
+    }
+    if (n === 0) return;
+    const seg = this.writePairs(RecordKind.WATERMARK, buf, n);
+    for (const m of marks) {
+      if (m.removed) continue;
+      if (m.segment >= 0) this.unpin(m.segment);
+      m.segment = seg.id;
+      seg.pins++;
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.writable = false;
+    await this.reclaimer.stop();
+    if (this.pendingIds === undefined && this.gc.failure === undefined) {
+      // Batched settles and watermarks first: recovery ignores whatever follows the SEAL.
+      this.beforeSeal();
+      if (this.head.size > 0) this.seal(this.head);
+    }
+    await new Promise<void>((done) => this.gc.afterSync(() => done()));
+    for (const s of this.segments) s.closeFd();
+    closeSync(this.dirFd);
+  }
+}
+
+/** u16 length + UTF-8 bytes; the caller reserved 3 bytes per UTF-16 unit. */
+function writeShortString(b: Buffer, p: number, s: string): number {
+  const n = s.length === 0 ? 0 : b.write(s, p + 2);
+  if (n > 0xffff) throw new RangeError('exchange and routing key are limited to 65535 bytes');
+  b.writeUInt16LE(n, p);
+  return p + 2 + n;
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

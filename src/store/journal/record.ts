@@ -1,0 +1,158 @@
+/**
+ * Journal record layout. All integers little-endian.
+ *
+ *   offset 0  u32 length   payload bytes (the 9-byte header not included); 0 = end of log
+ *   offset 4  u8  kind     RecordKind below
+ *   offset 5  u32 crc      CRC32C of the kind byte followed by the payload, started from the
+ *                          segment number instead of 0 (see "Recycling" below)
+ *   offset 9  payload
+ *
+ * Payloads (a "seq" is 8 bytes: u32 high word, u32 low word; a "pair" is u32 queueId + seq):
+ *
+ *   DEF_PUT    u32 keyLength | key utf8 | value as tagged JSON utf8 (rest of payload)
+ *   DEF_DELETE u32 keyLength | key utf8
+ *   ENQUEUE    u8 priority | f64 expiresAt | u16 n | n pairs | u16 exchangeLength | exchange
+ *              | u16 routingKeyLength | routingKey | u32 propertiesLength | properties
+ *              | body (rest of payload)
+ *   SETTLE     u32 n | n pairs          (every settle of one flush in one record)
+ *   PURGE      one pair: queueId and uptoSeq
+ *   WATERMARK  u32 n | n pairs          (delivered-up-to seq per queue, one record per flush)
+ *   SEAL       u32 segment number       (last record of a segment; bytes after it are ignored)
+ *
+ * No payload is empty, so a zero length word can only be a zero-filled (never-written) tail.
+ * A record's position is its segment number and the offset of its header.
+ *
+ * Recycling: a deleted segment's file is renamed and reused for a later segment, because
+ * overwriting allocated blocks makes fdatasync much cheaper than growing a file. Its old
+ * records stay behind our tail, but their CRCs were started from the old segment number, so
+ * they never validate in the new one: scanning stops at the first of them as at a torn tail.
+ * A segment is closed with a SEAL record when it rolls over or the journal closes, so a
+ * sealed segment's stale bytes are never mistaken for damage.
+ */
+import { crc32c, crc32cByte } from './crc32c.js';
+
+export const RecordKind = {
+  DEF_PUT: 1,
+  DEF_DELETE: 2,
+  ENQUEUE: 3,
+  SETTLE: 4,
+  PURGE: 5,
+  WATERMARK: 6,
+  SEAL: 7,
+} as const;
+export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
+
+export const HEADER = 9;
+export const SEAL_SIZE = HEADER + 4;
+/** Bytes of an ENQUEUE payload before its target pairs. */
+export const ENQUEUE_FIXED = 11;
+export const PAIR = 12;
+/** Refuse single records past this size (a length word beyond it is treated as damage). */
+export const MAX_PAYLOAD = 0x7fff_0000;
+
+const TWO32 = 4294967296;
+
+export function writeSeq(buf: Buffer, off: number, seq: number): void {
+  buf.writeUInt32LE(Math.floor(seq / TWO32), off);
+  buf.writeUInt32LE(seq >>> 0, off + 4);
+}
+
+export function readSeq(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off) * TWO32 + buf.readUInt32LE(off + 4);
+}
+
+/**
+ * Fill in the header of a record for segment `seed` whose payload is
+ * `buf[start + HEADER, end)`, optionally continued by `tail` (a large body written as its own
+ * iovec). Returns the record size.
+ */
+export function sealRecord(
+  buf: Buffer,
+  start: number,
+  end: number,
+  kind: RecordKind,
+  seed: number,
+  tail?: Buffer,
+): number {
+  const tailLength = tail === undefined ? 0 : tail.length;
+  const payload = end - start - HEADER + tailLength;
+  buf.writeUInt32LE(payload, start);
+  buf[start + 4] = kind;
+  let crc = crc32c(buf, start + HEADER, end, crc32cByte(kind, seed >>> 0));
+  if (tail !== undefined) crc = crc32c(tail, 0, tailLength, crc);
+  buf.writeUInt32LE(crc, start + 5);
+  return HEADER + payload;
+}
+
+/** Encode a SEAL record for segment `seed` at `buf[p, p + SEAL_SIZE)`. */
+export function writeSeal(buf: Buffer, p: number, seed: number): number {
+  buf.writeUInt32LE(seed >>> 0, p + HEADER);
+  return sealRecord(buf, p, p + SEAL_SIZE, RecordKind.SEAL, seed);
+}
+
+/**
+ * Check the record at `off` in `buf[0, end)` of segment `seed`. Returns its total size, or a
+ * negative code: END (zero length word: a zero-filled tail), TORN (the record runs past
+ * `end`), BAD (kind or CRC wrong, which includes a stale record of a recycled file).
+ */
+export const END = -1;
+export const TORN = -2;
+export const BAD = -3;
+export function checkRecord(buf: Buffer, off: number, end: number, seed: number): number {
+  if (end - off < HEADER) return end - off >= 4 && buf.readUInt32LE(off) === 0 ? END : TORN;
+  const length = buf.readUInt32LE(off);
+  if (length === 0) return END;
+  if (length > MAX_PAYLOAD || length > end - off - HEADER) return TORN;
+  const kind = buf[off + 4]!;
+  if (kind < RecordKind.DEF_PUT || kind > RecordKind.SEAL) return BAD;
+  const crc = crc32c(buf, off + HEADER, off + HEADER + length, crc32cByte(kind, seed >>> 0));
+  return crc === buf.readUInt32LE(off + 5) ? HEADER + length : BAD;
+}
+
+export function describeCheck(code: number): string {
+  if (code === END) return 'zero-filled bytes where a record should start';
+  if (code === TORN) return 'a record runs past the end of the file (torn write)';
+  return 'a record fails its CRC32C check or has an unknown kind';
+}
+
+/** Offset of the body inside an ENQUEUE record that starts at `off`. */
+export function enqueueBodyStart(rec: Buffer, off: number): number {
+  let p = off + HEADER + ENQUEUE_FIXED - 2;
+  p += 2 + rec.readUInt16LE(p) * PAIR;
+  p += 2 + rec.readUInt16LE(p);
+  p += 2 + rec.readUInt16LE(p);
+  return p + 4 + rec.readUInt32LE(p);
+}
+
+/** Number of (queue, seq) pairs in the ENQUEUE record at offset 0 of `rec`. */
+export function enqueueTargetCount(rec: Buffer): number {
+  return rec.readUInt16LE(HEADER + ENQUEUE_FIXED - 2);
+}
+
+/**
+ * The ENQUEUE record `rec`, re-sealed for segment `seed`, keeping only the targets in `pairs`
+ * ([queueId, seq, ...]) when some of its queues have settled it. For compaction.
+ */
+export function relocate(rec: Buffer, pairs: readonly number[] | null, seed: number): Buffer {
+  const n0 = enqueueTargetCount(rec);
+  const n = pairs === null ? n0 : pairs.length >>> 1;
+  if (n === n0) {
+    const out = Buffer.from(rec);
+    sealRecord(out, 0, out.length, RecordKind.ENQUEUE, seed);
+    return out;
+  }
+  const listStart = HEADER + ENQUEUE_FIXED;
+  const rest = listStart + n0 * PAIR;
+  const out = Buffer.allocUnsafe(rec.length - (n0 - n) * PAIR);
+  rec.copy(out, 0, 0, listStart);
+  out.writeUInt16LE(n, listStart - 2);
+  let p = listStart;
+  for (let i = 0; i < n * 2; i += 2) {
+    out.writeUInt32LE(pairs![i]!, p);
+    writeSeq(out, p + 4, pairs![i + 1]!);
+    p += PAIR;
+  }
+  rec.copy(out, p, rest);
+  sealRecord(out, 0, out.length, RecordKind.ENQUEUE, seed);
+  return out;
+}

@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import {
+  appendFileSync,
+  cpSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { it, type TestContext } from 'node:test';
+import { JournalStore } from '../../src/store/journal/journal-store.js';
+import type { StoredMessage } from '../../src/store/store.js';
+import { message, openJournal, prng, recoverAll, seedFromEnv, synced, tempDir } from './helpers.js';
+
+/** One record as an independent reader of the documented layout sees it. */
+interface Rec {
+  file: string;
+  start: number;
+  end: number;
+  kind: number;
+  /** "queue:seq" pairs an ENQUEUE adds or a SETTLE removes; the key of a DEF_PUT. */
+  keys: string[];
+}
+
+function walk(dir: string): Rec[] {
+  const out: Rec[] = [];
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort()) {
+    const b = readFileSync(join(dir, file));
+    let off = 0;
+    while (off + 9 <= b.length) {
+      const len = b.readUInt32LE(off);
+      if (len === 0 || off + 9 + len > b.length) break;
+      const kind = b[off + 4]!;
+      const p = off + 9;
+      const keys: string[] = [];
+      const pairs = (at: number, n: number): void => {
+        for (let i = 0; i < n; i++) {
+          const q = at + i * 12;
+          keys.push(
+            `${b.readUInt32LE(q)}:${b.readUInt32LE(q + 4) * 2 ** 32 + b.readUInt32LE(q + 8)}`,
+          );
+        }
+      };
+      if (kind === 3) pairs(p + 11, b.readUInt16LE(p + 9));
+      if (kind === 4) pairs(p + 4, b.readUInt32LE(p));
+      if (kind === 1) keys.push(b.toString('utf8', p + 4, p + 4 + b.readUInt32LE(p)));
+      out.push({ file, start: off, end: p + len, kind, keys });
+      off = p + len;
+      if (kind === 7) break; // SEAL: whatever follows is not part of this segment
+    }
+  }
+  return out;
+}
+
+/** What the records say should be live: definitions and queue:seq keys. */
+function replay(recs: Rec[]): { defs: string[]; live: string[] } {
+  const defs = new Set<string>();
+  const live = new Map<string, true>();
+  for (const r of recs) {
+    if (r.kind === 1) defs.add(r.keys[0]!);
+    if (r.kind === 3) for (const k of r.keys) live.set(k, true);
+    if (r.kind === 4) for (const k of r.keys) live.delete(k);
+  }
+  return { defs: [...defs].sort(), live: [...live.keys()].sort() };
+}
+
+/**
+ * A journal of several small segments (definitions, enqueues, settles) as a crash leaves it:
+ * copied while open, so its last segment has no SEAL. `closed` gets the cleanly closed one.
+ */
+async function buildJournal(t: TestContext, closed = false): Promise<string> {
+  const j = await openJournal(t, { segmentSize: 8 * 1024, compactRatio: 0 });
+  const store = j.store;
+  await recoverAll(store);
+  const rand = prng(42);
+  store.putDefinition('queue:/:a', { name: 'a' });
+  const ms: StoredMessage[] = [];
+  for (let i = 1; i <= 150; i++) {
+    const m = message(Buffer.alloc(1 + Math.floor(rand() * 300), i & 0xff));
+    store.enqueue(m, i % 7 === 0 ? [1, 2] : [1], i % 7 === 0 ? [i, i] : [i]);
+    ms.push(m);
+    if (i % 10 === 0) {
+      await synced(store);
+      store.settle(1, i - 3, ms[i - 4]!);
+      if (i % 20 === 0) store.putDefinition(`queue:/:q${i}`, { n: i });
+    }
+  }
+  await synced(store);
+  const image = tempDir(t, 'baton-image-');
+  cpSync(j.dir, image, { recursive: true });
+  await store.close();
+  return closed ? j.dir : image;
+}
+
+function lastSegment(dir: string): string {
+  return join(
+    dir,
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.seg'))
+      .sort()
+      .pop()!,
+  );
+}
+
+async function recoverCopy(t: TestContext, src: string, mutate: (dir: string) => void) {
+  const dir = tempDir(t, 'baton-torn-');
+  rmSync(dir, { recursive: true });
+  cpSync(src, dir, { recursive: true });
+  mutate(dir);
+  const store = await JournalStore.open({ dir, compactRatio: 0 });
+  try {
+    const r = await recoverAll(store);
+    const live = r.messages.map((m) => `${m.queueId}:${m.seq}`).sort();
+    return { r, live, defs: [...r.definitions.keys()].sort(), dir };
+  } finally {
+    await store.close();
+  }
+}
+
+for (const closed of [false, true]) {
+  const variant = closed ? 'a cleanly closed journal' : 'a crash image';
+  void it(`torn tail (${variant}): a cut anywhere in the last segment keeps exactly the whole records before it`, async (t) => {
+    const src = await buildJournal(t, closed);
+    const recs = walk(src);
+    const last = lastSegment(src);
+    const lastName = last.split('/').pop()!;
+    assert.ok(new Set(recs.map((r) => r.file)).size >= 3, 'several segments');
+    const size = statSync(last).size;
+    const seed = seedFromEnv('BATON_TORN_SEED');
+    const rand = prng(seed);
+    const cuts = [0, 1, 4, 5, 8, 9, size - 1, size];
+    while (cuts.length < 60) cuts.push(Math.floor(rand() * size));
+    for (const cut of cuts) {
+      const whole = recs.filter((r) => r.file !== lastName || r.end <= cut);
+      const boundary = Math.max(0, ...whole.filter((r) => r.file === lastName).map((r) => r.end));
+      const expected = replay(whole);
+      const got = await recoverCopy(t, src, (dir) => truncateSync(lastSegment(dir), cut));
+      const ctx = `seed ${seed} (BATON_TORN_SEED), cut at ${cut} of ${size}`;
+      assert.deepEqual(got.live, expected.live, ctx);
+      assert.deepEqual(got.defs, expected.defs, ctx);
+      assert.equal(got.r.stats.truncatedBytes, cut - boundary, ctx);
+      assert.equal(statSync(join(got.dir, lastName)).size, boundary, ctx);
+    }
+  });
+}
+
+void it('torn tail: a zero-filled tail or appended garbage is cut, nothing else lost', async (t) => {
+  const src = await buildJournal(t);
+  const expected = replay(walk(src));
+  const zeros = await recoverCopy(t, src, (dir) =>
+    appendFileSync(lastSegment(dir), Buffer.alloc(4096)),
+  );
+  assert.deepEqual(zeros.live, expected.live);
+  assert.deepEqual(zeros.defs, expected.defs);
+  assert.equal(zeros.r.stats.truncatedBytes, 4096);
+  const seed = seedFromEnv('BATON_GARBAGE_SEED');
+  const rand = prng(seed);
+  for (let round = 0; round < 10; round++) {
+    const garbage = Buffer.alloc(1 + Math.floor(rand() * 2000));
+    for (let i = 0; i < garbage.length; i++) garbage[i] = Math.floor(rand() * 256);
+    const got = await recoverCopy(t, src, (dir) => appendFileSync(lastSegment(dir), garbage));
+    assert.deepEqual(got.live, expected.live, `seed ${seed} (BATON_GARBAGE_SEED) round ${round}`);
+    assert.equal(got.r.stats.truncatedBytes, garbage.length, `seed ${seed} round ${round}`);
+  }
+});
+
+void it('a flipped byte in a sealed segment stops recovery with an error naming the file', async (t) => {
+  const src = await buildJournal(t);
+  const recs = walk(src);
+  const first = recs.filter((r) => r.file === recs[0]!.file);
+  const victim = first[Math.floor(first.length / 2)]!;
+  for (const at of [victim.start + 2, victim.start + 6, victim.start + 12, victim.end - 1]) {
+    const dir = tempDir(t, 'baton-flip-');
+    rmSync(dir, { recursive: true });
+    cpSync(src, dir, { recursive: true });
+    const path = join(dir, victim.file);
+    const b = readFileSync(path);
+    b[at] = b[at]! ^ 0x10;
+    writeFileSync(path, b);
+    const store = await JournalStore.open({ dir });
+    await assert.rejects(recoverAll(store), (err: Error) => {
+      assert.match(err.message, new RegExp(victim.file));
+      assert.match(err.message, new RegExp(`offset ${victim.start}`));
+      assert.equal((err as { code?: string }).code, 'BATON_STORE_CORRUPT');
+      return true;
+    });
+    await store.close();
+    assert.equal(statSync(path).size, b.length, 'a sealed segment is never truncated');
+  }
+});
+
+void it('a flipped byte in the last record of the last segment drops only that record', async (t) => {
+  const src = await buildJournal(t);
+  const recs = walk(src);
+  const victim = recs[recs.length - 1]!;
+  const expected = replay(recs.slice(0, -1));
+  const got = await recoverCopy(t, src, (dir) => {
+    const path = join(dir, victim.file);
+    const b = readFileSync(path);
+    b[victim.end - 3] = b[victim.end - 3]! ^ 0x01;
+    writeFileSync(path, b);
+  });
+  assert.deepEqual(got.live, expected.live);
+  assert.equal(got.r.stats.truncatedBytes, victim.end - victim.start);
+});
+
+void it('a missing middle segment is refused; unrelated files are ignored', async (t) => {
+  const src = await buildJournal(t);
+  const files = readdirSync(src)
+    .filter((f) => f.endsWith('.seg'))
+    .sort();
+  const extra = await recoverCopy(t, src, (dir) => {
+    writeFileSync(join(dir, 'README.txt'), 'not a segment');
+    writeFileSync(join(dir, '123.seg.tmp'), 'stray');
+  });
+  assert.deepEqual(extra.live, replay(walk(src)).live);
+  const dir = tempDir(t, 'baton-missing-');
+  rmSync(dir, { recursive: true });
+  cpSync(src, dir, { recursive: true });
+  unlinkSync(join(dir, files[1]!));
+  const store = await JournalStore.open({ dir });
+  await assert.rejects(recoverAll(store), new RegExp(`${files[1]}.*missing`));
+  await store.close();
+});
+
+void it('a cleanly closed journal ends with a SEAL; bytes after it are ignored, not cut', async (t) => {
+  const src = await buildJournal(t, true);
+  const recs = walk(src);
+  assert.equal(recs[recs.length - 1]!.kind, 7, 'SEAL last');
+  const expected = replay(recs);
+  const got = await recoverCopy(t, src, (dir) =>
+    appendFileSync(lastSegment(dir), Buffer.from('stale bytes of a recycled file')),
+  );
+  assert.deepEqual(got.live, expected.live);
+  assert.deepEqual(got.defs, expected.defs);
+  assert.equal(got.r.stats.truncatedBytes, 0);
+});
+
+void it('after a crash every recovered message is flagged redelivered; after a clean close only those under the watermark', async (t) => {
+  const j = await openJournal(t);
+  await recoverAll(j.store);
+  for (let i = 1; i <= 6; i++) j.store.enqueue(message(`m${i}`), [1], [i]);
+  j.store.markDelivered(1, 2);
+  await synced(j.store);
+  // A delivery whose watermark never reached the disk: the crash image cannot know about it.
+  j.store.markDelivered(1, 4);
+  const image = tempDir(t, 'baton-unclean-');
+  cpSync(j.dir, image, { recursive: true });
+  const crashed = await recoverCopy(t, image, () => {});
+  assert.deepEqual(
+    crashed.r.messages.map((m) => m.redelivered),
+    [true, true, true, true, true, true],
+  );
+  const store = await j.reopen();
+  const clean = await recoverAll(store);
+  assert.deepEqual(
+    clean.messages.map((m) => [m.seq, m.redelivered]),
+    [
+      [1, true],
+      [2, true],
+      [3, true],
+      [4, true],
+      [5, false],
+      [6, false],
+    ],
+  );
+});
