@@ -15,7 +15,10 @@ export interface BrokerOptions {
   store?: 'journal' | 'memory' | Store;
   /** Journal segment size in bytes (tests use tiny ones to exercise rollover). */
   segmentSize?: number;
-  /** Bytes of message bodies kept in memory on recovery before paging. */
+  /**
+   * Bytes of message bodies kept in memory. Past it, persistent messages on durable queues
+   * are paged out (kept only as journal positions) and read back on delivery.
+   */
   bodyBudget?: number;
 }
 
@@ -29,6 +32,10 @@ export class Broker {
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
   recovery: RecoveryStats | undefined;
+  /** Bytes of message bodies held in memory by queue entries. */
+  bodyBytes = 0;
+  readonly bodyBudget: number;
+  private readonly canPage: boolean;
   private nextQueueId = 1;
   private nextConnectionId = 1;
   private closed = false;
@@ -38,8 +45,10 @@ export class Broker {
    */
   decodeHeaders: (properties: Buffer) => Record<string, unknown> | undefined = () => undefined;
 
-  private constructor(store: Store) {
+  private constructor(store: Store, bodyBudget: number) {
     this.journal = new StoreGuard(store);
+    this.bodyBudget = bodyBudget;
+    this.canPage = store.readPaged !== undefined && !(store instanceof MemoryStore);
     this.vhosts.set('/', new VirtualHost(this, '/'));
   }
 
@@ -53,7 +62,7 @@ export class Broker {
         ...(options.segmentSize !== undefined && { segmentSize: options.segmentSize }),
         ...(options.bodyBudget !== undefined && { bodyBudget: options.bodyBudget }),
       });
-    const broker = new Broker(store);
+    const broker = new Broker(store, options.bodyBudget ?? DEFAULT_BODY_BUDGET);
     await broker.recover();
     return broker;
   }
@@ -66,6 +75,11 @@ export class Broker {
     if (m.headers === undefined) m.headers = this.decodeHeaders(m.properties) ?? {};
     return m.headers;
   };
+
+  /** True when new journaled messages should be paged out instead of kept in memory. */
+  overBudget(): boolean {
+    return this.canPage && this.bodyBytes > this.bodyBudget;
+  }
 
   vhost(name = '/'): VirtualHost {
     const v = this.vhosts.get(name);
@@ -182,3 +196,4 @@ export class Broker {
 }
 
 const EMPTY = Buffer.alloc(0);
+export const DEFAULT_BODY_BUDGET = 128 * 1024 * 1024;

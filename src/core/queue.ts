@@ -2,6 +2,8 @@ import { RingBuffer } from '../util/ring-buffer.js';
 import type { Consumer } from './consumer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
 import type { Message } from './message.js';
+import type { MessageLocation, StoredMessage } from '../store/store.js';
+import { PagedTail } from './paged-tail.js';
 import { QueueEntry } from './queue-entry.js';
 import type { ClientConnection } from './connection.js';
 import type { VirtualHost } from './vhost.js';
@@ -31,6 +33,9 @@ export class Queue {
 
   private readonly ready = new RingBuffer<QueueEntry>();
   private readonly requeued: QueueEntry[] = [];
+  /** Behind `ready`: messages paged out to the journal once the body budget is spent. */
+  private readonly tail = new PagedTail();
+  private waitingForWrite = false;
   readonly consumers: Consumer[] = [];
   private rr = 0;
   nextSeq = 1;
@@ -63,25 +68,50 @@ export class Queue {
 
   /** Ready messages (not counting unacked ones), as queue.declare-ok reports. */
   get messageCount(): number {
-    return this.ready.length + this.requeued.length;
+    return this.ready.length + this.requeued.length + this.tail.length;
   }
 
   get consumerCount(): number {
     return this.consumers.length;
   }
 
-  /** Add a published (or recovered) message at the tail. */
-  push(message: Message, seq: number, journaled: boolean, redelivered = false): QueueEntry {
-    const entry = new QueueEntry(this, seq, message, journaled);
-    if (redelivered) {
-      entry.redelivered = true;
-      entry.deliveryCount = 1;
-      if (seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
+  /**
+   * Add a published (or recovered) message at the tail. Once the broker's body budget is
+   * spent, a journaled message is kept only as its journal position (paged out); after that,
+   * everything goes behind it until the paged tail has been read back in.
+   */
+  push(message: Message, seq: number, journaled: boolean, redelivered = false): void {
+    if (redelivered && seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
+    const broker = this.vhost.broker;
+    const tail = this.tail;
+    const location = message.location;
+    if (
+      journaled &&
+      location !== undefined &&
+      (tail.length !== 0 || message.body === undefined || broker.overBudget())
+    ) {
+      tail.pushLocation(location);
+      if (redelivered) tail.redeliveredUpTo = seq;
+    } else {
+      const entry = new QueueEntry(this, seq, message, journaled);
+      if (redelivered) {
+        entry.redelivered = true;
+        entry.deliveryCount = 1;
+      }
+      this.hold(message);
+      if (tail.length !== 0) tail.park(entry);
+      else this.ready.push(entry);
     }
-    message.refs++;
-    this.ready.push(entry);
     if (this.consumers.length !== 0) this.scheduleDrain();
-    return entry;
+  }
+
+  /** Body accounting: a message's body counts once, however many entries hold it. */
+  private hold(m: Message): void {
+    if (m.refs++ === 0) this.vhost.broker.bodyBytes += m.bodySize;
+  }
+
+  private unhold(m: Message): void {
+    if (--m.refs === 0) this.vhost.broker.bodyBytes -= m.bodySize;
   }
 
   scheduleDrain(): void {
@@ -92,12 +122,31 @@ export class Queue {
   private take(): QueueEntry | undefined {
     const r = this.requeued;
     if (r.length !== 0) return r.pop();
+    if (this.ready.length === 0 && this.tail.length !== 0) this.pageIn();
     return this.ready.shift();
   }
 
   private hasReady(): boolean {
-    return this.requeued.length !== 0 || this.ready.length !== 0;
+    return this.requeued.length !== 0 || this.ready.length !== 0 || this.tail.length !== 0;
   }
+
+  /** Read the next batch of the paged tail back into memory. */
+  private pageIn(): void {
+    const broker = this.vhost.broker;
+    if (this.tail.pageIn(this, broker.store, PAGE_IN_BATCH, this.takeIn)) return;
+    // The next record is still in the batch being written: try again after the sync.
+    if (this.waitingForWrite) return;
+    this.waitingForWrite = true;
+    broker.afterSync(() => {
+      this.waitingForWrite = false;
+      this.scheduleDrain();
+    });
+  }
+
+  private readonly takeIn = (e: QueueEntry): void => {
+    if (e.message.refs === 0) this.hold(e.message);
+    this.ready.push(e);
+  };
 
   /** Hand ready entries to consumers with credit, round robin, up to the turn's budget. */
   drain(): void {
@@ -116,7 +165,9 @@ export class Queue {
         }
       }
       if (chosen === undefined) break;
-      this.deliver(chosen, this.take()!);
+      const entry = this.take();
+      if (entry === undefined) break;
+      this.deliver(chosen, entry);
       budget--;
     }
     this.flushDeliveredMark();
@@ -176,11 +227,8 @@ export class Queue {
 
   /** Forget an entry for good: release the message and tell the store. */
   private remove(entry: QueueEntry): void {
-    const m = entry.message;
-    m.refs--;
-    if (entry.journaled) {
-      this.vhost.broker.journal.settle(this.id, entry.seq, m);
-    }
+    this.unhold(entry.message);
+    if (entry.journaled) this.vhost.broker.journal.settle(this.id, entry.seq, entry.message);
   }
 
   /** Put unacked entries back at their original positions, marked redelivered. */
@@ -223,19 +271,18 @@ export class Queue {
   purge(): number {
     const n = this.messageCount;
     if (n === 0) return 0;
-    const journaled: QueueEntry[] = [];
-    for (const e of this.requeued) release(e, journaled);
-    for (const e of this.ready) release(e, journaled);
-    this.requeued.length = 0;
-    this.ready.clear();
-    if (journaled.length !== 0) {
+    const { entries, stored } = this.takeAllReady();
+    if (stored.length !== 0) {
       const journal = this.vhost.broker.journal;
-      // One purge record covers every seq below the highest only when none of them is unacked.
+      // One purge record covers every seq up to the newest only when none of them is unacked.
       if (this.unackedCount === 0) {
-        const upto = journaled.reduce((max, e) => Math.max(max, e.seq), 0);
-        journal.purge(this.id, upto, messagesOf(journaled));
+        journal.purge(this.id, this.nextSeq - 1, stored);
       } else {
-        for (const e of journaled) journal.settle(this.id, e.seq, e.message);
+        for (const e of entries) journal.settle(this.id, e.seq, e.message);
+        for (const m of stored.slice(entries.length)) {
+          // A paged-out message: its seq is in its journal record.
+          journal.settle(this.id, this.vhost.broker.store.readPaged!(m.location!, this.id).seq, m);
+        }
       }
     }
     return n;
@@ -244,26 +291,32 @@ export class Queue {
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
   destroy(): number {
     const n = this.messageCount;
-    const journaled: QueueEntry[] = [];
-    for (const e of this.requeued) release(e, journaled);
-    for (const e of this.ready) release(e, journaled);
-    this.requeued.length = 0;
-    this.ready.clear();
+    const { stored } = this.takeAllReady();
     // Unacked entries are settled one by one as their sessions let go of them.
-    if (this.durable) {
-      this.vhost.broker.journal.purge(this.id, this.nextSeq - 1, messagesOf(journaled));
-    }
+    if (this.durable) this.vhost.broker.journal.purge(this.id, this.nextSeq - 1, stored);
     this.deleted = true;
     return n;
   }
+
+  /**
+   * Empty requeued, ready and the paged tail. Returns the journaled in-memory entries and,
+   * for the store, every journaled message (those entries first, then paged-out positions).
+   */
+  private takeAllReady(): { entries: QueueEntry[]; stored: StoredMessage[] } {
+    const entries: QueueEntry[] = [];
+    const take = (e: QueueEntry): void => {
+      this.unhold(e.message);
+      if (e.journaled) entries.push(e);
+    };
+    for (const e of this.requeued) take(e);
+    for (const e of this.ready) take(e);
+    this.requeued.length = 0;
+    this.ready.clear();
+    const paged = this.tail.drainAll(take);
+    const stored: StoredMessage[] = entries.map((e) => e.message);
+    for (const m of paged) stored.push(m);
+    return { entries, stored };
+  }
 }
 
-function release(e: QueueEntry, journaled: QueueEntry[]): void {
-  e.message.refs--;
-  if (e.message.refs === 0) e.message.body = undefined;
-  if (e.journaled) journaled.push(e);
-}
-
-function* messagesOf(entries: QueueEntry[]): Iterable<Message> {
-  for (const e of entries) yield e.message;
-}
+const PAGE_IN_BATCH = 256;
