@@ -11,7 +11,7 @@ import type { QueueEntry } from '../../core/queue-entry.js';
 import type { Session, SessionHandler } from '../../core/session.js';
 import type { AmqpConnection } from './connection.js';
 import { MethodId, type AmqpMethod } from './generated/methods.js';
-import { peekProperties } from './generated/properties.js';
+import { PeekedProperties, peekProperties } from './generated/properties.js';
 import { encodeDelivery, encodeGetOk, encodeReturn } from './frame-writer.js';
 import { handleChannelMethod } from './channel-methods.js';
 
@@ -39,6 +39,16 @@ export class AmqpChannel implements SessionHandler {
   /** Sent channel.close and waiting for close-ok: every other frame is dropped. */
   closing = false;
   private publish: PendingPublish | undefined;
+  private readonly pending: PendingPublish = {
+    exchange: '',
+    routingKey: '',
+    mandatory: false,
+    properties: undefined,
+    body: undefined,
+    bodySize: 0,
+    received: 0,
+  };
+  private readonly peeked = new PeekedProperties();
   private confirm = false;
   private publishSeq = 0;
   private confirmedSeq = 0;
@@ -69,15 +79,18 @@ export class AmqpChannel implements SessionHandler {
           throw new NotImplementedError(
             'immediate=true is not supported (as in RabbitMQ 3.0+); use mandatory=true with a TTL or a consumer check instead',
           );
-        this.publish = {
-          exchange: m.exchange,
-          routingKey: m.routingKey,
-          mandatory: m.mandatory,
-          properties: undefined,
-          body: undefined,
-          bodySize: 0,
-          received: 0,
-        };
+        {
+          // One pending-publish object per channel, reused: no allocation per message.
+          const p = this.pending;
+          p.exchange = m.exchange;
+          p.routingKey = m.routingKey;
+          p.mandatory = m.mandatory;
+          p.properties = undefined;
+          p.body = undefined;
+          p.bodySize = 0;
+          p.received = 0;
+          this.publish = p;
+        }
         return;
       case MethodId.BasicAck:
         this.session.ack(m.deliveryTag, m.multiple);
@@ -136,7 +149,7 @@ export class AmqpChannel implements SessionHandler {
   private completePublish(p: PendingPublish): void {
     this.publish = undefined;
     const props = p.properties!;
-    const peek = peekProperties(props, 0, props.length);
+    const peek = peekProperties(props, 0, props.length, this.peeked);
     if (peek.userId !== undefined && peek.userId !== this.conn.user)
       throw new PreconditionFailedError(
         `user_id property set to '${peek.userId}' but authenticated user was '${this.conn.user}'`,
