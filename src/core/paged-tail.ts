@@ -87,7 +87,15 @@ export class PagedTail {
 }
 
 function fromStored(sm: StoredMessage): Message {
-  const m = new Message(sm.exchange, sm.routingKey, sm.properties, EMPTY, true, sm.priority, sm.expiresAt);
+  const m = new Message(
+    sm.exchange,
+    sm.routingKey,
+    sm.properties,
+    EMPTY,
+    true,
+    sm.priority,
+    sm.expiresAt,
+  );
   m.body = sm.body;
   m.bodySize = sm.bodySize;
   m.location = sm.location;

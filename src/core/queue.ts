@@ -2,7 +2,7 @@ import { RingBuffer } from '../util/ring-buffer.js';
 import type { Consumer } from './consumer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
 import type { Message } from './message.js';
-import type { MessageLocation, StoredMessage } from '../store/store.js';
+import type { StoredMessage } from '../store/store.js';
 import { PagedTail } from './paged-tail.js';
 import { QueueEntry } from './queue-entry.js';
 import type { ClientConnection } from './connection.js';

@@ -1,0 +1,55 @@
+/** Scenario (g): time from `baton serve` start to listening, with N persistent messages journaled. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Broker } from '../src/core/broker.js';
+import { Message } from '../src/core/message.js';
+
+export async function measureRecovery(
+  count: number,
+  cli: string,
+): Promise<{ messages: number; seconds: number; journalMs: number; peakRssMiB: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'baton-recovery-'));
+  try {
+    const broker = await Broker.open({ dataDir: dir });
+    const v = broker.vhost();
+    v.declareQueue('recovery', { durable: true }, undefined);
+    const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
+    const body = Buffer.alloc(100, 1);
+    for (let i = 0; i < count; i++) {
+      v.publish('', 'recovery', new Message('', 'recovery', props, body, true));
+      if (i % 10_000 === 9_999) await new Promise<void>((r) => broker.afterSync(() => r()));
+    }
+    await broker.close();
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [cli, 'serve', '--amqp-port', '0', '--host', '127.0.0.1', '--data-dir', dir],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let journalMs = 0;
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const j = /"messages":(\d+).*?"ms":([\d.]+)/.exec(buf);
+        if (j) journalMs = Number(j[2]);
+        if (/"protocol":"amqp"/.test(buf)) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`baton exited with ${code}`)));
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const status = await import('node:fs').then((fs) =>
+      fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'),
+    );
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    return { messages: count, seconds, journalMs, peakRssMiB: Math.round(hwm) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

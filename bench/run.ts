@@ -1,0 +1,214 @@
+/**
+ * `npm run bench`: the journal alone in-process, then every AMQP scenario against Baton and,
+ * when one is reachable, a peer broker (RabbitMQ) in alternation (A B A B …). Prints a table of
+ * medians with Baton/peer ratios and writes one JSON line per run to bench/results/.
+ *
+ * Flags: --rounds N (default 3), --only a,b,… (scenario ids), --long (10M-message backlog and
+ * a bigger recovery), --no-journal (skip the in-process journal bench).
+ * Environment: PEER_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672 if it answers),
+ * PEER_PID (else found with pgrep beam.smp).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import type { LoadResult, LoadSpec } from './load.js';
+import { cpuSeconds, findRabbitPid, rssSampler } from './proc.js';
+import { SCENARIOS, type Scenario } from './scenarios.js';
+import { measureRecovery } from './recovery.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const rounds = Number(flag('--rounds') ?? 3);
+const only = flag('--only')?.split(',');
+const long = args.includes('--long');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const cli = join(here, '..', 'src', 'cli', 'main.js');
+const resultsDir = join(here, '..', '..', 'bench', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const resultsFile = join(resultsDir, `${new Date().toISOString().slice(0, 10)}.jsonl`);
+
+interface Target {
+  name: 'baton' | 'peer';
+  url: string;
+  pid: number;
+}
+
+interface Run {
+  scenario: string;
+  target: string;
+  round: number;
+  result: LoadResult;
+  brokerCpuSeconds: number;
+  brokerPeakRss: number;
+}
+
+async function startBaton(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--amqp-port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"protocol":"amqp".*?"port":(\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`baton exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const c = await amqp.connect(url);
+    await c.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'load.js'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
+      else resolve(JSON.parse(out) as LoadResult);
+    });
+  });
+}
+
+async function runScenario(s: Scenario, target: Target, round: number): Promise<Run> {
+  const spec: LoadSpec = {
+    ...s.spec,
+    url: target.url,
+    queue: `bench-${s.id}-${target.name}-${round}-${Date.now()}`,
+  };
+  const cpu0 = cpuSeconds(target.pid);
+  const rss = rssSampler(target.pid);
+  const result = await runLoadProcess(spec);
+  const run: Run = {
+    scenario: s.id,
+    target: target.name,
+    round,
+    result,
+    brokerCpuSeconds: cpuSeconds(target.pid) - cpu0,
+    brokerPeakRss: rss.stop(),
+  };
+  if (result.missing !== 0 || result.duplicates !== 0 || result.delivered !== result.published)
+    throw new Error(
+      `${s.id} on ${target.name} lost or duplicated messages: ${JSON.stringify(result)}`,
+    );
+  appendFileSync(resultsFile, JSON.stringify({ date: new Date().toISOString(), ...run }) + '\n');
+  return run;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
+}
+
+const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+function printTable(runs: Run[], peer: boolean): void {
+  const lines: string[] = [];
+  lines.push(`| scenario | figure | Baton | ${peer ? 'peer | Baton/peer |' : ''}`);
+  lines.push(`|---|---|---|${peer ? '---|---|' : ''}`);
+  for (const s of SCENARIOS) {
+    const mine = runs.filter((r) => r.scenario === s.id && r.target === 'baton');
+    if (mine.length === 0) continue;
+    const theirs = runs.filter((r) => r.scenario === s.id && r.target === 'peer');
+    for (const f of s.figures) {
+      const a = median(mine.map(f.get));
+      const b = median(theirs.map(f.get));
+      const ratio = f.higherIsBetter ? a / b : b / a;
+      lines.push(
+        `| ${s.id} ${s.title} | ${f.name} | ${fmt(a, f.digits ?? 0)} | ${peer ? `${fmt(b, f.digits ?? 0)} | ${fmt(ratio, 2)}x |` : ''}`,
+      );
+    }
+  }
+  process.stdout.write(
+    `\n${lines.join('\n')}\n\n(ratio > 1 means Baton is better; latency and memory ratios are peer/Baton)\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  if (!args.includes('--no-journal')) {
+    const { runJournalBench } = await import('./journal.js');
+    await runJournalBench();
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
+  const baton = await startBaton(dataDir);
+  const targets: Target[] = [
+    { name: 'baton', url: `amqp://guest:guest@127.0.0.1:${baton.port}`, pid: baton.child.pid! },
+  ];
+  const peerUrl = process.env.PEER_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const peerPid = findRabbitPid();
+  if (await reachable(peerUrl)) {
+    targets.push({ name: 'peer', url: peerUrl, pid: peerPid ?? 0 });
+    process.stdout.write(`peer: ${peerUrl} (pid ${peerPid ?? 'unknown: no CPU/RSS figures'})\n`);
+  } else {
+    process.stdout.write(
+      'peer: none reachable (set PEER_AMQP_URL or start RabbitMQ on 127.0.0.1:5672)\n',
+    );
+  }
+  const runs: Run[] = [];
+  try {
+    for (const s of SCENARIOS) {
+      if (only && !only.includes(s.id)) continue;
+      if (s.longOnly && !long) continue;
+      for (let round = 1; round <= rounds; round++) {
+        for (const target of targets) {
+          const run = await runScenario(s, target, round);
+          runs.push(run);
+          const r = run.result;
+          process.stdout.write(
+            `${s.id} ${target.name} #${round}: publish ${fmt(r.publishRate)}/s, end-to-end ${fmt(r.endToEndRate)}/s, drain ${fmt(r.drainRate)}/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s, client CPU ${fmt(r.clientCpuSeconds, 1)} s, broker peak RSS ${fmt(run.brokerPeakRss / 2 ** 20)} MiB\n`,
+          );
+        }
+      }
+    }
+  } finally {
+    baton.child.kill('SIGTERM');
+    await new Promise((r) => baton.child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  printTable(runs, targets.length > 1);
+  if (!only || only.includes('g')) {
+    const rec = await measureRecovery(long ? 10_000_000 : 1_000_000, cli);
+    process.stdout.write(JSON.stringify({ scenario: 'g recovery', ...rec }) + '\n');
+    appendFileSync(
+      resultsFile,
+      JSON.stringify({ date: new Date().toISOString(), scenario: 'g', ...rec }) + '\n',
+    );
+  }
+  process.stdout.write(`results appended to ${resultsFile}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

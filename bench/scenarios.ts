@@ -1,0 +1,129 @@
+import type { LoadSpec } from './load.js';
+
+export interface Figure {
+  name: string;
+  get: (r: {
+    result: import('./load.js').LoadResult;
+    brokerCpuSeconds: number;
+    brokerPeakRss: number;
+  }) => number;
+  higherIsBetter: boolean;
+  digits?: number;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  spec: Omit<LoadSpec, 'url' | 'queue'>;
+  figures: Figure[];
+  longOnly?: boolean;
+}
+
+const base = {
+  producers: 1,
+  consumers: 1,
+  messages: 100_000,
+  size: 1024,
+  prefetch: 100,
+  window: 1000,
+  rate: 0,
+  backlog: false,
+  queues: 1,
+  connections: 1,
+};
+
+const publish: Figure = {
+  name: 'publish msgs/s',
+  get: (r) => r.result.publishRate,
+  higherIsBetter: true,
+};
+const e2e: Figure = {
+  name: 'end-to-end msgs/s',
+  get: (r) => r.result.endToEndRate,
+  higherIsBetter: true,
+};
+const p99: Figure = {
+  name: 'latency p99 ms',
+  get: (r) => r.result.latencyMs.p99,
+  higherIsBetter: false,
+  digits: 2,
+};
+const p50: Figure = {
+  name: 'latency p50 ms',
+  get: (r) => r.result.latencyMs.p50,
+  higherIsBetter: false,
+  digits: 2,
+};
+const cpu: Figure = {
+  name: 'broker CPU s',
+  get: (r) => r.brokerCpuSeconds,
+  higherIsBetter: false,
+  digits: 1,
+};
+const clientCpu: Figure = {
+  name: 'client CPU s',
+  get: (r) => r.result.clientCpuSeconds,
+  higherIsBetter: false,
+  digits: 1,
+};
+const rss: Figure = {
+  name: 'broker peak RSS MiB',
+  get: (r) => r.brokerPeakRss / 2 ** 20,
+  higherIsBetter: false,
+};
+const drain: Figure = {
+  name: 'drain msgs/s',
+  get: (r) => r.result.drainRate,
+  higherIsBetter: true,
+};
+
+export const SCENARIOS: Scenario[] = [
+  { id: 'a', title: '1p/1c 1 KB', spec: base, figures: [publish, e2e, p99, cpu, clientCpu] },
+  {
+    id: 'b',
+    title: '1p/1c 16 B',
+    spec: { ...base, size: 16 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+  },
+  {
+    id: 'c',
+    title: '4p/4c one queue 1 KB',
+    spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+  },
+  {
+    id: 'd',
+    title: '2,000 msgs/s for 10 s',
+    spec: { ...base, messages: 20_000, rate: 2000 },
+    figures: [
+      p50,
+      p99,
+      {
+        name: 'latency p99.9 ms',
+        get: (r) => r.result.latencyMs.p999,
+        higherIsBetter: false,
+        digits: 2,
+      },
+      cpu,
+    ],
+  },
+  {
+    id: 'e',
+    title: 'backlog 100k 1 KB',
+    spec: { ...base, backlog: true },
+    figures: [publish, drain, rss, cpu],
+  },
+  {
+    id: 'f',
+    title: '1,000 queues over 10 connections',
+    spec: { ...base, messages: 100, queues: 1000, connections: 10, window: 100, prefetch: 50 },
+    figures: [publish, e2e, p99, cpu],
+  },
+  {
+    id: 'e10m',
+    title: 'backlog 10M 1 KB',
+    spec: { ...base, messages: 10_000_000, backlog: true },
+    figures: [publish, drain, rss],
+    longOnly: true,
+  },
+];
