@@ -9,19 +9,21 @@
  *
  *   node dist/bench/journal.js [secondsPerScenario] [--recovery]
  */
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   fdatasync,
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
   writev,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JournalStore } from '../src/store/journal/journal-store.js';
 import type { StoredMessage } from '../src/store/store.js';
 
@@ -241,17 +243,169 @@ export async function runRecoveryBench(
   }
 }
 
+export interface RecoveryMemoryResult {
+  scenario: string;
+  messages: number;
+  journalMiB: number;
+  bodyBudget: number;
+  recoverMs: number;
+  /** Peak resident set of the recovering process (VmHWM), MiB. */
+  peakRssMiB: number;
+  /** Resident set right after recover() returned, MiB. */
+  rssAfterMiB: number;
+  /** Resident set of a fresh Node process before opening the journal, MiB. */
+  baselineRssMiB: number;
+}
+
+/**
+ * Peak memory of recovery: write `count` messages of `bodySize` bytes to one queue (none
+ * settled), then recover them in a fresh process whose visitor keeps only what the core keeps
+ * for a paged message (three numbers in typed arrays), and report its VmHWM.
+ */
+export async function runRecoveryMemoryBench(
+  count: number,
+  bodySize: number,
+  bodyBudget: number,
+  print: (line: string) => void = (l) => console.log(l),
+  keepDir?: string,
+): Promise<RecoveryMemoryResult> {
+  const dir = keepDir ?? mkdtempSync(join(tmpdir(), 'baton-bench-recovery-mem-'));
+  try {
+    if (readdirSync(dir).length === 0) await writeBacklog(dir, count, bodySize);
+    let journalBytes = 0;
+    for (const f of readdirSync(dir)) journalBytes += statSync(join(dir, f)).size;
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(import.meta.url), '--recover-child', dir, String(bodyBudget)],
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    if (child.status !== 0) throw new Error(`recovery child failed: ${child.stderr}`);
+    const c = JSON.parse(child.stdout.trim().split('\n').pop()!) as Omit<
+      RecoveryMemoryResult,
+      'scenario' | 'journalMiB' | 'bodyBudget'
+    >;
+    const r: RecoveryMemoryResult = {
+      scenario: `journal-recovery-memory-${count}x${bodySize}B`,
+      journalMiB: Math.round(journalBytes / 1048576),
+      bodyBudget,
+      ...c,
+    };
+    print(JSON.stringify(r));
+    return r;
+  } finally {
+    if (keepDir === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeBacklog(dir: string, count: number, bodySize: number): Promise<void> {
+  const store = await JournalStore.open({ dir });
+  await store.recover({ definition() {}, message() {} });
+  store.putDefinition('queue:/:backlog', { name: 'backlog', durable: true });
+  const body = Buffer.alloc(bodySize, 0x61);
+  const properties = Buffer.from([0x80, 0x00, 0x02]);
+  const ids = [1];
+  const seqs = [0];
+  for (let i = 1; i <= count; i++) {
+    seqs[0] = i;
+    store.enqueue(
+      {
+        exchange: '',
+        routingKey: 'backlog',
+        properties,
+        body,
+        bodySize,
+        priority: 0,
+        expiresAt: 0,
+        location: undefined,
+      },
+      ids,
+      seqs,
+    );
+    if (i % 20_000 === 0) await new Promise<void>((done) => store.afterSync(() => done()));
+  }
+  await store.close();
+}
+
+/** In the child: recover `dir`, keeping 12 bytes per message like the core's paged tail. */
+async function recoverChild(dir: string, bodyBudget: number): Promise<void> {
+  const hwm = (): number =>
+    Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0) / 1024;
+  const baselineRssMiB = hwm();
+  let cap = 1 << 16;
+  let segs = new Uint32Array(cap);
+  let offs = new Uint32Array(cap);
+  let sizes = new Uint32Array(cap);
+  let n = 0;
+  let withBody = 0;
+  const store = await JournalStore.open({ dir, bodyBudget });
+  const t0 = performance.now();
+  await store.recover({
+    definition() {},
+    message(m) {
+      if (m.message.body !== undefined) withBody++;
+      if (n === cap) {
+        cap *= 2;
+        const grow = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
+          const b = new Uint32Array(cap);
+          b.set(a);
+          return b;
+        };
+        segs = grow(segs);
+        offs = grow(offs);
+        sizes = grow(sizes);
+      }
+      const l = m.message.location!;
+      segs[n] = l.segment;
+      offs[n] = l.offset;
+      sizes[n++] = l.size;
+    },
+  });
+  const recoverMs = Math.round(performance.now() - t0);
+  const rssAfterMiB = Math.round(process.memoryUsage().rss / 1048576);
+  await store.close();
+  console.log(
+    JSON.stringify({
+      messages: n,
+      withBody,
+      recoverMs,
+      peakRssMiB: Math.round(hwm()),
+      rssAfterMiB,
+      baselineRssMiB: Math.round(baselineRssMiB),
+    }),
+  );
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
-  const seconds = Number(args.find((a) => !a.startsWith('--')) ?? 3);
-  runJournalBench(seconds)
-    .then(() => (args.includes('--recovery') ? runRecoveryBench() : undefined))
-    .catch((err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
+  const flag = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const fail = (err: unknown): void => {
+    console.error(err);
+    process.exitCode = 1;
+  };
+  const child = flag('--recover-child');
+  const memory = flag('--recovery-memory');
+  if (child !== undefined) {
+    recoverChild(child, Number(args[args.indexOf('--recover-child') + 2])).catch(fail);
+  } else if (memory !== undefined) {
+    const budget = flag('--budget');
+    runRecoveryMemoryBench(
+      Number(memory),
+      Number(flag('--body') ?? 100),
+      budget === undefined ? 256 * 1024 * 1024 : Number(budget),
+      undefined,
+      flag('--dir'),
+    ).catch(fail);
+  } else {
+    const seconds = Number(args.find((a) => !a.startsWith('--')) ?? 3);
+    runJournalBench(seconds)
+      .then(() => (args.includes('--recovery') ? runRecoveryBench() : undefined))
+      .catch(fail);
+  }
 }
