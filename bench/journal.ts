@@ -8,6 +8,12 @@
  * `--recovery` also times recovering a journal of one million 16-byte messages.
  *
  *   node dist/bench/journal.js [secondsPerScenario] [--recovery]
+ *
+ * Paging and recovery memory (each writes its backlog to `--dir` if that is empty, so runs
+ * can share one; a temp dir otherwise):
+ *
+ *   node dist/bench/journal.js --paged N [--body 1024] [--read-ahead BYTES] [--dir D]
+ *   node dist/bench/journal.js --recovery-memory N [--body 100] [--budget BYTES] [--dir D]
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -341,6 +347,18 @@ async function recoverChild(dir: string, bodyBudget: number): Promise<void> {
   const t0 = performance.now();
   await store.recover({
     definition() {},
+    // Sized once from the announced count, as a queue's paged tail can be.
+    queue(_queueId, messages) {
+      cap = n + messages;
+      const grow = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
+        const b = new Uint32Array(cap);
+        b.set(a.subarray(0, n));
+        return b;
+      };
+      segs = grow(segs);
+      offs = grow(offs);
+      sizes = grow(sizes);
+    },
     message(m) {
       if (m.message.body !== undefined) withBody++;
       if (n === cap) {
@@ -375,6 +393,86 @@ async function recoverChild(dir: string, bodyBudget: number): Promise<void> {
   );
 }
 
+export interface PagedReadResult {
+  scenario: string;
+  messages: number;
+  readAhead: number;
+  seconds: number;
+  msgsPerSec: number;
+  mibPerSec: number;
+  preads: number;
+  /** Resident set growth over the drain, MiB (bodies are copies: it should stay flat). */
+  rssGrowthMiB: number;
+}
+
+/**
+ * Drain rate of a paged backlog: journal `count` messages of `bodySize` bytes, recover them
+ * with no body budget (locations only, kept as three numbers each like the core's paged
+ * tail), then read every one back in order with readPaged. Page cache warm (just written).
+ */
+export async function runPagedReadBench(
+  count: number,
+  bodySize: number,
+  readAhead = 1 << 20,
+  print: (line: string) => void = (l) => console.log(l),
+  keepDir?: string,
+): Promise<PagedReadResult> {
+  const dir = keepDir ?? mkdtempSync(join(tmpdir(), 'baton-bench-paged-'));
+  try {
+    if (readdirSync(dir).length === 0) await writeBacklog(dir, count, bodySize);
+    const store = await JournalStore.open({ dir, bodyBudget: 0, readAhead });
+    let n = 0;
+    let locs = new Uint32Array(3 * 65536);
+    await store.recover({
+      definition() {},
+      message(m) {
+        if (3 * n === locs.length) {
+          const grown = new Uint32Array(locs.length * 2);
+          grown.set(locs);
+          locs = grown;
+        }
+        const l = m.message.location!;
+        locs[3 * n] = l.segment;
+        locs[3 * n + 1] = l.offset;
+        locs[3 * n + 2] = l.size;
+        n++;
+      },
+    });
+    const reader = (store as unknown as { reader: { reads: number } }).reader;
+    const reads0 = reader.reads;
+    const scratch = { segment: 0, offset: 0, size: 0 };
+    let bytes = 0;
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      scratch.segment = locs[3 * i]!;
+      scratch.offset = locs[3 * i + 1]!;
+      scratch.size = locs[3 * i + 2]!;
+      const { message, seq } = store.readPaged(scratch, 1);
+      if (seq !== i + 1) throw new Error(`seq ${seq} at ${i}`);
+      bytes += message.bodySize;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const rssGrowthMiB = Math.round((process.memoryUsage().rss - rss0) / 1048576);
+    const preads = reader.reads - reads0;
+    await store.close();
+    const r: PagedReadResult = {
+      scenario: `journal-readPaged-${n}x${bodySize}B`,
+      messages: n,
+      readAhead,
+      seconds: round(seconds),
+      msgsPerSec: Math.round(n / seconds),
+      mibPerSec: Math.round(bytes / 1048576 / seconds),
+      preads,
+      rssGrowthMiB,
+    };
+    print(JSON.stringify(r));
+    return r;
+  } finally {
+    if (keepDir === undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
@@ -389,9 +487,18 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error(err);
     process.exitCode = 1;
   };
+  const paged = flag('--paged');
   const child = flag('--recover-child');
   const memory = flag('--recovery-memory');
-  if (child !== undefined) {
+  if (paged !== undefined) {
+    runPagedReadBench(
+      Number(paged),
+      Number(flag('--body') ?? 1024),
+      Number(flag('--read-ahead') ?? 1 << 20),
+      undefined,
+      flag('--dir'),
+    ).catch(fail);
+  } else if (child !== undefined) {
     recoverChild(child, Number(args[args.indexOf('--recover-child') + 2])).catch(fail);
   } else if (memory !== undefined) {
     const budget = flag('--budget');

@@ -18,6 +18,7 @@ import type { LoadResult, LoadSpec } from './load.js';
 import { cpuSeconds, findRabbitPid, rssSampler } from './proc.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { measureRecovery } from './recovery.js';
+import { runSplit } from './split-run.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -109,7 +110,20 @@ async function runScenario(s: Scenario, target: Target, round: number): Promise<
   };
   const cpu0 = cpuSeconds(target.pid);
   const rss = rssSampler(target.pid);
-  const result = await runLoadProcess(spec);
+  const result = s.split
+    ? await runSplit(
+        {
+          url: spec.url,
+          queue: spec.queue,
+          producers: spec.producers,
+          messages: spec.messages,
+          size: spec.size,
+          prefetch: spec.prefetch,
+          window: spec.window,
+        },
+        s.split.consumers,
+      )
+    : await runLoadProcess(spec);
   const run: Run = {
     scenario: s.id,
     target: target.name,

@@ -17,6 +17,8 @@ export interface Scenario {
   spec: Omit<LoadSpec, 'url' | 'queue'>;
   figures: Figure[];
   longOnly?: boolean;
+  /** Run producers and consumers as separate processes (this many consumer processes). */
+  split?: { consumers: number };
 }
 
 const base = {
@@ -89,6 +91,20 @@ export const SCENARIOS: Scenario[] = [
     id: 'c',
     title: '4p/4c one queue 1 KB',
     spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+  },
+  {
+    id: 'a2',
+    title: '1p/1c 1 KB, producer and consumer in separate processes',
+    spec: base,
+    split: { consumers: 1 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+  },
+  {
+    id: 'c2',
+    title: '2p/2c one queue 1 KB, 4 client processes',
+    spec: { ...base, producers: 2, consumers: 2, messages: 50_000 },
+    split: { consumers: 2 },
     figures: [publish, e2e, p99, cpu, clientCpu],
   },
   {
