@@ -26,7 +26,10 @@ export interface StoredMessage {
 
 /**
  * Where a journaled message's record lives. The core may keep only these three numbers for a
- * paged-out message and hand back a plain object with them later.
+ * paged-out message and hand back a plain object with them later: every verb that takes a
+ * StoredMessage or a location accepts such an object. For the journal, `size` is the whole
+ * record (header included), so one read of `size` bytes at `offset` fetches it. A location
+ * stays valid while the message is live, even after compaction copied its record elsewhere.
  */
 export interface MessageLocation {
   readonly segment: number;
@@ -46,7 +49,17 @@ export interface RecoveredMessage {
 export interface RecoveryVisitor {
   /** A live definition (queue, exchange, binding), by the key it was written under. */
   definition(key: string, value: unknown): void;
-  /** A live message of queue `queueId`; called in ascending `seq` order per queue. */
+  /**
+   * Optional: called before the messages of a queue that has any, with how many follow (so a
+   * queue can size its tables once instead of growing them).
+   */
+  queue?(queueId: number, messages: number): void;
+  /**
+   * A live message of queue `queueId`; called in ascending `seq` order per queue, queue after
+   * queue. Messages whose bodies did not fit in the store's body budget come with `body`
+   * undefined and only `location` meaningful (the other fields are placeholders): read them
+   * with `readPaged` when they are needed.
+   */
   message(m: RecoveredMessage): void;
 }
 
@@ -56,8 +69,14 @@ export interface RecoveryStats {
   messages: number;
   /** Bytes cut from a torn tail. */
   truncatedBytes: number;
-  /** Largest queue id and seq seen, so counters never go backwards. */
+  /** Largest queue id seen, so the id counter never goes backwards. */
   maxQueueId: number;
+  /**
+   * For every queue id any record names (enqueue, settle, purge, watermark), the highest seq
+   * recorded for it, live or not. Continue a queue's seqs above it even when nothing of it is
+   * left, so a settle or purge still on disk never matches a new message.
+   */
+  queueSeqs: ReadonlyMap<number, number>;
   ms: number;
 }
 
@@ -89,14 +108,16 @@ export interface Store {
 
   /**
    * Paging: whether the record at `location` has been written, so `readPaged` can serve it.
-   * (Records of the batch still gathering or being written are not readable yet.)
+   * (Records of the batch still gathering or being written are not readable yet.) A store that
+   * never pages (MemoryStore) returns false.
    */
-  isReadable?(location: MessageLocation): boolean;
+  isReadable(location: MessageLocation): boolean;
   /**
-   * Paging: read a whole journaled message back (properties, body, routing) with its seq in
-   * `queueId`. Sequential calls should be cheap (read ahead). `location` may be a plain object.
+   * Paging: read a whole journaled message back (properties, body, routing; private copies)
+   * with its seq in `queueId`. Sequential calls are cheap (read ahead). `location` may be a
+   * plain object, and is not kept.
    */
-  readPaged?(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number };
+  readPaged(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number };
 
   afterSync(cb: (err: Error | undefined) => void): void;
   /** Sticky error after a failed write or sync, else undefined. */

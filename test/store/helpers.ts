@@ -101,9 +101,14 @@ export async function openJournal(
   t: TestContext,
   options: Partial<JournalStoreOptions> = {},
 ): Promise<{ store: JournalStore; dir: string; reopen: () => Promise<JournalStore> }> {
-  const dir = options.dir ?? tempDir(t);
+  const own = options.dir === undefined;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'baton-store-'));
   let store = await JournalStore.open({ ...options, dir });
-  t.after(() => store.close());
+  // Close first: the reclaimer may still be renaming files in the directory.
+  t.after(async () => {
+    await store.close();
+    if (own) rmSync(dir, { recursive: true, force: true });
+  });
   return {
     store,
     dir,

@@ -271,3 +271,66 @@ void it('after a crash every recovered message is flagged redelivered; after a c
     ],
   );
 });
+
+void it('segments larger than the 8 MiB scan chunk: records across chunk ends and larger than a chunk', async (t) => {
+  const j = await openJournal(t, { segmentSize: 24 << 20, compactRatio: 0 });
+  await recoverAll(j.store);
+  const rand = prng(7);
+  const sizes: number[] = [];
+  let total = 0;
+  for (let i = 1; total < 30 << 20; i++) {
+    // Odd sizes, so records end at every possible distance from a chunk boundary; one body is
+    // larger than a whole chunk.
+    const size = i === 900 ? (9 << 20) + 3 : 1 + Math.floor(rand() * 40_000);
+    const body = Buffer.alloc(size, i & 0xff);
+    body.writeUInt32LE(i, 0);
+    j.store.enqueue(message(body), [1], [i]);
+    if (i % 3 === 0) j.store.settle(2, i, message('x'));
+    sizes.push(size);
+    total += size;
+    if (i % 100 === 0) await synced(j.store);
+  }
+  await synced(j.store);
+  const image = tempDir(t, 'baton-big-');
+  cpSync(j.dir, image, { recursive: true });
+  const check = (r: Awaited<ReturnType<typeof recoverAll>>, store: JournalStore, n: number) => {
+    assert.equal(r.messages.length, n);
+    r.messages.forEach((m, k) => {
+      assert.equal(m.seq, k + 1);
+      const body = store.readBody(m.message);
+      assert.equal(body.length, sizes[k]);
+      assert.equal(body.readUInt32LE(0), k + 1);
+    });
+  };
+  const store = await j.reopen();
+  const r = await recoverAll(store);
+  check(r, store, sizes.length);
+  assert.equal(r.stats.truncatedBytes, 0);
+  // The crash image's last segment (no SEAL) cut in the middle of a record past the first chunk.
+  const recs = walk(image);
+  const lastName = lastSegment(image).split('/').pop()!;
+  const inLast = recs.filter((x) => x.file === lastName && x.start > 8 << 20);
+  assert.ok(inLast.length > 2, 'the last segment reaches past one chunk');
+  const victim = inLast[Math.floor(inLast.length / 2)]!;
+  const kept = recs.filter((x) => x.kind === 3 && (x.file !== lastName || x.end <= victim.start));
+  const got = await recoverCopy(t, image, (dir) =>
+    truncateSync(join(dir, lastName), victim.start + 5),
+  );
+  assert.equal(got.live.length, kept.length);
+  assert.equal(got.r.stats.truncatedBytes, 5);
+  // A flipped byte past the first chunk of a sealed segment names its exact offset.
+  const firstName = recs[0]!.file;
+  const deep = recs.find((x) => x.file === firstName && x.start > (8 << 20) + 1000)!;
+  const dir = tempDir(t, 'baton-big-flip-');
+  rmSync(dir, { recursive: true });
+  cpSync(image, dir, { recursive: true });
+  const b = readFileSync(join(dir, firstName));
+  b[deep.end - 1] = b[deep.end - 1]! ^ 0x40;
+  writeFileSync(join(dir, firstName), b);
+  const broken = await JournalStore.open({ dir });
+  await assert.rejects(
+    recoverAll(broken),
+    new RegExp(`${firstName} is corrupt at offset ${deep.start}`),
+  );
+  await broken.close();
+});

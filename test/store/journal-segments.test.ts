@@ -106,9 +106,14 @@ void it('compacts a mostly-dead oldest segment; long-lived messages survive exac
     assert.ok(store.stats().compactions >= 1, 'compaction ran');
     assert.ok(!segFiles(j.dir).includes('00000000000000000001.seg'), 'first segment deleted');
   });
-  assert.notEqual((long[0]!.location as JournalLocation).segment, firstSegment);
-  // Moved messages are still readable where they now live.
-  assert.equal(store.readBody(long[1]!).toString(), 'long-lived 2');
+  // The old locations stay valid: reads and settles are forwarded to the copies.
+  assert.equal(long[0]!.location!.segment, firstSegment);
+  const paged = store.readPaged(long[0]!.location!, 1);
+  assert.notEqual(paged.message.location!.segment, firstSegment);
+  assert.equal(paged.seq, 1);
+  assert.equal(paged.message.body!.toString(), 'long-lived 1');
+  assert.equal(store.readBody({ ...long[1]!, body: undefined }).toString(), 'long-lived 2');
+  assert.equal(store.isReadable({ ...long[2]!.location! }), true);
   assert.equal(store.stats().liveMessages, 4);
   await eventually(() => {
     const files = segFiles(j.dir).length;
@@ -148,8 +153,9 @@ void it('recovery keeps the later copy when a compaction was cut short', async (
   for (const m of ms.slice(1, 3)) {
     const loc = m.location as JournalLocation;
     const rec = Buffer.alloc(loc.size);
-    readSync(store.segments[0]!.readFd(), rec, 0, loc.size, loc.offset);
-    store.moveEnqueue(loc, rec);
+    const seg = store.segments[0]!;
+    readSync(seg.readFd(), rec, 0, loc.size, loc.offset);
+    store.moveEnqueue(seg, seg.index.find(loc.offset), rec);
   }
   store.settle(1, 3, ms[2]!);
   await synced(store);

@@ -79,7 +79,7 @@ void it('large bodies (written as their own iovec) and non-ASCII names round-tri
   j.store.enqueue(m, [1], [1]);
   j.store.enqueue(message('small'), [1], [2]);
   await synced(j.store);
-  assert.deepEqual(j.store.readBody(m), big);
+  assert.deepEqual(j.store.readBody({ ...m, body: undefined }), big);
   const store = await j.reopen();
   const r = await recoverAll(store);
   assert.equal(r.messages.length, 2);
@@ -99,9 +99,14 @@ void it('recovery pages bodies past bodyBudget; readBody reads them back', async
   const kept = r.messages.filter((m) => m.message.body !== undefined).length;
   assert.equal(kept, 10);
   for (const m of r.messages) {
-    assert.equal(m.message.bodySize, 100);
+    // A paged message carries only its location; readPaged and readBody read it back.
     const body = m.message.body ?? store.readBody(m.message);
     assert.equal(body.toString(), `${m.seq}`.padStart(100, '.'));
+    const { message, seq } = store.readPaged({ ...m.message.location! }, 1);
+    assert.equal(seq, m.seq);
+    assert.equal(message.bodySize, 100);
+    assert.equal(message.routingKey, 'rk');
+    assert.equal(message.body!.toString(), body.toString());
   }
 });
 
@@ -110,6 +115,7 @@ void it('open creates a missing directory; an existing journal must be recovered
   const a = await JournalStore.open({ dir });
   await recoverAll(a);
   a.enqueue(message('x'), [1], [1]);
+  assert.ok(readdirSync(dir).includes('LOCK'));
   await a.close();
   assert.deepEqual(readdirSync(dir), ['00000000000000000001.seg']);
   const b = await JournalStore.open({ dir });
@@ -123,6 +129,7 @@ void it('open creates a missing directory; an existing journal must be recovered
   assert.deepEqual(readdirSync(dir).sort(), [
     '00000000000000000001.seg',
     '00000000000000000002.seg',
+    'LOCK',
   ]);
 });
 

@@ -25,3 +25,15 @@ void it('MemoryStore recovers nothing and fires afterSync on the next tick', asy
   assert.equal(store.stats().syncs, 0);
   await store.close();
 });
+
+void it('MemoryStore never pages: isReadable is false and readPaged throws', async () => {
+  const store = new MemoryStore();
+  const m = message('x');
+  store.enqueue(m, [1], [1]);
+  assert.equal(store.isReadable(m.location!), false);
+  assert.equal(store.isReadable({ segment: 1, offset: 0, size: 10 }), false);
+  assert.throws(() => store.readPaged(m.location!, 1), /keeps no paged messages/);
+  const r = await recoverAll(store);
+  assert.equal(r.stats.queueSeqs.size, 0);
+  await store.close();
+});

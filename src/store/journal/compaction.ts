@@ -1,7 +1,8 @@
-import { fsync, readSync, rename, unlink } from 'node:fs';
-import { checkRecord, RecordKind } from './record.js';
+import { fsync, rename, unlink } from 'node:fs';
 import type { GroupCommit } from './group-commit.js';
-import type { JournalLocation, Segment } from './segment.js';
+import { HEADER } from './record.js';
+import { RecordReader } from './record-reader.js';
+import { isLive, type Segment } from './segment.js';
 
 /** What the reclaimer needs from the store that owns the segments. */
 export interface ReclaimHost {
@@ -13,8 +14,10 @@ export interface ReclaimHost {
   readonly compactMinSegments: number;
   /** Re-append the definitions and watermarks whose latest record is in `seg`. */
   reappendPinned(seg: Segment): void;
-  /** Re-append the ENQUEUE record `rec` of `loc` at the head and move `loc` there. */
-  moveEnqueue(loc: JournalLocation, rec: Buffer): void;
+  /** Re-append `seg`'s ENQUEUE record `rec` (index entry `i`) at the head, forwarding to it. */
+  moveEnqueue(seg: Segment, i: number, rec: Buffer): void;
+  /** `seg` left the segment list: keep its forwards while they lead somewhere live. */
+  retire(seg: Segment): void;
   /** Where to keep `seg`'s file for reuse, or undefined to unlink it. */
   spareFor(seg: Segment): string | undefined;
   addSpare(path: string): void;
@@ -50,7 +53,8 @@ export class Reclaimer {
   private compacting: Segment | undefined = undefined;
   private cursor = 0;
   private moved = 0;
-  private scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  /** Its own read-ahead, so compaction's sequential scan does not evict readPaged's. */
+  private readonly reader = new RecordReader(STEP_BYTES, 1);
   private readonly noCompact = new WeakSet<Segment>();
   private idle: (() => void)[] = [];
 
@@ -99,6 +103,7 @@ export class Reclaimer {
     const h = this.host;
     this.busy = true;
     h.segments.shift();
+    h.retire(s);
     s.closeFd();
     const spare = h.spareFor(s);
     const removed = (err: NodeJS.ErrnoException | null): void => {
@@ -134,47 +139,34 @@ export class Reclaimer {
     const s = this.compacting!;
     if (this.stopped || h.gc.failure !== undefined) return this.settle();
     let budget = STEP_BYTES;
-    while (this.cursor < s.locs.length && budget > 0) {
-      const loc = s.locs[this.cursor++]!;
-      if (loc.refs === 0 || loc.segment !== s.id) continue;
-      const rec = this.read(s, loc);
-      if (rec === undefined) {
+    const index = s.index;
+    while (this.cursor < index.count && budget > 0) {
+      const i = this.cursor++;
+      if (!isLive(index.refs[i]!)) continue;
+      let rec: Buffer;
+      try {
+        const buf = this.reader.enqueue(s, index.offs[i]!);
+        rec = buf.subarray(
+          this.reader.at,
+          this.reader.at + HEADER + buf.readUInt32LE(this.reader.at),
+        );
+      } catch {
         // Damaged on disk: leave the segment alone rather than copy garbage.
         this.noCompact.add(s);
         return this.settle();
       }
-      h.moveEnqueue(loc, rec);
+      h.moveEnqueue(s, i, rec);
       this.moved++;
-      budget -= loc.size;
+      budget -= rec.length;
     }
-    if (this.cursor < s.locs.length) {
+    if (this.cursor < index.count) {
       setImmediate(this.step);
       return;
     }
     if (this.moved > 0) this.compactions++;
-    if (s.live === 0) s.locs = [];
-    else this.noCompact.add(s);
+    if (s.live !== 0) this.noCompact.add(s);
     this.settle();
     // Usually the moves' batch triggers the next check; if nothing moved, nothing else would.
     this.check();
   };
-
-  private read(s: Segment, loc: JournalLocation): Buffer | undefined {
-    if (this.scratch.length < loc.size) this.scratch = Buffer.allocUnsafeSlow(loc.size * 2);
-    try {
-      const fd = s.readFd();
-      let got = 0;
-      while (got < loc.size) {
-        const n = readSync(fd, this.scratch, got, loc.size - got, loc.offset + got);
-        if (n === 0) return undefined;
-        got += n;
-      }
-    } catch {
-      return undefined;
-    }
-    const ok = checkRecord(this.scratch, 0, loc.size, s.id) === loc.size;
-    return ok && this.scratch[4] === RecordKind.ENQUEUE
-      ? this.scratch.subarray(0, loc.size)
-      : undefined;
-  }
 }

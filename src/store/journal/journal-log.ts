@@ -1,11 +1,10 @@
-import { readSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { StoreCorruptError } from '../store-failure.js';
+import type { MessageLocation } from '../store.js';
 import { Reclaimer, type ReclaimHost } from './compaction.js';
 import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
 import {
-  checkRecord,
-  describeCheck,
+  enqueueTargetCount,
   HEADER,
   PAIR,
   RecordKind,
@@ -15,7 +14,18 @@ import {
   writeSeal,
   writeSeq,
 } from './record.js';
-import { type JournalFiles, JournalLocation, Segment, spareName } from './segment.js';
+import { RecordReader, WINDOW } from './record-reader.js';
+import {
+  DEAD,
+  isLive,
+  type JournalFiles,
+  MOVED,
+  MULTI,
+  type RecordIndex,
+  Segment,
+  SINGLE,
+  spareName,
+} from './segment.js';
 
 export interface JournalStoreOptions {
   dir: string;
@@ -27,6 +37,8 @@ export interface JournalStoreOptions {
   compactRatio?: number;
   /** Sealed segments needed behind the head before compaction is considered (default 2). */
   compactMinSegments?: number;
+  /** Bytes one read-ahead pread fetches for readPaged, readBody and recovery (default 1 MiB). */
+  readAhead?: number;
 }
 
 /** Deleted segment files kept for reuse. */
@@ -51,8 +63,19 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   protected liveMessages = 0;
   private settles = Buffer.allocUnsafe(64 * PAIR);
   private settleCount = 0;
-  /** Records re-appended by compaction and not yet written, for readBody in the meantime. */
-  private readonly moving = new Map<JournalLocation, Buffer>();
+  /** Read-ahead for readPaged, readBody and recovery. */
+  protected readonly reader: RecordReader;
+  /**
+   * Indexes of deleted segments whose records compaction moved while someone may still hold
+   * their old locations: they forward settles and reads to the copies.
+   */
+  protected readonly retired = new Map<number, RecordIndex>();
+  /** Set by `resolve` and `locate`. */
+  protected found: RecordIndex | undefined = undefined;
+  protected foundAt = 0;
+  protected foundSeg: Segment | undefined = undefined;
+  protected foundOffset = 0;
+  protected foundSize = 0;
   /** Paths of spare files, newest last. */
   private readonly spares: string[];
 
@@ -62,6 +85,7 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     this.segmentSize = o.segmentSize ?? 64 * 1024 * 1024;
     this.compactRatio = o.compactRatio ?? 0.5;
     this.compactMinSegments = o.compactMinSegments ?? 2;
+    this.reader = new RecordReader(o.readAhead ?? WINDOW);
     this.gc = new GroupCommit(dirFd, this);
     this.reclaimer = new Reclaimer(this);
     // Past every spare's number too, so a recycled file's old records can never validate.
@@ -82,12 +106,6 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   // ---- GroupCommit hooks and ReclaimHost -------------------------------------------------
 
   afterDurable(): void {
-    if (this.moving.size > 0) {
-      for (const loc of this.moving.keys()) {
-        const seg = this.segment(loc.segment);
-        if (seg === undefined || loc.offset + loc.size <= seg.written) this.moving.delete(loc);
-      }
-    }
     this.reclaimer.check();
   }
 
@@ -104,24 +122,49 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     this.spares.push(path);
   }
 
-  moveEnqueue(loc: JournalLocation, rec: Buffer): void {
+  moveEnqueue(old: Segment, i: number, rec: Buffer): void {
+    const from = old.index;
+    const targets = from.refs[i] === MULTI ? from.fansOf(i) : null;
     const seg = this.room(rec.length);
-    const out = relocate(rec, loc.targets, seg.id);
+    const out = relocate(rec, targets, seg.id);
     const offset = seg.size;
     const p = this.gc.reserve(seg, out.length);
     out.copy(this.gc.slab, p);
     this.gc.commit(seg, out.length);
-    const old = this.segment(loc.segment)!;
-    old.live -= loc.refs;
-    old.liveBytes -= loc.size;
+    const refs = targets === null ? 1 : targets.length >>> 1;
+    if (enqueueTargetCount(out) > 1) seg.index.setFans(seg.index.add(offset, MULTI), targets!);
+    else seg.index.add(offset, SINGLE);
+    from.setForward(i, seg.id, offset, out.length);
+    if (targets !== null) from.fans!.delete(i);
+    old.live -= refs;
+    old.liveBytes -= rec.length;
     old.supersededIn = this.gc.openBatch;
-    loc.segment = seg.id;
-    loc.offset = offset;
-    loc.size = out.length;
-    seg.live += loc.refs;
+    seg.live += refs;
     seg.liveBytes += out.length;
-    seg.locs.push(loc);
-    this.moving.set(loc, out);
+  }
+
+  /**
+   * `seg` is being deleted. If compaction moved records out of it, its index (trimmed to the
+   * moved entries) stays as a forwarding table, so locations handed out before the move still
+   * settle and read. Every table is swept here too: one whose moved records have all been
+   * settled since is dropped.
+   */
+  retire(seg: Segment): void {
+    const moved = seg.index;
+    if (moved.fwd !== undefined) {
+      moved.compact((state) => state === MOVED);
+      if (moved.count > 0) this.retired.set(seg.id, moved);
+    }
+    // Keep only forwards that still lead to a live record; drop tables with none left.
+    for (const [id, index] of this.retired) {
+      let live = 0;
+      for (let i = 0; i < index.count; i++) {
+        if (this.leadsToLive(index, i)) live++;
+        else index.refs[i] = DEAD;
+      }
+      if (live === 0) this.retired.delete(id);
+      else if (live < index.count) index.compact((state) => state === MOVED);
+    }
   }
 
   // ---- for JournalStore ---------------------------------------------------------------
@@ -135,9 +178,8 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   protected room(bytes: number): Segment {
     const h = this.head;
     if (h.size === 0 || h.size + bytes <= this.segmentSize) return h;
-    // Most of the sealed segment's messages are usually settled by now: drop them from the
-    // compaction index so it does not pin dead locations until the segment is deleted.
-    h.locs = h.locs.filter(isLiveIn, h);
+    // Most of the sealed segment's messages are usually settled by now: keep only live ones.
+    h.index.compact(isLive);
     this.seal(h);
     // The new file is created (and its directory entry synced) when its first batch is written.
     const next = new Segment(this.dir, h.id + 1);
@@ -152,7 +194,11 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   }
 
   /** Queue a settle for the open batch's SETTLE record and release the reference. */
-  protected appendSettle(queueId: number, seq: number, location: unknown): void {
+  protected appendSettle(
+    queueId: number,
+    seq: number,
+    location: MessageLocation | undefined,
+  ): void {
     const at = this.settleCount * PAIR;
     if (at + PAIR > this.settles.length) {
       const grown = Buffer.allocUnsafe(this.settles.length * 2);
@@ -185,25 +231,112 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     return seg;
   }
 
-  /** One (queue, message) reference is gone: settle, purge. */
-  protected release(queueId: number, location: unknown): void {
-    if (!(location instanceof JournalLocation) || location.refs === 0) return;
-    const t = location.targets;
-    if (t !== null) {
-      let i = 0;
-      while (i < t.length && t[i] !== queueId) i += 2;
-      if (i >= t.length) return;
-      t[i] = t[t.length - 2]!;
-      t[i + 1] = t[t.length - 1]!;
+  /**
+   * One (queue, message) reference is gone: settle, purge. `location` may be any object with
+   * the three numbers, including a stale one of a record compaction has since moved.
+   */
+  protected release(queueId: number, location: MessageLocation | undefined): void {
+    if (location === undefined || !this.resolve(location)) return;
+    const index = this.found!;
+    const i = this.foundAt;
+    if (index.refs[i] === MULTI) {
+      const t = index.fansOf(i);
+      let k = 0;
+      while (k < t.length && t[k] !== queueId) k += 2;
+      if (k >= t.length) return;
+      t[k] = t[t.length - 2]!;
+      t[k + 1] = t[t.length - 1]!;
       t.length -= 2;
-    }
-    location.refs--;
+      if (t.length === 0) {
+        index.refs[i] = DEAD;
+        index.fans!.delete(i);
+      }
+    } else index.refs[i] = DEAD;
     this.liveMessages--;
-    const seg = this.segment(location.segment);
-    if (seg === undefined) return;
+    const seg = this.foundSeg!;
     seg.live--;
-    if (location.refs === 0) seg.liveBytes -= location.size;
+    if (index.refs[i] === DEAD) seg.liveBytes -= this.foundSize;
     seg.supersededIn = this.gc.openBatch;
+  }
+
+  /**
+   * Find the live index entry for `location`, following compaction's forwards. Sets `found`,
+   * `foundAt`, `foundSeg` and `foundSize`; false if the record is not live (or unknown).
+   */
+  protected resolve(location: MessageLocation): boolean {
+    let id = location.segment;
+    let offset = location.offset;
+    let size = location.size;
+    for (let hops = 0; hops < 1000; hops++) {
+      const seg = this.segment(id);
+      const index = seg?.index ?? this.retired.get(id);
+      if (index === undefined) return false;
+      const i = index.find(offset);
+      if (i < 0) return false;
+      const state = index.refs[i]!;
+      if (state === MOVED) {
+        const f = index.fwd!;
+        id = f[i * 3]!;
+        offset = f[i * 3 + 1]!;
+        size = f[i * 3 + 2]!;
+        continue;
+      }
+      if (!isLive(state) || seg === undefined) return false;
+      this.found = index;
+      this.foundAt = i;
+      this.foundSeg = seg;
+      this.foundSize = size;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Where to read the record at `location`: the newest copy whose bytes are written (a
+   * compaction copy once it is, else the original, which stays until the copy is durable).
+   * Sets `foundSeg`, `foundOffset` and `foundSize`; false if the record is not written yet.
+   * Throws if no segment holds it any more.
+   */
+  protected locate(location: MessageLocation): boolean {
+    let id = location.segment;
+    let offset = location.offset;
+    let size = location.size;
+    let have: Segment | undefined = undefined;
+    for (let hops = 0; hops < 1000; hops++) {
+      const seg = this.segment(id);
+      const index = seg?.index ?? this.retired.get(id);
+      if (index === undefined) break;
+      if (seg !== undefined) {
+        if (offset + size > seg.written) {
+          if (hops === 0) return false;
+          break;
+        }
+        have = seg;
+        this.foundOffset = offset;
+        this.foundSize = size;
+      }
+      const i = index.find(offset);
+      if (i < 0 || index.refs[i] !== MOVED) break;
+      const f = index.fwd!;
+      id = f[i * 3]!;
+      offset = f[i * 3 + 1]!;
+      size = f[i * 3 + 2]!;
+    }
+    if (have === undefined) {
+      throw new Error(
+        `journal location ${location.segment}:${location.offset} (${location.size} bytes) ` +
+          'is not in the journal any more: its segment was deleted',
+      );
+    }
+    this.foundSeg = have;
+    return true;
+  }
+
+  /** Whether the record at (`id`, entry `i`) was moved to a copy some queue still holds. */
+  private leadsToLive(index: RecordIndex, i: number): boolean {
+    const f = index.fwd!;
+    const location = { segment: f[i * 3]!, offset: f[i * 3 + 1]!, size: f[i * 3 + 2]! };
+    return this.resolve(location);
   }
 
   /** A definition or watermark record in `segmentId` was superseded. */
@@ -213,33 +346,4 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     seg.pins--;
     seg.supersededIn = this.gc.openBatch;
   }
-
-  /** The ENQUEUE record at `loc`, CRC-checked (or its compaction copy not yet written). */
-  protected readRecord(loc: JournalLocation): Buffer {
-    const seg = this.segment(loc.segment);
-    if (seg === undefined) throw new Error(`readBody: segment ${loc.segment} no longer exists`);
-    if (loc.offset + loc.size > seg.written) {
-      const moved = this.moving.get(loc);
-      // The core keeps bodies of messages it has not yet seen confirmed, so this is a misuse.
-      if (moved === undefined) throw new Error('readBody: the record is not written yet');
-      return moved;
-    }
-    const rec = Buffer.allocUnsafe(loc.size);
-    const fd = seg.readFd();
-    let got = 0;
-    while (got < loc.size) {
-      const n = readSync(fd, rec, got, loc.size - got, loc.offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    const code = checkRecord(rec, 0, got, seg.id);
-    if (code !== loc.size || rec[4] !== RecordKind.ENQUEUE) {
-      throw new StoreCorruptError(seg.path, loc.offset, describeCheck(code));
-    }
-    return rec;
-  }
-}
-
-function isLiveIn(this: Segment, loc: JournalLocation): boolean {
-  return loc.refs > 0 && loc.segment === this.id;
 }

@@ -1,7 +1,15 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { RecoveryStats, RecoveryVisitor, Store, StoredMessage, StoreStats } from '../store.js';
+import type {
+  MessageLocation,
+  RecoveryStats,
+  RecoveryVisitor,
+  Store,
+  StoredMessage,
+  StoreStats,
+} from '../store.js';
 import { StoreFailure } from '../store-failure.js';
+import { DirLock } from './dir-lock.js';
 import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
@@ -13,6 +21,7 @@ import {
   sealRecord,
   writeSeq,
 } from './record.js';
+import { EnqueueDecoder } from './record-reader.js';
 import { recoverJournal } from './recovery.js';
 import {
   DefEntry,
@@ -20,7 +29,9 @@ import {
   JournalLocation,
   listJournalFiles,
   MarkEntry,
+  MULTI,
   type Segment,
+  SINGLE,
 } from './segment.js';
 import { encodeTagged } from './tagged-json.js';
 
@@ -45,9 +56,18 @@ export class JournalStore extends JournalLog implements Store {
   private defs = new Map<string, DefEntry>();
   private marks = new Map<number, MarkEntry>();
   private dirtyMarks: MarkEntry[] = [];
+  private readonly decoder = new EnqueueDecoder();
+  private readonly lock: DirLock;
 
-  private constructor(dir: string, dirFd: number, files: JournalFiles, o: JournalStoreOptions) {
+  private constructor(
+    dir: string,
+    dirFd: number,
+    files: JournalFiles,
+    o: JournalStoreOptions,
+    lock: DirLock,
+  ) {
     super(dir, dirFd, files, o);
+    this.lock = lock;
     const ids = files.segments;
     this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
     this.pendingIds = ids.length > 0 ? ids : undefined;
@@ -55,15 +75,28 @@ export class JournalStore extends JournalLog implements Store {
     if (this.writable) this.segments.push(this.head);
   }
 
-  /** Open (creating if missing) the journal in `options.dir`. Call `recover` before appending. */
+  /**
+   * Open (creating if missing) the journal in `options.dir`. Call `recover` before appending.
+   * Takes the directory's lock (`<dir>/LOCK`, see DirLock): rejects if another live process,
+   * or another open JournalStore of this process, holds it.
+   */
   static open(options: JournalStoreOptions): Promise<JournalStore> {
-    const dir = resolve(options.dir);
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true });
-      syncDir(dirname(dir));
+    let lock: DirLock | undefined;
+    let dirFd = -1;
+    try {
+      const dir = resolve(options.dir);
+      if (!existsSync(dir)) {
+        mkdirSync(dir, { recursive: true });
+        syncDir(dirname(dir));
+      }
+      lock = DirLock.acquire(dir);
+      dirFd = openSync(dir, 'r');
+      return Promise.resolve(new JournalStore(dir, dirFd, listJournalFiles(dir), options, lock));
+    } catch (err) {
+      if (dirFd >= 0) closeSync(dirFd);
+      lock?.release();
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    const dirFd = openSync(dir, 'r');
-    return Promise.resolve(new JournalStore(dir, dirFd, listJournalFiles(dir), options));
   }
 
   get failure(): Error | undefined {
@@ -77,11 +110,16 @@ export class JournalStore extends JournalLog implements Store {
         return Promise.reject(new Error('recover() must be called once, before any append'));
       }
       const stats = { segments: 0, records: 0, messages: 0, truncatedBytes: 0, maxQueueId: 0 };
-      return Promise.resolve({ ...stats, ms: 0 });
+      return Promise.resolve({ ...stats, queueSeqs: new Map<number, number>(), ms: 0 });
     }
     this.pendingIds = undefined;
     try {
-      const r = recoverJournal(this.dir, ids, this.bodyBudget, visitor);
+      const r = recoverJournal(
+        this.dir,
+        ids,
+        { bodyBudget: this.bodyBudget, reader: this.reader, decoder: this.decoder },
+        visitor,
+      );
       this.segments.push(...r.segments, this.head);
       this.defs = r.defs;
       this.marks = r.marks;
@@ -170,12 +208,12 @@ export class JournalStore extends JournalLog implements Store {
     const size = sealRecord(b, start, p, RecordKind.ENQUEUE, seg.id, inline ? undefined : body);
     gc.commit(seg, p - start);
     if (!inline) gc.external(seg, body);
-    const loc = new JournalLocation(seg.id, offset, size, n, targets);
+    if (targets === null) seg.index.add(offset, SINGLE);
+    else seg.index.setFans(seg.index.add(offset, MULTI), targets);
     seg.live += n;
     seg.liveBytes += size;
-    seg.locs.push(loc);
     this.liveMessages += n;
-    message.location = loc;
+    message.location = new JournalLocation(seg.id, offset, size);
   }
 
   settle(queueId: number, seq: number, message: StoredMessage): void {
@@ -214,14 +252,52 @@ export class JournalStore extends JournalLog implements Store {
     }
   }
 
+  /** The body: the one in memory if there is one, else read back from the journal (a copy). */
   readBody(message: StoredMessage): Buffer {
+    if (message.body !== undefined) return message.body;
     const loc = message.location;
-    if (!(loc instanceof JournalLocation)) {
-      if (message.body !== undefined) return message.body;
+    if (loc === undefined)
       throw new Error('readBody: the message was never journaled and has no body');
+    if (!this.locate(loc)) throw notWritten('readBody', loc);
+    const size = this.foundSize;
+    const rec = this.reader.enqueue(this.foundSeg!, this.foundOffset, size);
+    const at = this.reader.at;
+    return Buffer.from(rec.subarray(enqueueBodyStart(rec, at), at + size));
+  }
+
+  /**
+   * True once the record at `location` has been written to its file (by the batch's writev,
+   * fsync not needed), so readPaged can serve it; false while it is still in the batch being
+   * gathered or written. Throws if no segment holds the record any more.
+   */
+  isReadable(location: MessageLocation): boolean {
+    return this.locate(location);
+  }
+
+  /**
+   * Read a journaled message back: a fresh StoredMessage (body and properties are copies, not
+   * views of the read-ahead window; `location` is a new object for the newest written copy of
+   * the record) and the seq its record gives `queueId`. Sequential calls over consecutive
+   * records are served from a read-ahead window (see RecordReader). Throws StoreCorruptError if
+   * the bytes there fail their CRC, and an Error if the record is not written yet (check
+   * isReadable) or does not name `queueId`.
+   */
+  readPaged(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number } {
+    if (!this.locate(location)) throw notWritten('readPaged', location);
+    const seg = this.foundSeg!;
+    const offset = this.foundOffset;
+    const size = this.foundSize;
+    const rec = this.reader.enqueue(seg, offset, size);
+    const at = this.reader.at;
+    const seq = this.decoder.seqOf(rec, at, queueId);
+    if (seq < 0) {
+      throw new Error(
+        `readPaged: queue ${queueId} is not among the queues of the message record at ` +
+          `${seg.path}:${offset}`,
+      );
     }
-    const rec = this.readRecord(loc);
-    return rec.subarray(enqueueBodyStart(rec, 0));
+    const message = this.decoder.decode(rec, at, size, new JournalLocation(seg.id, offset, size));
+    return { message, seq };
   }
 
   afterSync(cb: SyncCallback): void {
@@ -316,7 +392,9 @@ export class JournalStore extends JournalLog implements Store {
     }
     await new Promise<void>((done) => this.gc.afterSync(() => done()));
     for (const s of this.segments) s.closeFd();
+    this.reader.clear();
     closeSync(this.dirFd);
+    this.lock.release();
   }
 }
 
@@ -326,6 +404,12 @@ function writeShortString(b: Buffer, p: number, s: string): number {
   if (n > 0xffff) throw new RangeError('exchange and routing key are limited to 65535 bytes');
   b.writeUInt16LE(n, p);
   return p + 2 + n;
+}
+
+function notWritten(verb: string, l: MessageLocation): Error {
+  return new Error(
+    `${verb}: the record at ${l.segment}:${l.offset} is not written yet (wait for isReadable)`,
+  );
 }
 
 function syncDir(dir: string): void {

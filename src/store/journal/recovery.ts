@@ -9,9 +9,21 @@ import {
   PAIR,
   readSeq,
   RecordKind,
+  TORN,
 } from './record.js';
+import type { EnqueueDecoder, RecordReader } from './record-reader.js';
 import { QueueScan } from './queue-scan.js';
-import { DefEntry, JournalLocation, MarkEntry, Segment } from './segment.js';
+import {
+  DefEntry,
+  isLive,
+  JournalLocation,
+  MarkEntry,
+  MULTI,
+  SCANNED_MULTI,
+  SCANNED_SINGLE,
+  Segment,
+  SINGLE,
+} from './segment.js';
 import { decodeTagged } from './tagged-json.js';
 
 export interface RecoveredJournal {
@@ -23,39 +35,14 @@ export interface RecoveredJournal {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bytes of a segment read and scanned at a time. */
+const SCAN_CHUNK = 8 << 20;
 
-/**
- * Shares one Buffer between consecutive messages with identical properties (the common case:
- * the same publisher flags and headers), which saves a copy and an object per message.
- */
-class BytesCache {
-  private last: Buffer = EMPTY;
-  get(buf: Buffer, start: number, length: number): Buffer {
-    const l = this.last;
-    if (length === l.length) {
-      let i = 0;
-      while (i < length && buf[start + i] === l[i]) i++;
-      if (i === length) return l;
-    }
-    return (this.last = length === 0 ? EMPTY : copy(buf, start, start + length));
-  }
-}
-
-/** Remembers the last decoded string per field, since exchange and routing key repeat a lot. */
-class StringCache {
-  private readonly bytes = Buffer.allocUnsafe(0x10000);
-  private length = -1;
-  private value = '';
-  get(buf: Buffer, start: number, length: number): string {
-    if (length === this.length) {
-      let i = 0;
-      while (i < length && buf[start + i] === this.bytes[i]) i++;
-      if (i === length) return this.value;
-    }
-    buf.copy(this.bytes, 0, start, start + length);
-    this.length = length;
-    return (this.value = buf.toString('utf8', start, start + length));
-  }
+/** How recovery reads records back and how many body bytes it may hand over. */
+export interface ReplayOptions {
+  bodyBudget: number;
+  reader: RecordReader;
+  decoder: EnqueueDecoder;
 }
 
 /**
@@ -74,15 +61,15 @@ class StringCache {
 export function recoverJournal(
   dir: string,
   ids: readonly number[],
-  bodyBudget: number,
+  options: ReplayOptions,
   visitor: RecoveryVisitor,
 ): RecoveredJournal {
   const t0 = performance.now();
-  const scan = new Scanner(bodyBudget);
+  const scan = new Scanner();
   const segments: Segment[] = [];
   let truncatedBytes = 0;
   let clean = false;
-  let buf = Buffer.allocUnsafeSlow(0);
+  let buf = Buffer.allocUnsafeSlow(SCAN_CHUNK);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (i > 0 && id !== ids[i - 1]! + 1) {
@@ -92,40 +79,68 @@ export function recoverJournal(
         'this segment is missing between two present ones',
       );
     }
-    const seg = new Segment(dir, id);
+    const seg = new Segment(dir, id, true);
     const last = i === ids.length - 1;
     const fd = openSync(seg.path, last ? 'r+' : 'r');
     try {
       const size = fstatSync(fd).size;
-      if (buf.length < size) buf = Buffer.allocUnsafeSlow(size);
-      let got = 0;
-      while (got < size) {
-        const n = readSync(fd, buf, got, size - got, got);
-        if (n === 0) break;
-        got += n;
+      // Read the segment a chunk at a time; a record cut by the chunk's end is read again
+      // with the next chunk (which grows for a record larger than a chunk).
+      let base = 0;
+      let filled = 0;
+      let end: number;
+      for (;;) {
+        const want = Math.min(buf.length - filled, size - base - filled);
+        let n = 0;
+        while (n < want) {
+          const r = readSync(fd, buf, filled + n, want - n, base + filled + n);
+          if (r === 0) break;
+          n += r;
+        }
+        filled += n;
+        const eof = base + filled >= size || n < want;
+        const stop = scan.segment(buf, filled, seg, base);
+        end = base + stop;
+        if (scan.sealed || eof || (scan.code !== 0 && scan.code !== TORN)) break;
+        // The chunk ended (maybe inside a record): read on, unless the record would run past
+        // the end of the file.
+        const need = filled - stop >= 4 ? HEADER + buf.readUInt32LE(stop) : HEADER;
+        if (end + need > size) break;
+        buf.copy(buf, 0, stop, filled);
+        base = end;
+        filled -= stop;
+        if (need > buf.length) {
+          const bigger = Buffer.allocUnsafeSlow(need);
+          buf.copy(bigger, 0, 0, filled);
+          buf = bigger;
+        }
       }
-      const end = scan.segment(buf, got, seg);
-      if (last) clean = scan.sealed;
       // Past a SEAL there may be a recycled file's old records: not ours, not damage.
+      if (last) clean = scan.sealed;
       if (!scan.sealed && end < size) {
-        const code = checkRecord(buf, end, got, id);
-        if (!last) throw new StoreCorruptError(seg.path, end, describeCheck(code));
+        if (!last) throw new StoreCorruptError(seg.path, end, describeCheck(scan.code));
         // Torn tail: cut it so new appends never follow garbage, and make the cut durable.
         ftruncateSync(fd, end);
         fsyncSync(fd);
         truncatedBytes += size - end;
       }
       seg.size = seg.written = seg.synced = end;
+      scan.endSegment();
     } finally {
       closeSync(fd);
     }
     segments.push(seg);
   }
+  buf = EMPTY;
   const first = ids[0] ?? 0;
   for (const d of scan.defs.values()) segments[d.segment - first]!.pins++;
   for (const m of scan.marks.values()) segments[m.segment - first]!.pins++;
   for (const [key, d] of scan.defs) visitor.definition(key, decodeDefinition(d.payload));
-  const liveMessages = scan.replay(segments, first, clean, visitor);
+  const liveMessages = scan.replay(segments, clean, options, visitor);
+  // Only live records stay indexed: settles look them up, compaction copies them.
+  for (const seg of segments) seg.index.compact(isLive);
+  const queueSeqs = new Map<number, number>();
+  for (const [queueId, q] of scan.queues) if (q.maxSeq >= 0) queueSeqs.set(queueId, q.maxSeq);
   return {
     segments,
     defs: scan.defs,
@@ -137,6 +152,7 @@ export function recoverJournal(
       messages: liveMessages,
       truncatedBytes,
       maxQueueId: scan.maxQueueId,
+      queueSeqs,
       ms: performance.now() - t0,
     },
   };
@@ -147,6 +163,12 @@ export function decodeDefinition(payload: Buffer): unknown {
   return decodeTagged(payload.toString('utf8', 4 + keyLength));
 }
 
+/**
+ * The scan keeps no object per message: each ENQUEUE record gets an entry in its segment's
+ * RecordIndex (offset, size, state) and a record number (position in scan order); each queue
+ * maps seq -> record number in a QueueScan. Nothing of a message's content is decoded until
+ * the replay, which reads back only the records whose bodies fit in the budget.
+ */
 class Scanner {
   readonly defs = new Map<string, DefEntry>();
   readonly marks = new Map<number, MarkEntry>();
@@ -154,40 +176,57 @@ class Scanner {
   records = 0;
   maxQueueId = 0;
   sealed = false;
-  private readonly budget: number;
-  private bodyBytes = 0;
-  private readonly exchanges = new StringCache();
-  private readonly routingKeys = new StringCache();
-  private readonly properties = new BytesCache();
+  code = 0;
+  /** Record number of each scanned segment's first ENQUEUE record. */
+  private readonly bases: number[] = [];
+  private nextRec = 0;
+  /** Segments finished so far. */
+  private segments = 0;
   private lastQueueId = -1;
   private lastQueue: QueueScan | undefined = undefined;
 
-  constructor(budget: number) {
-    this.budget = budget;
-  }
-
   /**
-   * Apply the valid records of `buf[0, size)`; returns where they end, and sets `sealed` when
-   * a SEAL record ended the segment.
+   * Apply the valid records of `buf[0, size)`, which holds the segment's bytes from file
+   * offset `base` on (the first records of it, or the ones after an earlier call's stop;
+   * `endSegment` ends the segment).
+   * Returns where in `buf` they end; sets `sealed` when a SEAL record ended the segment, and
+   * `code` to checkRecord's verdict on the bytes where it stopped (0 at `size`).
    */
-  segment(buf: Buffer, size: number, seg: Segment): number {
+  segment(buf: Buffer, size: number, seg: Segment, base: number): number {
+    if (this.bases.length === this.segments) this.bases.push(this.nextRec);
+    const first = this.bases[this.segments]!;
+    const index = seg.index;
     let off = 0;
     this.sealed = false;
+    this.code = 0;
     while (off < size) {
       const n = checkRecord(buf, off, size, seg.id);
-      if (n < 0) break;
+      if (n < 0) {
+        this.code = n;
+        break;
+      }
       const p = off + HEADER;
-      switch (buf[off + 4]) {
-        case RecordKind.SEAL:
-          this.records++;
-          this.sealed = true;
-          return off + n;
-        case RecordKind.ENQUEUE:
-          this.enqueue(buf, p, off + n, seg.id, off, n);
+      const kind = buf[off + 4];
+      if (kind === RecordKind.SEAL) {
+        this.records++;
+        this.sealed = true;
+        off += n;
+        break;
+      }
+      switch (kind) {
+        case RecordKind.ENQUEUE: {
+          const count = buf.readUInt16LE(p + ENQUEUE_FIXED - 2);
+          const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
+          const rec = first + index.add(base + off, state, n);
+          for (let q = p + ENQUEUE_FIXED, e = q + count * PAIR; q < e; q += PAIR) {
+            // A compaction copy repeats (queue, seq): the later copy wins.
+            this.queue(buf.readUInt32LE(q)).set(readSeq(buf, q + 4), rec);
+          }
           break;
+        }
         case RecordKind.SETTLE:
           for (let q = p + 4, e = q + buf.readUInt32LE(p) * PAIR; q < e; q += PAIR) {
-            this.settle(buf.readUInt32LE(q), readSeq(buf, q + 4));
+            this.queue(buf.readUInt32LE(q)).delete(readSeq(buf, q + 4));
           }
           break;
         case RecordKind.PURGE:
@@ -210,7 +249,13 @@ class Scanner {
       this.records++;
       off += n;
     }
+    this.nextRec = first + index.count;
     return off;
+  }
+
+  /** The current segment is done: the next `segment` call starts another. */
+  endSegment(): void {
+    this.segments++;
   }
 
   private queue(queueId: number): QueueScan {
@@ -224,61 +269,14 @@ class Scanner {
     return (this.lastQueue = q);
   }
 
-  private enqueue(buf: Buffer, p: number, end: number, segment: number, off: number, size: number) {
-    const priority = buf[p]!;
-    const expiresAt = buf.readDoubleLE(p + 1);
-    const n = buf.readUInt16LE(p + 9);
-    const pairs = p + ENQUEUE_FIXED;
-    let q = pairs + n * PAIR;
-    let len = buf.readUInt16LE(q);
-    const exchange = this.exchanges.get(buf, q + 2, len);
-    q += 2 + len;
-    len = buf.readUInt16LE(q);
-    const routingKey = this.routingKeys.get(buf, q + 2, len);
-    q += 2 + len;
-    len = buf.readUInt32LE(q);
-    q += 4;
-    const properties = this.properties.get(buf, q, len);
-    q += len;
-    const bodySize = end - q;
-    let body: Buffer | undefined = undefined;
-    if (this.bodyBytes + bodySize <= this.budget) {
-      body = bodySize === 0 ? EMPTY : copy(buf, q, end);
-      this.bodyBytes += bodySize;
-    }
-    const location = new JournalLocation(segment, off, size, 0, n > 1 ? [] : null);
-    const m: StoredMessage = {
-      exchange,
-      routingKey,
-      properties,
-      body,
-      bodySize,
-      priority,
-      expiresAt,
-      location,
-    };
-    for (let i = 0; i < n; i++) {
-      const t = pairs + i * PAIR;
-      const seq = readSeq(buf, t + 4);
-      // A compaction copy repeats (queue, seq): the later copy wins.
-      const prev = this.queue(buf.readUInt32LE(t)).set(seq, m);
-      if (prev !== undefined) this.drop(prev);
-    }
-  }
-
-  private settle(queueId: number, seq: number): void {
-    const m = this.queue(queueId).delete(seq);
-    if (m !== undefined) this.drop(m);
-  }
-
   private purge(queueId: number, upto: number): void {
-    this.queue(queueId).purge(upto, this.drop);
+    this.queue(queueId).purge(upto);
     const mark = this.marks.get(queueId);
     if (mark !== undefined && mark.seq <= upto) this.marks.delete(queueId);
   }
 
   private mark(queueId: number, seq: number, segment: number): void {
-    this.queue(queueId);
+    this.queue(queueId).saw(seq);
     const m = this.marks.get(queueId);
     if (m === undefined) this.marks.set(queueId, new MarkEntry(queueId, seq, segment));
     else if (seq >= m.seq) {
@@ -287,30 +285,72 @@ class Scanner {
     }
   }
 
-  /** A message left one queue; give its body budget back if no other queue can hold it. */
-  private readonly drop = (m: StoredMessage): void => {
-    if (m.body !== undefined && (m.location as JournalLocation).targets === null) {
-      this.bodyBytes -= m.bodySize;
-      m.body = undefined;
-    }
-  };
-
-  /** Rebuild live counts and hand every surviving message to the visitor. */
-  replay(segments: Segment[], first: number, clean: boolean, visitor: RecoveryVisitor): number {
+  /**
+   * Rebuild live counts and hand every surviving message to the visitor, queue by queue.
+   * Records are read back (sequentially, through the read-ahead reader) only while their
+   * bodies fit in the budget; once one does not, every later message is handed over as a
+   * paged reference: body undefined and only `location` meaningful.
+   */
+  replay(
+    segments: Segment[],
+    clean: boolean,
+    { bodyBudget, reader, decoder }: ReplayOptions,
+    visitor: RecoveryVisitor,
+  ): number {
+    const bases = this.bases;
     let live = 0;
+    let bodyBytes = 0;
+    let full = !(bodyBudget > 0);
+    let si = 0;
+    /** Messages routed to several queues, decoded once with their body. */
+    const shared = new Map<number, StoredMessage>();
     for (const [queueId, qs] of this.queues) {
       const mark = this.marks.get(queueId);
       const delivered = !clean ? Infinity : mark === undefined ? -1 : mark.seq;
-      qs.each((seq, message) => {
-        const loc = message.location as JournalLocation;
-        const seg = segments[loc.segment - first]!;
-        if (loc.refs++ === 0) {
-          seg.liveBytes += loc.size;
-          seg.locs.push(loc);
+      if (qs.size > 0) visitor.queue?.(queueId, qs.size);
+      qs.drain((seq, rec) => {
+        if (rec < bases[si]! || (si + 1 < bases.length && rec >= bases[si + 1]!)) {
+          si = segmentOf(bases, rec);
         }
-        if (loc.targets !== null) loc.targets.push(queueId, seq);
+        const seg = segments[si]!;
+        const index = seg.index;
+        const i = rec - bases[si]!;
+        const size = index.sizes![i]!;
+        let multi = false;
+        switch (index.refs[i]) {
+          case SCANNED_SINGLE:
+            index.refs[i] = SINGLE;
+            seg.liveBytes += size;
+            break;
+          case SCANNED_MULTI:
+            index.refs[i] = MULTI;
+            index.setFans(i, [queueId, seq]);
+            seg.liveBytes += size;
+            multi = true;
+            break;
+          case MULTI:
+            index.fansOf(i).push(queueId, seq);
+            multi = true;
+            break;
+          default:
+            return;
+        }
         seg.live++;
         live++;
+        const location = new JournalLocation(seg.id, index.offs[i]!, size);
+        let message = multi ? shared.get(rec) : undefined;
+        if (message === undefined) {
+          if (full) message = pagedStub(location);
+          else {
+            const buf = reader.enqueue(seg, location.offset, size);
+            message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);
+            if (message.body === undefined) full = true;
+            else {
+              bodyBytes += message.bodySize;
+              if (multi) shared.set(rec, message);
+            }
+          }
+        }
         visitor.message({ queueId, seq, message, redelivered: seq <= delivered });
       });
     }
@@ -318,12 +358,29 @@ class Scanner {
   }
 }
 
-/** A private copy, so a kept body never pins the whole segment buffer. */
-function copy(buf: Buffer, start: number, end: number): Buffer {
-  const n = end - start;
-  const out = Buffer.allocUnsafe(n);
-  // Small copies are cheaper as a loop than through Buffer#copy's argument checks.
-  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[start + i]!;
-  else buf.copy(out, 0, start, end);
-  return out;
+/** Position of the segment whose records include record number `rec`. */
+function segmentOf(bases: number[], rec: number): number {
+  let lo = 0;
+  let hi = bases.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (bases[mid]! <= rec) lo = mid;
+    else hi = mid - 1;
+  }
+  // Segments without ENQUEUE records share their base with the next one: take the last.
+  return lo;
+}
+
+/** A message past the body budget: only its location is meaningful (read it with readPaged). */
+function pagedStub(location: JournalLocation): StoredMessage {
+  return {
+    exchange: '',
+    routingKey: '',
+    properties: EMPTY,
+    body: undefined,
+    bodySize: 0,
+    priority: 0,
+    expiresAt: 0,
+    location,
+  };
 }

@@ -43,29 +43,159 @@ export function listJournalFiles(dir: string): JournalFiles {
 }
 
 /**
- * Where a message's ENQUEUE record lives, plus what deletion and compaction need: the record
- * size, how many queues still hold it and, for a message routed to several queues, which ones
- * ([queueId, seq, ...], live targets only). The core treats it as an opaque MessageLocation.
+ * Where a message's ENQUEUE record lives: the segment number, the offset of the record's
+ * header and the size of the whole record (9-byte header included), so one pread of `size`
+ * bytes at `offset` fetches it. The journal never mutates one after handing it out, and
+ * accepts any object with these three numbers in its place (the core may keep only the
+ * numbers for a paged-out message and rebuild a plain object later).
  */
 export class JournalLocation implements MessageLocation {
-  segment: number;
-  offset: number;
-  size: number;
-  refs: number;
-  targets: number[] | null;
-  constructor(
-    segment: number,
-    offset: number,
-    size: number,
-    refs: number,
-    targets: number[] | null,
-  ) {
+  readonly segment: number;
+  readonly offset: number;
+  readonly size: number;
+  constructor(segment: number, offset: number, size: number) {
     this.segment = segment;
     this.offset = offset;
     this.size = size;
-    this.refs = refs;
-    this.targets = targets;
   }
+}
+
+/** States of an ENQUEUE record in a RecordIndex. */
+export const DEAD = 0;
+/** Held by the one queue its record names. */
+export const SINGLE = 1;
+/** Routed to several queues; `RecordIndex.fans` lists the (queue, seq) pairs still holding it. */
+export const MULTI = 2;
+/** Copied elsewhere by compaction; `RecordIndex.fwd` says where. */
+export const MOVED = 3;
+/** Recovery only: seen in the scan, not yet claimed by a live (queue, seq). */
+export const SCANNED_SINGLE = 4;
+export const SCANNED_MULTI = 5;
+
+/**
+ * The ENQUEUE records of one segment in typed arrays, ascending by offset: 5 bytes per record
+ * (12 more for one compaction has moved), instead of an object per message. Settles and purges
+ * find a record by the offset in its location (binary search, with a cursor for the FIFO case).
+ * A message routed to several queues also has a `fans` entry listing the pairs still holding
+ * it, because compaction must copy only those.
+ */
+export class RecordIndex {
+  readonly segment: number;
+  count = 0;
+  offs: Uint32Array;
+  refs: Uint8Array;
+  /** Record sizes, kept during recovery only. */
+  sizes: Uint32Array | undefined;
+  /** MULTI records: entry index -> [queueId, seq, ...] of the queues still holding it. */
+  fans: Map<number, number[]> | undefined = undefined;
+  /** MOVED records: [segment, offset, size] of the copy, three per entry. */
+  fwd: Uint32Array | undefined = undefined;
+  private hint = 0;
+
+  constructor(segment: number, capacity = 64, withSizes = false) {
+    this.segment = segment;
+    this.offs = new Uint32Array(capacity);
+    this.refs = new Uint8Array(capacity);
+    this.sizes = withSizes ? new Uint32Array(capacity) : undefined;
+  }
+
+  add(offset: number, state: number, size = 0): number {
+    const i = this.count;
+    if (i === this.offs.length) this.resize(i * 2);
+    this.offs[i] = offset;
+    this.refs[i] = state;
+    if (this.sizes !== undefined) this.sizes[i] = size;
+    return this.count++;
+  }
+
+  /** Entry index of the record at `offset`, or -1. */
+  find(offset: number): number {
+    const o = this.offs;
+    const h = this.hint;
+    if (h < this.count && o[h] === offset) return h;
+    if (h + 1 < this.count && o[h + 1] === offset) return (this.hint = h + 1);
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = o[mid]!;
+      if (v === offset) return (this.hint = mid);
+      if (v < offset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  fansOf(i: number): number[] {
+    return this.fans!.get(i)!;
+  }
+
+  setFans(i: number, pairs: number[]): void {
+    (this.fans ??= new Map()).set(i, pairs);
+  }
+
+  setForward(i: number, segment: number, offset: number, size: number): void {
+    if (this.fwd === undefined) this.fwd = new Uint32Array(this.offs.length * 3);
+    this.refs[i] = MOVED;
+    this.fwd[i * 3] = segment;
+    this.fwd[i * 3 + 1] = offset;
+    this.fwd[i * 3 + 2] = size;
+  }
+
+  /**
+   * Keep only the entries `keep` accepts (renumbering `fans` and `fwd`) in arrays of exactly
+   * that size. Drops `sizes`.
+   */
+  compact(keep: (state: number) => boolean): void {
+    const n = this.count;
+    const o = this.offs;
+    const r = this.refs;
+    let k = 0;
+    for (let i = 0; i < n; i++) if (keep(r[i]!)) k++;
+    const offs = new Uint32Array(k);
+    const refs = new Uint8Array(k);
+    const fwd = this.fwd === undefined ? undefined : new Uint32Array(k * 3);
+    const fans = this.fans === undefined ? undefined : new Map<number, number[]>();
+    k = 0;
+    for (let i = 0; i < n; i++) {
+      const state = r[i]!;
+      if (!keep(state)) continue;
+      offs[k] = o[i]!;
+      refs[k] = state;
+      if (state === MULTI) fans!.set(k, this.fans!.get(i)!);
+      if (state === MOVED) fwd!.set(this.fwd!.subarray(i * 3, i * 3 + 3), k * 3);
+      k++;
+    }
+    this.offs = offs;
+    this.refs = refs;
+    this.fwd = fwd;
+    this.fans = fans?.size === 0 ? undefined : fans;
+    this.sizes = undefined;
+    this.count = k;
+    this.hint = 0;
+  }
+
+  private resize(capacity: number): void {
+    const grow = <T extends Uint32Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+      n: number,
+    ): T => {
+      const b = make(n);
+      b.set(a.subarray(0, Math.min(a.length, n)));
+      return b;
+    };
+    this.offs = grow(this.offs, (n) => new Uint32Array(n), capacity);
+    this.refs = grow(this.refs, (n) => new Uint8Array(n), capacity);
+    if (this.sizes !== undefined)
+      this.sizes = grow(this.sizes, (n) => new Uint32Array(n), capacity);
+    if (this.fwd !== undefined) this.fwd = grow(this.fwd, (n) => new Uint32Array(n), capacity * 3);
+  }
+}
+
+/** Live records: held by at least one queue. */
+export function isLive(state: number): boolean {
+  return state === SINGLE || state === MULTI;
 }
 
 /**
@@ -91,12 +221,13 @@ export class Segment {
    * compaction copy). The segment may go once that batch is durable and nothing is live.
    */
   supersededIn = 0;
-  /** Every location ever appended here; compaction walks it and skips the dead or moved. */
-  locs: JournalLocation[] = [];
+  /** The ENQUEUE records here: live counts per message, compaction's work list. */
+  index: RecordIndex;
 
-  constructor(dir: string, id: number) {
+  constructor(dir: string, id: number, withSizes = false) {
     this.id = id;
     this.path = join(dir, segmentName(id));
+    this.index = new RecordIndex(id, 64, withSizes);
   }
 
   /** A descriptor to read from, opening the file read-only on first use. */

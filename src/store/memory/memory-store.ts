@@ -1,4 +1,11 @@
-import type { RecoveryStats, RecoveryVisitor, Store, StoredMessage, StoreStats } from '../store.js';
+import type {
+  MessageLocation,
+  RecoveryStats,
+  RecoveryVisitor,
+  Store,
+  StoredMessage,
+  StoreStats,
+} from '../store.js';
 import { StoreFailure } from '../store-failure.js';
 
 const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
@@ -16,7 +23,7 @@ export class MemoryStore implements Store {
 
   recover(_visitor: RecoveryVisitor): Promise<RecoveryStats> {
     const stats = { segments: 0, records: 0, messages: 0, truncatedBytes: 0, maxQueueId: 0 };
-    return Promise.resolve({ ...stats, ms: 0 });
+    return Promise.resolve({ ...stats, queueSeqs: new Map<number, number>(), ms: 0 });
   }
 
   putDefinition(key: string, value: unknown): void {
@@ -57,6 +64,15 @@ export class MemoryStore implements Store {
   readBody(message: StoredMessage): Buffer {
     if (message.body === undefined) throw new Error('the memory store keeps no paged bodies');
     return message.body;
+  }
+
+  /** Nothing is ever paged out of memory. */
+  isReadable(_location: MessageLocation): boolean {
+    return false;
+  }
+
+  readPaged(_location: MessageLocation, _queueId: number): { message: StoredMessage; seq: number } {
+    throw new Error('the memory store keeps no paged messages');
   }
 
   afterSync(cb: (err: Error | undefined) => void): void {
