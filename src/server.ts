@@ -31,6 +31,7 @@ export class Server {
       segmentSize: config.segmentSize,
       bodyBudget: config.bodyBudget,
     });
+    broker.onError = (err, context) => logger.error({ err }, context);
     const r = broker.recovery;
     if (config.store === 'journal')
       logger.info(

@@ -48,7 +48,7 @@ export class Broker {
   private constructor(store: Store, bodyBudget: number) {
     this.journal = new StoreGuard(store);
     this.bodyBudget = bodyBudget;
-    this.canPage = store.readPaged !== undefined && !(store instanceof MemoryStore);
+    this.canPage = !(store instanceof MemoryStore);
     this.vhosts.set('/', new VirtualHost(this, '/'));
   }
 
@@ -75,6 +75,16 @@ export class Broker {
     if (m.headers === undefined) m.headers = this.decodeHeaders(m.properties) ?? {};
     return m.headers;
   };
+
+  /**
+   * Errors the broker survives but an operator must hear about (a damaged record skipped).
+   * server.ts routes them to the log.
+   */
+  onError: (err: unknown, context: string) => void = () => {};
+
+  reportError(err: unknown, context: string): void {
+    this.onError(err, context);
+  }
 
   /** True when new journaled messages should be paged out instead of kept in memory. */
   overBudget(): boolean {
@@ -129,6 +139,10 @@ export class Broker {
     };
     this.recovery = await this.store.recover({
       definition: (_key, value) => defs.push(value as Definition),
+      queue: (queueId, count) => {
+        build();
+        byId.get(queueId)?.expect(count);
+      },
       message: (r: RecoveredMessage) => {
         build();
         const q = byId.get(r.queueId);
@@ -152,6 +166,11 @@ export class Broker {
     });
     build();
     this.nextQueueId = Math.max(this.nextQueueId, this.recovery.maxQueueId + 1);
+    // Never reuse a seq, even of a queue whose messages are all gone: old records may name it.
+    for (const [id, maxSeq] of this.recovery.queueSeqs) {
+      const q = byId.get(id);
+      if (q !== undefined && q.nextSeq <= maxSeq) q.nextSeq = maxSeq + 1;
+    }
   }
 
   /** Recreate durable definitions in dependency order: exchanges, queues, bindings. */

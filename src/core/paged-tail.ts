@@ -25,6 +25,11 @@ export class PagedTail {
     return this.ring.length;
   }
 
+  /** Make room for `n` more positions at once (recovery knows the count up front). */
+  reserve(n: number): void {
+    this.ring.reserve(n);
+  }
+
   pushLocation(location: MessageLocation): void {
     this.ring.push(location.segment, location.offset, location.size);
   }
@@ -53,8 +58,20 @@ export class PagedTail {
         loc.segment = seg;
         loc.offset = ring.offsetAt(0);
         loc.size = ring.sizeAt(0);
-        if (!store.isReadable!(loc)) return false;
-        const { message: sm, seq } = store.readPaged!(loc, queue.id);
+        if (!store.isReadable(loc)) return false;
+        let read;
+        try {
+          read = store.readPaged(loc, queue.id);
+        } catch (err) {
+          // A damaged record cannot be delivered; skip it rather than wedge the queue.
+          queue.vhost.broker.reportError(
+            err,
+            `queue '${queue.name}': paged message unreadable, skipped`,
+          );
+          ring.shift();
+          continue;
+        }
+        const { message: sm, seq } = read;
         entry = new QueueEntry(queue, seq, fromStored(sm), true);
         if (seq <= this.redeliveredUpTo) {
           entry.redelivered = true;

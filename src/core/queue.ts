@@ -105,6 +105,11 @@ export class Queue {
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
+  /** Recovery announces how many messages follow, so the paged tail can be sized once. */
+  expect(count: number): void {
+    this.tail.reserve(count);
+  }
+
   /** Body accounting: a message's body counts once, however many entries hold it. */
   private hold(m: Message): void {
     if (m.refs++ === 0) this.vhost.broker.bodyBytes += m.bodySize;
@@ -281,7 +286,7 @@ export class Queue {
         for (const e of entries) journal.settle(this.id, e.seq, e.message);
         for (const m of stored.slice(entries.length)) {
           // A paged-out message: its seq is in its journal record.
-          journal.settle(this.id, this.vhost.broker.store.readPaged!(m.location!, this.id).seq, m);
+          journal.settle(this.id, this.vhost.broker.store.readPaged(m.location!, this.id).seq, m);
         }
       }
     }

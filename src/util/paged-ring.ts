@@ -10,6 +10,12 @@ export class PagedRing {
   private mask = 1023;
   length = 0;
 
+  reserve(n: number): void {
+    let size = this.segs.length;
+    while (size < this.length + n) size *= 2;
+    if (size !== this.segs.length) this.grow(size);
+  }
+
   push(segment: number, offset: number, size: number): void {
     if (this.length === this.segs.length) this.grow();
     const i = (this.head + this.length) & this.mask;
@@ -47,8 +53,7 @@ export class PagedRing {
     }
   }
 
-  private grow(): void {
-    const n = this.segs.length * 2;
+  private grow(n = this.segs.length * 2): void {
     const copy = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
       const b = new Uint32Array(n);
       for (let i = 0; i < this.length; i++) b[i] = a[(this.head + i) & this.mask]!;

@@ -19,10 +19,15 @@ export async function openBroker(
   t: TestContext,
   options: BrokerOptions = {},
 ): Promise<{ broker: Broker; dir: string; reopen: () => Promise<Broker> }> {
-  const dir = options.dataDir ?? tempDir(t);
+  const owned = options.dataDir === undefined;
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-'));
   const opts = { segmentSize: 64 * 1024, ...options, dataDir: dir };
   let broker = await Broker.open(opts);
-  t.after(() => broker.close());
+  // Close before deleting: a closing journal may still create or rename files.
+  t.after(async () => {
+    await broker.close();
+    if (owned) rmSync(dir, { recursive: true, force: true });
+  });
   return {
     broker,
     dir,

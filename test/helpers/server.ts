@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
@@ -6,7 +9,6 @@ import amqp from 'amqplib';
 import { pino } from 'pino';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { Server } from '../../src/server.js';
-import { tempDir } from './core.js';
 
 /** An in-process broker on a free port with a temp data dir, stopped after the test. */
 export async function startBroker(
@@ -19,7 +21,8 @@ export async function startBroker(
   dataDir: string;
   restart: () => Promise<Server>;
 }> {
-  const dataDir = overrides.dataDir ?? tempDir(t);
+  const owned = overrides.dataDir === undefined;
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-'));
   const config: Config = {
     ...defaultConfig(),
     host: '127.0.0.1',
@@ -30,7 +33,11 @@ export async function startBroker(
     dataDir,
   };
   let server = await Server.start(config, pino({ level: 'silent' }));
-  t.after(() => server.stop());
+  // Stop before deleting the data dir: a closing journal may still touch files.
+  t.after(async () => {
+    await server.stop();
+    if (owned) rmSync(dataDir, { recursive: true, force: true });
+  });
   const port = server.ports.get('amqp')!;
   const result = {
     server,
