@@ -139,10 +139,6 @@ export class Broker {
     };
     this.recovery = await this.store.recover({
       definition: (_key, value) => defs.push(value as Definition),
-      queue: (queueId, count) => {
-        build();
-        byId.get(queueId)?.expect(count);
-      },
       message: (r: RecoveredMessage) => {
         build();
         const q = byId.get(r.queueId);

@@ -25,11 +25,6 @@ export class PagedTail {
     return this.ring.length;
   }
 
-  /** Make room for `n` more positions at once (recovery knows the count up front). */
-  reserve(n: number): void {
-    this.ring.reserve(n);
-  }
-
   pushLocation(location: MessageLocation): void {
     this.ring.push(location.segment, location.offset, location.size);
   }
@@ -47,17 +42,17 @@ export class PagedTail {
   pageIn(queue: Queue, store: Store, max: number, out: (e: QueueEntry) => void): boolean {
     const ring = this.ring;
     for (let n = 0; n < max && ring.length !== 0; n++) {
-      const seg = ring.segmentAt(0);
+      const seg = ring.segmentAt0();
       let entry: QueueEntry;
       if (seg === PARKED) {
-        const key = ring.offsetAt(0);
+        const key = ring.offsetAt0();
         entry = this.parked.get(key)!;
         this.parked.delete(key);
       } else {
         const loc = this.scratch;
         loc.segment = seg;
-        loc.offset = ring.offsetAt(0);
-        loc.size = ring.sizeAt(0);
+        loc.offset = ring.offsetAt0();
+        loc.size = ring.sizeAt0();
         if (!store.isReadable(loc)) return false;
         let read;
         try {
@@ -92,9 +87,9 @@ export class PagedTail {
     const ring = this.ring;
     const journaled: StoredMessage[] = [];
     while (ring.length !== 0) {
-      const seg = ring.segmentAt(0);
-      if (seg === PARKED) parkedOut(this.parked.get(ring.offsetAt(0))!);
-      else journaled.push(locationOnly(seg, ring.offsetAt(0), ring.sizeAt(0)));
+      const seg = ring.segmentAt0();
+      if (seg === PARKED) parkedOut(this.parked.get(ring.offsetAt0())!);
+      else journaled.push(locationOnly(seg, ring.offsetAt0(), ring.sizeAt0()));
       ring.shift();
     }
     this.parked.clear();

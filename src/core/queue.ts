@@ -105,11 +105,6 @@ export class Queue {
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
-  /** Recovery announces how many messages follow, so the paged tail can be sized once. */
-  expect(count: number): void {
-    this.tail.reserve(count);
-  }
-
   /** Body accounting: a message's body counts once, however many entries hold it. */
   private hold(m: Message): void {
     if (m.refs++ === 0) this.vhost.broker.bodyBytes += m.bodySize;

@@ -1,68 +1,68 @@
+/** Entries per chunk: 64 Ki positions, 768 KiB. */
+const CHUNK = 65536;
+
 /**
- * A FIFO of journal positions (segment, offset, size) in typed arrays: 12 bytes per paged-out
- * message instead of an object graph, so a backlog far larger than memory stays cheap.
+ * A FIFO of journal positions (segment, offset, size): 12 bytes per paged-out message in
+ * fixed-size typed-array chunks, so a backlog of millions costs no objects and never a
+ * doubling copy (which at 10M entries would briefly need twice the memory).
  */
 export class PagedRing {
-  private segs = new Uint32Array(1024);
-  private offs = new Uint32Array(1024);
-  private sizes = new Uint32Array(1024);
-  private head = 0;
-  private mask = 1023;
+  /** Chunks in FIFO order; each holds [segment, offset, size] triples. */
+  private readonly chunks: Uint32Array[] = [];
+  private first = 0;
+  private headIndex = 0;
+  private tailIndex = CHUNK;
   length = 0;
 
-  reserve(n: number): void {
-    let size = this.segs.length;
-    while (size < this.length + n) size *= 2;
-    if (size !== this.segs.length) this.grow(size);
-  }
-
   push(segment: number, offset: number, size: number): void {
-    if (this.length === this.segs.length) this.grow();
-    const i = (this.head + this.length) & this.mask;
-    this.segs[i] = segment;
-    this.offs[i] = offset;
-    this.sizes[i] = size;
+    if (this.tailIndex === CHUNK) {
+      this.chunks.push(new Uint32Array(CHUNK * 3));
+      this.tailIndex = 0;
+    }
+    const c = this.chunks[this.chunks.length - 1]!;
+    const i = this.tailIndex * 3;
+    c[i] = segment;
+    c[i + 1] = offset;
+    c[i + 2] = size;
+    this.tailIndex++;
     this.length++;
   }
 
-  /** The front position; valid until the next shift. */
-  segmentAt(i: number): number {
-    return this.segs[(this.head + i) & this.mask]!;
+  segmentAt0(): number {
+    return this.chunks[this.first]![this.headIndex * 3]!;
   }
-  offsetAt(i: number): number {
-    return this.offs[(this.head + i) & this.mask]!;
+  offsetAt0(): number {
+    return this.chunks[this.first]![this.headIndex * 3 + 1]!;
   }
-  sizeAt(i: number): number {
-    return this.sizes[(this.head + i) & this.mask]!;
+  sizeAt0(): number {
+    return this.chunks[this.first]![this.headIndex * 3 + 2]!;
   }
 
   shift(): void {
-    this.head = (this.head + 1) & this.mask;
     this.length--;
-    if (this.length === 0) this.head = 0;
-  }
-
-  clear(): void {
-    this.head = 0;
-    this.length = 0;
-    if (this.segs.length > 1024) {
-      this.segs = new Uint32Array(1024);
-      this.offs = new Uint32Array(1024);
-      this.sizes = new Uint32Array(1024);
-      this.mask = 1023;
+    if (++this.headIndex === CHUNK || this.length === 0) {
+      if (this.length === 0) {
+        this.clear();
+        return;
+      }
+      this.chunks[this.first] = EMPTY;
+      this.first++;
+      this.headIndex = 0;
+      // Drop spent chunk slots now and then so the array does not grow without bound.
+      if (this.first >= 64) {
+        this.chunks.splice(0, this.first);
+        this.first = 0;
+      }
     }
   }
 
-  private grow(n = this.segs.length * 2): void {
-    const copy = (a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> => {
-      const b = new Uint32Array(n);
-      for (let i = 0; i < this.length; i++) b[i] = a[(this.head + i) & this.mask]!;
-      return b;
-    };
-    this.segs = copy(this.segs);
-    this.offs = copy(this.offs);
-    this.sizes = copy(this.sizes);
-    this.head = 0;
-    this.mask = n - 1;
+  clear(): void {
+    this.chunks.length = 0;
+    this.first = 0;
+    this.headIndex = 0;
+    this.tailIndex = CHUNK;
+    this.length = 0;
   }
 }
+
+const EMPTY = new Uint32Array(0);
