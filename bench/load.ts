@@ -32,6 +32,8 @@ export interface LoadResult {
   delivered: number;
   duplicates: number;
   missing: number;
+  /** First deliveries that came before an earlier-published message of the same producer. */
+  inversions: number;
   publishSeconds: number;
   totalSeconds: number;
   drainSeconds: number;
@@ -67,6 +69,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies = new Float64Array(total);
   let delivered = 0;
   let duplicates = 0;
+  let inversions = 0;
+  const lastSeq = new Int32Array(producerCount).fill(-1);
   let lastDelivery = 0;
   const conns: amqp.ChannelModel[] = [];
   const open = async (): Promise<amqp.ChannelModel> => {
@@ -92,7 +96,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       await ch.consume(queueName(nq > 1 ? i : 0), (msg) => {
         if (msg === null) return;
         const c = msg.content;
-        const idx = c.readUInt32BE(0) * spec.messages + c.readUInt32BE(4);
+        const producer = c.readUInt32BE(0);
+        const seq = c.readUInt32BE(4);
+        const idx = producer * spec.messages + seq;
+        if (!msg.fields.redelivered) {
+          if (seq < lastSeq[producer]!) inversions++;
+          else lastSeq[producer] = seq;
+        }
         if (seen[idx]) duplicates++;
         else {
           seen[idx] = 1;
@@ -164,6 +174,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     delivered,
     duplicates,
     missing,
+    inversions,
     publishSeconds,
     totalSeconds,
     drainSeconds,

@@ -17,6 +17,8 @@ export interface Scenario {
   spec: Omit<LoadSpec, 'url' | 'queue'>;
   figures: Figure[];
   longOnly?: boolean;
+  /** Measure Baton only (the peer would need hours or more disk than a run should take). */
+  batonOnly?: boolean;
   /** Run producers and consumers as separate processes (this many consumer processes). */
   split?: { consumers: number };
 }
@@ -141,5 +143,6 @@ export const SCENARIOS: Scenario[] = [
     spec: { ...base, messages: 10_000_000, backlog: true },
     figures: [publish, drain, rss],
     longOnly: true,
+    batonOnly: true,
   },
 ];

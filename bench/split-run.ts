@@ -90,6 +90,7 @@ export async function runSplit(
     delivered: total - missing,
     duplicates: dup,
     missing,
+    inversions: NaN,
     publishSeconds: (tPub - t0) / 1000,
     totalSeconds: (tLast - t0) / 1000,
     drainSeconds: (tLast - tPub) / 1000,
