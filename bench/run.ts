@@ -182,6 +182,14 @@ async function main(): Promise<void> {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
   const baton = await startBaton(dataDir);
+  // An interrupted run must not leave a broker or gigabytes of journal behind.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      baton.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
   const targets: Target[] = [
     { name: 'baton', url: `amqp://guest:guest@127.0.0.1:${baton.port}`, pid: baton.child.pid! },
   ];

@@ -81,7 +81,7 @@ export const OPTIONS: readonly Option[] = [
     kind: 'int',
     min: 0,
     max: 2 ** 48,
-    default: 128 * 1024 * 1024,
+    default: 64 * 1024 * 1024,
     help: 'Bytes of message bodies kept in memory before paging to the journal',
   },
   {

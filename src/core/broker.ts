@@ -6,6 +6,7 @@ import type { Definition } from './definitions.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
+import type { Queue } from './queue.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
 
@@ -130,7 +131,7 @@ export class Broker {
 
   private async recover(): Promise<void> {
     const defs: Definition[] = [];
-    const byId = new Map<number, import('./queue.js').Queue>();
+    const byId = new Map<number, Queue>();
     let built = false;
     const build = (): void => {
       if (built) return;
@@ -170,7 +171,7 @@ export class Broker {
   }
 
   /** Recreate durable definitions in dependency order: exchanges, queues, bindings. */
-  private rebuild(defs: Definition[]): import('./queue.js').Queue[] {
+  private rebuild(defs: Definition[]): Queue[] {
     const queues = [];
     for (const v of this.vhosts.values()) v.definitions.muted = true;
     for (const d of defs) {
@@ -211,4 +212,4 @@ export class Broker {
 }
 
 const EMPTY = Buffer.alloc(0);
-export const DEFAULT_BODY_BUDGET = 128 * 1024 * 1024;
+export const DEFAULT_BODY_BUDGET = 64 * 1024 * 1024;

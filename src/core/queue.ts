@@ -6,6 +6,7 @@ import type { StoredMessage } from '../store/store.js';
 import { PagedTail } from './paged-tail.js';
 import { QueueEntry } from './queue-entry.js';
 import type { ClientConnection } from './connection.js';
+import type { Session } from './session.js';
 import type { VirtualHost } from './vhost.js';
 
 export interface QueueOptions {
@@ -190,7 +191,7 @@ export class Queue {
   }
 
   /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */
-  get(session: import('./session.js').Session, noAck: boolean): QueueEntry | undefined {
+  get(session: Session, noAck: boolean): QueueEntry | undefined {
     const entry = this.take();
     if (entry === undefined) return undefined;
     this.loadBody(entry);
