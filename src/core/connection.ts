@@ -22,6 +22,10 @@ export class ClientConnection {
   readonly sessions = new Set<Session>();
   readonly exclusiveQueues = new Set<Queue>();
   closed = false;
+  /** The queue whose backlog is holding this connection's publishers back, if any. */
+  throttledBy: Queue | undefined = undefined;
+  /** Installed by the protocol: stop (true) or resume (false) reading from the client. */
+  onFlow: (blocked: boolean) => void = () => {};
 
   constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
     this.broker = broker;
@@ -34,6 +38,24 @@ export class ClientConnection {
     const s = new Session(this, this.vhost, handler);
     this.sessions.add(s);
     return s;
+  }
+
+  /**
+   * A queue this connection publishes to is congested: pause reading. Not when this
+   * connection also consumes from that queue, since its own acks would then be stuck too.
+   */
+  throttle(queue: Queue): void {
+    if (this.throttledBy !== undefined || this.closed) return;
+    for (const c of queue.consumers) if (c.session.connection === this) return;
+    this.throttledBy = queue;
+    queue.flow.add(queue, this);
+    this.onFlow(true);
+  }
+
+  unthrottle(queue: Queue): void {
+    if (this.throttledBy !== queue) return;
+    this.throttledBy = undefined;
+    this.onFlow(false);
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import type { Consumer } from './consumer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
 import type { Message } from './message.js';
 import type { StoredMessage } from '../store/store.js';
+import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
 import { PagedTail } from './paged-tail.js';
 import { QueueEntry } from './queue-entry.js';
 import type { ClientConnection } from './connection.js';
@@ -37,6 +38,8 @@ export class Queue {
   /** Behind `ready`: messages paged out to the journal once the body budget is spent. */
   private readonly tail = new PagedTail();
   private waitingForWrite = false;
+  /** Publishers throttled by this queue's backlog. */
+  readonly flow = new FlowGate();
   readonly consumers: Consumer[] = [];
   private rr = 0;
   nextSeq = 1;
@@ -115,6 +118,24 @@ export class Queue {
     if (--m.refs === 0) this.vhost.broker.bodyBytes -= m.bodySize;
   }
 
+  /** When an ack last settled a delivery of this queue (performance.now()). */
+  private lastSettleAt = 0;
+
+  /** True when publishers should pause: a backlog builds while consumers work through it. */
+  congested(): boolean {
+    return (
+      this.consumers.length !== 0 &&
+      this.messageCount > FLOW_HIGH &&
+      performance.now() - this.lastSettleAt < FLOW_ACTIVE_MS
+    );
+  }
+
+  /** Release throttled publishers once the backlog is small again (or nobody consumes). */
+  private checkFlow(): void {
+    if (this.flow.blocked && (this.messageCount <= FLOW_LOW || this.consumers.length === 0))
+      this.flow.open(this);
+  }
+
   scheduleDrain(): void {
     if (!this.deleted) this.vhost.broker.scheduler.add(this);
   }
@@ -172,6 +193,7 @@ export class Queue {
       budget--;
     }
     this.flushDeliveredMark();
+    this.checkFlow();
     if (budget === 0 && this.hasReady()) this.vhost.broker.scheduler.addLater(this);
   }
 
@@ -222,6 +244,7 @@ export class Queue {
   /** An unacked entry was acked (or dropped by nack without requeue). */
   settle(entry: QueueEntry): void {
     this.unackedCount--;
+    this.lastSettleAt = performance.now();
     this.remove(entry);
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
@@ -265,6 +288,7 @@ export class Queue {
       if (this.rr > i) this.rr--;
       if (this.rr >= this.consumers.length) this.rr = 0;
     }
+    this.checkFlow();
     return this.autoDelete && this.hadConsumer && this.consumers.length === 0;
   }
 
@@ -286,6 +310,7 @@ export class Queue {
         }
       }
     }
+    this.checkFlow();
     return n;
   }
 
@@ -296,6 +321,7 @@ export class Queue {
     // Unacked entries are settled one by one as their sessions let go of them.
     if (this.durable) this.vhost.broker.journal.purge(this.id, this.nextSeq - 1, stored);
     this.deleted = true;
+    this.flow.open(this);
     return n;
   }
 

@@ -48,7 +48,10 @@ export class Session {
 
   /** Publish through an exchange; returns how many queues took the message. */
   publish(exchange: string, routingKey: string, message: Message): number {
-    return this.vhost.publish(exchange, routingKey, message);
+    const n = this.vhost.publish(exchange, routingKey, message);
+    const congested = this.vhost.congested;
+    if (congested !== undefined) this.connection.throttle(congested);
+    return n;
   }
 
   consume(queueName: string, options: ConsumeOptions = {}): Consumer {

@@ -42,6 +42,8 @@ export class VirtualHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly definitions: Definitions;
   private routeGen = 0;
+  /** Set by `publish` when a queue it reached is congested (see flow.ts); else undefined. */
+  congested: Queue | undefined = undefined;
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -345,9 +347,11 @@ export class VirtualHost {
     const journaled =
       journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
     if (journalIds.length !== 0 && !journaled) this.broker.throwStoreFailure();
+    this.congested = undefined;
     for (let i = 0; i < n; i++) {
       const q = routed[i]!;
       q.push(message, q.nextSeq++, journaled && message.persistent && q.durable);
+      if (q.congested()) this.congested = q;
     }
     routed.length = 0;
     return n;

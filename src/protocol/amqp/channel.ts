@@ -148,6 +148,7 @@ export class AmqpChannel implements SessionHandler {
 
   private completePublish(p: PendingPublish): void {
     this.publish = undefined;
+    this.conn.published = true;
     const props = p.properties!;
     const peek = peekProperties(props, 0, props.length, this.peeked);
     if (peek.userId !== undefined && peek.userId !== this.conn.user)

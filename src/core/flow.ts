@@ -1,0 +1,42 @@
+import type { ClientConnection } from './connection.js';
+import type { Queue } from './queue.js';
+
+/**
+ * Publisher flow control, in the spirit of RabbitMQ's credit flow: when a queue whose consumers
+ * are actively acking holds more than FLOW_HIGH ready messages, connections publishing to it
+ * stop being read until the backlog is under FLOW_LOW. Without it a fast publisher grows the
+ * backlog, and everyone's latency, while the consumers fall behind. A queue without consumers,
+ * or whose consumers have gone quiet (a stuck or slow worker), never throttles: there a
+ * backlog is what the queue is for, as RabbitMQ users expect.
+ */
+export const FLOW_HIGH = 2000;
+export const FLOW_LOW = 1000;
+/** Consumers count as active if the queue saw an ack this recently (ms). */
+export const FLOW_ACTIVE_MS = 250;
+
+/** The throttled connections of one queue, released together. */
+export class FlowGate {
+  private waiting: ClientConnection[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  get blocked(): boolean {
+    return this.waiting.length !== 0;
+  }
+
+  add(queue: Queue, c: ClientConnection): void {
+    this.waiting.push(c);
+    // Consumers may stop acking while publishers wait: look again now and then.
+    this.timer ??= setInterval(() => {
+      if (!queue.congested()) this.open(queue);
+    }, FLOW_ACTIVE_MS).unref();
+  }
+
+  /** Let every waiting publisher go (backlog drained, consumers idle or gone, queue deleted). */
+  open(queue: Queue): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const list = this.waiting;
+    this.waiting = [];
+    for (const c of list) c.unthrottle(queue);
+  }
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FLOW_HIGH } from '../../src/core/flow.js';
+import { collectingSession, eventually, msg, openBroker, tick } from '../helpers/core.js';
+
+void test('flow control: a publisher outrunning active consumers is paused, then released', async (t) => {
+  const { broker } = await openBroker(t);
+  const consumer = collectingSession(broker);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  consumer.session.consume('q', { prefetch: 10 });
+  producer.session.publish('', 'q', msg('first', false));
+  await tick();
+  consumer.session.ack(0, true); // the consumer is active
+  for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  assert.deepEqual(flow, [true]);
+  assert.equal(producer.session.connection.throttledBy, q);
+  // The consumer catches up: the publisher is let go.
+  await eventually(async () => {
+    consumer.session.ack(0, true);
+    consumer.received.length = 0;
+    await tick();
+    assert.deepEqual(flow, [true, false]);
+  });
+  assert.equal(producer.session.connection.throttledBy, undefined);
+});
+
+void test('flow control: a stuck consumer (no acks) or no consumer never blocks publishers', async (t) => {
+  const { broker } = await openBroker(t);
+  const consumer = collectingSession(broker);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  broker.vhost().declareQueue('idle', {}, undefined);
+  broker.vhost().declareQueue('stuck', {}, undefined);
+  consumer.session.consume('stuck', { prefetch: 1 });
+  for (let i = 0; i < FLOW_HIGH * 2; i++) {
+    producer.session.publish('', 'idle', msg(`i${i}`, false));
+    producer.session.publish('', 'stuck', msg(`s${i}`, false));
+  }
+  await tick();
+  assert.deepEqual(flow, []);
+});
