@@ -144,20 +144,7 @@ export class Broker {
         build();
         const q = byId.get(r.queueId);
         if (q === undefined) return;
-        const sm = r.message;
-        const m = new Message(
-          sm.exchange,
-          sm.routingKey,
-          sm.properties,
-          EMPTY,
-          true,
-          sm.priority,
-          sm.expiresAt,
-        );
-        m.body = sm.body;
-        m.bodySize = sm.bodySize;
-        m.location = sm.location;
-        q.push(m, r.seq, true, r.redelivered);
+        q.push(Message.fromStored(r.message), r.seq, true, r.redelivered);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
     });
@@ -211,5 +198,4 @@ export class Broker {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 export const DEFAULT_BODY_BUDGET = 64 * 1024 * 1024;

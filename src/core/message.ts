@@ -40,4 +40,23 @@ export class Message implements StoredMessage {
     this.headers = undefined;
     this.refs = 0;
   }
+
+  /** A journaled message read back (recovery, paging): persistent by definition. */
+  static fromStored(sm: StoredMessage): Message {
+    const m = new Message(
+      sm.exchange,
+      sm.routingKey,
+      sm.properties,
+      EMPTY,
+      true,
+      sm.priority,
+      sm.expiresAt,
+    );
+    m.body = sm.body;
+    m.bodySize = sm.bodySize;
+    m.location = sm.location;
+    return m;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);

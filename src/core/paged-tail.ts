@@ -67,7 +67,7 @@ export class PagedTail {
           continue;
         }
         const { message: sm, seq } = read;
-        entry = new QueueEntry(queue, seq, fromStored(sm), true);
+        entry = new QueueEntry(queue, seq, Message.fromStored(sm), true);
         if (seq <= this.redeliveredUpTo) {
           entry.redelivered = true;
           entry.deliveryCount = 1;
@@ -96,22 +96,6 @@ export class PagedTail {
     ring.clear();
     return journaled;
   }
-}
-
-function fromStored(sm: StoredMessage): Message {
-  const m = new Message(
-    sm.exchange,
-    sm.routingKey,
-    sm.properties,
-    EMPTY,
-    true,
-    sm.priority,
-    sm.expiresAt,
-  );
-  m.body = sm.body;
-  m.bodySize = sm.bodySize;
-  m.location = sm.location;
-  return m;
 }
 
 function locationOnly(segment: number, offset: number, size: number): StoredMessage {
