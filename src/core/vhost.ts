@@ -262,15 +262,7 @@ export class VirtualHost {
     args: Record<string, unknown>,
     connection: ClientConnection | undefined,
   ): void {
-    if (source === '')
-      throw new AccessRefusedError(
-        `operation not permitted on the default exchange; every queue is already bound to it by name`,
-      );
-    const dest =
-      destinationType === 'queue'
-        ? this.getQueue(destination, connection)
-        : this.getExchange(destination);
-    const ex = this.getExchange(source);
+    const { ex, dest } = this.bindingEnds(source, destination, destinationType, connection);
     if (ex.findBinding(dest, routingKey, args, isDeepStrictEqual) !== undefined) return;
     const b = new Binding(ex, dest, routingKey, args);
     ex.addBinding(b);
@@ -286,15 +278,26 @@ export class VirtualHost {
     args: Record<string, unknown>,
     connection: ClientConnection | undefined,
   ): void {
+    const { ex, dest } = this.bindingEnds(source, destination, destinationType, connection);
+    const b = ex.findBinding(dest, routingKey, args, isDeepStrictEqual);
+    if (b !== undefined) this.removeBinding(b);
+  }
+
+  private bindingEnds(
+    source: string,
+    destination: string,
+    destinationType: 'queue' | 'exchange',
+    connection: ClientConnection | undefined,
+  ): { ex: Exchange; dest: Queue | Exchange } {
     if (source === '')
-      throw new AccessRefusedError(`operation not permitted on the default exchange`);
+      throw new AccessRefusedError(
+        `operation not permitted on the default exchange; every queue is already bound to it by name`,
+      );
     const dest =
       destinationType === 'queue'
         ? this.getQueue(destination, connection)
         : this.getExchange(destination);
-    const ex = this.getExchange(source);
-    const b = ex.findBinding(dest, routingKey, args, isDeepStrictEqual);
-    if (b !== undefined) this.removeBinding(b);
+    return { ex: this.getExchange(source), dest };
   }
 
   private removeBinding(b: Binding, autoDeleteSource = true): void {
