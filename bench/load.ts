@@ -161,6 +161,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   await done;
   const cpu = process.cpuUsage(cpu0);
+  // Leave the broker as we found it: leftover queues would slow later runs (on either broker).
+  const cleanup = await (pool[0] ?? conns[0]!).createChannel();
+  for (let i = 0; i < nq; i++) await cleanup.deleteQueue(queueName(i));
   for (const c of conns) await c.close().catch(() => {});
   const sorted = latencies.slice(0, delivered).sort();
   const publishSeconds = (tPublished - t0) / 1000;

@@ -1,6 +1,7 @@
 /** Orchestrates bench/split-load.ts processes and merges their results into a LoadResult. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
+import amqp from 'amqplib';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './load.js';
 import type { SplitSpec } from './split-load.js';
@@ -31,6 +32,13 @@ function start(role: 'produce' | 'consume', spec: SplitSpec): Proc {
   return p;
 }
 
+async function deleteQueue(url: string, queue: string): Promise<void> {
+  const c = await amqp.connect(url);
+  const ch = await c.createChannel();
+  await ch.deleteQueue(queue);
+  await c.close();
+}
+
 const until = async (cond: () => boolean): Promise<void> => {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 };
@@ -49,6 +57,7 @@ export async function runSplit(
   const delivered = (): number => cons.reduce((n, c) => n + Number(c.latest?.delivered ?? 0), 0);
   await until(() => delivered() >= total);
   for (const c of cons) c.child.stdin.write('stop\n');
+  await deleteQueue(base.url, base.queue);
   await until(() => cons.every((c) => c.latest?.final === true));
   const pr = prods.map((p) => p.latest as { start: number; end: number; cpu: number });
   const fin = cons.map(
