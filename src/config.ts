@@ -53,8 +53,8 @@ export const OPTIONS: readonly Option[] = [
     flag: '--host',
     env: 'BATON_HOST',
     kind: 'string',
-    default: '0.0.0.0',
-    help: 'Address the listeners bind to',
+    default: '::',
+    help: "Address the listeners bind to ('::' is every IPv4 and IPv6 address)",
   },
   {
     key: 'amqpPort',

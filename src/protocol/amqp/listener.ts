@@ -22,16 +22,18 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
         connections.add(c);
       });
       server = srv;
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(options.port, options.host, () => {
-          srv.off('error', reject);
-          resolve();
-        });
-      });
+      let host = options.host;
+      try {
+        await listen(srv, options.port, host);
+      } catch (err) {
+        // '::' (every address, IPv4 and IPv6) fails on hosts without IPv6: fall back to IPv4.
+        if (host !== '::' || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw err;
+        host = '0.0.0.0';
+        await listen(srv, options.port, host);
+      }
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : options.port;
-      return { host: options.host, port };
+      return { host, port };
     },
     async stop() {
       const srv = server;
@@ -45,4 +47,14 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
       await closed;
     },
   };
+}
+
+function listen(srv: NetServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, host, () => {
+      srv.off('error', reject);
+      resolve();
+    });
+  });
 }
