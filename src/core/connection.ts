@@ -61,6 +61,8 @@ export class ClientConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.throttledBy?.flow.remove(this);
+    this.throttledBy = undefined;
     for (const s of [...this.sessions]) s.close();
     for (const q of [...this.exclusiveQueues]) {
       if (!q.deleted) this.vhost.deleteQueueNow(q);

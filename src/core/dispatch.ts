@@ -39,19 +39,23 @@ export class DrainScheduler {
     this.microtask = false;
     const list = this.pending;
     this.pending = [];
-    for (const q of list) {
-      q.drainScheduled = false;
-      q.drain();
-    }
+    for (const q of list) runDrain(q);
   };
 
   private readonly runLater = (): void => {
     this.immediate = false;
     const list = this.later;
     this.later = [];
-    for (const q of list) {
-      q.drainScheduled = false;
-      q.drain();
-    }
+    for (const q of list) runDrain(q);
   };
+}
+
+/** A drain runs outside any caller that could catch: contain a bug to one queue and one turn. */
+function runDrain(q: Queue): void {
+  q.drainScheduled = false;
+  try {
+    q.drain();
+  } catch (err) {
+    q.vhost.broker.reportError(err, `queue '${q.name}': delivery failed`);
+  }
 }

@@ -31,6 +31,12 @@ export class FlowGate {
     }, FLOW_ACTIVE_MS).unref();
   }
 
+  /** A closing connection leaves the gate (nothing else would drop the reference). */
+  remove(c: ClientConnection): void {
+    const i = this.waiting.indexOf(c);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
   /** Let every waiting publisher go (backlog drained, consumers idle or gone, queue deleted). */
   open(queue: Queue): void {
     clearInterval(this.timer);

@@ -53,9 +53,9 @@ export class PagedTail {
         loc.segment = seg;
         loc.offset = ring.offsetAt0();
         loc.size = ring.sizeAt0();
-        if (!store.isReadable(loc)) return false;
         let read;
         try {
+          if (!store.isReadable(loc)) return false;
           read = store.readPaged(loc, queue.id);
         } catch (err) {
           // A damaged record cannot be delivered; skip it rather than wedge the queue.

@@ -19,8 +19,9 @@ export interface QueueOptions {
 
 /**
  * A FIFO of entries with competing consumers. Ready entries live in a ring buffer; entries put
- * back by nack/requeue or a closed session go to `requeued`, kept in descending seq order so
- * the lowest (oldest) is popped first: a requeued message gets its original place back.
+ * back by nack/requeue or a closed session go to `requeued`, sorted into descending seq order
+ * (lazily, before the next take) so the lowest (oldest) is popped first: a requeued message
+ * gets its original place back. Sorting once per batch keeps a mass requeue O(n log n).
  */
 export class Queue {
   readonly id: number;
@@ -35,6 +36,7 @@ export class Queue {
 
   private readonly ready = new RingBuffer<QueueEntry>();
   private readonly requeued: QueueEntry[] = [];
+  private requeuedUnsorted = false;
   /** Behind `ready`: messages paged out to the journal once the body budget is spent. */
   private readonly tail = new PagedTail();
   private waitingForWrite = false;
@@ -143,7 +145,13 @@ export class Queue {
   /** The oldest ready entry, removed from the ready list. */
   private take(): QueueEntry | undefined {
     const r = this.requeued;
-    if (r.length !== 0) return r.pop();
+    if (r.length !== 0) {
+      if (this.requeuedUnsorted) {
+        r.sort(bySeqDescending);
+        this.requeuedUnsorted = false;
+      }
+      return r.pop();
+    }
     if (this.ready.length === 0 && this.tail.length !== 0) this.pageIn();
     return this.ready.shift();
   }
@@ -159,9 +167,10 @@ export class Queue {
     // The next record is still in the batch being written: try again after the sync.
     if (this.waitingForWrite) return;
     this.waitingForWrite = true;
-    broker.afterSync(() => {
+    broker.afterSync((err) => {
       this.waitingForWrite = false;
-      this.scheduleDrain();
+      // A failed store never makes the record readable: retrying would spin forever.
+      if (err === undefined) this.scheduleDrain();
     });
   }
 
@@ -266,11 +275,8 @@ export class Queue {
     entry.tag = 0;
     entry.consumer = undefined;
     entry.session = undefined;
-    const r = this.requeued;
-    // Descending by seq; requeues usually arrive newest-last, so search from the end.
-    let i = r.length;
-    while (i > 0 && r[i - 1]!.seq < entry.seq) i--;
-    r.splice(i, 0, entry);
+    this.requeued.push(entry);
+    this.requeuedUnsorted = true;
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
@@ -304,14 +310,30 @@ export class Queue {
         journal.purge(this.id, this.nextSeq - 1, stored);
       } else {
         for (const e of entries) journal.settle(this.id, e.seq, e.message);
-        for (const m of stored.slice(entries.length)) {
-          // A paged-out message: its seq is in its journal record.
-          journal.settle(this.id, this.vhost.broker.store.readPaged(m.location!, this.id).seq, m);
-        }
+        this.settlePaged(stored.slice(entries.length));
       }
     }
     this.checkFlow();
     return n;
+  }
+
+  /**
+   * Settle paged-out messages one by one: their seqs are in their journal records, and a
+   * record still in the batch being written can only be read after the next sync.
+   */
+  private settlePaged(messages: StoredMessage[]): void {
+    const broker = this.vhost.broker;
+    const store = broker.store;
+    const later: StoredMessage[] = [];
+    for (const m of messages) {
+      if (store.isReadable(m.location!)) {
+        broker.journal.settle(this.id, store.readPaged(m.location!, this.id).seq, m);
+      } else later.push(m);
+    }
+    if (later.length !== 0)
+      broker.afterSync((err) => {
+        if (err === undefined) this.settlePaged(later);
+      });
   }
 
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
@@ -347,3 +369,7 @@ export class Queue {
 }
 
 const PAGE_IN_BATCH = 256;
+
+function bySeqDescending(a: QueueEntry, b: QueueEntry): number {
+  return b.seq - a.seq;
+}

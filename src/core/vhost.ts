@@ -329,6 +329,7 @@ export class VirtualHost {
         `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
       );
     routed.length = 0;
+    this.congested = undefined;
     const gen = ++this.routeGen;
     if (exchangeName === '') {
       const q = this.queues.get(routingKey);
@@ -350,7 +351,6 @@ export class VirtualHost {
     const journaled =
       journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
     if (journalIds.length !== 0 && !journaled) this.broker.throwStoreFailure();
-    this.congested = undefined;
     for (let i = 0; i < n; i++) {
       const q = routed[i]!;
       q.push(message, q.nextSeq++, journaled && message.persistent && q.durable);

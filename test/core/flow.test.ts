@@ -43,3 +43,25 @@ void test('flow control: a stuck consumer (no acks) or no consumer never blocks 
   await tick();
   assert.deepEqual(flow, []);
 });
+
+void test('flow control: a publish that reaches no congested queue never throttles', async (t) => {
+  const { broker } = await openBroker(t);
+  const consumer = collectingSession(broker);
+  const busy = collectingSession(broker);
+  const other = collectingSession(broker);
+  const flow: boolean[] = [];
+  other.session.connection.onFlow = (blocked) => flow.push(blocked);
+  broker.vhost().declareQueue('q', {}, undefined);
+  consumer.session.consume('q', { prefetch: 10 });
+  busy.session.publish('', 'q', msg('first', false));
+  await tick();
+  consumer.session.ack(0, true);
+  for (let i = 0; i < FLOW_HIGH + 10; i++) busy.session.publish('', 'q', msg(`m${i}`, false));
+  assert.equal(busy.session.connection.throttledBy !== undefined, true);
+  // Unroutable publishes from another connection must not inherit the congestion.
+  other.session.publish('', 'no-such-queue', msg('x', false));
+  other.session.publish('amq.fanout', '', msg('y', false));
+  assert.deepEqual(flow, []);
+  busy.session.connection.close();
+  assert.equal(busy.session.connection.throttledBy, undefined);
+});

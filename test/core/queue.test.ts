@@ -252,3 +252,26 @@ void test('purge and delete count ready messages; delete cancels consumers', asy
   assert.equal(v.deleteQueue('q', {}, undefined), 0);
   assert.equal(cancelled, 1);
 });
+
+void test('a mass requeue (20,000 unacked on session close) comes back complete and in order', async (t) => {
+  const { broker } = await openBroker(t);
+  const a = collectingSession(broker);
+  a.session.vhost.declareQueue('mass', {}, undefined);
+  const N = 20_000;
+  for (let i = 0; i < N; i++) a.session.publish('', 'mass', msg(String(i), false));
+  a.session.consume('mass');
+  while (a.received.length < N) await tick();
+  // Ack a few in the middle, nack one back on its own, then drop the session.
+  a.session.ack(a.received[100]!.tag, false);
+  a.session.nack(a.received[5000]!.tag, false, true);
+  a.session.connection.close();
+  const b = collectingSession(broker);
+  b.session.consume('mass', { noAck: true });
+  while (b.received.length < N - 1) await tick();
+  const expected = Array.from({ length: N }, (_, i) => String(i)).filter((x) => x !== '100');
+  assert.deepEqual(
+    b.received.map((r) => r.body),
+    expected,
+  );
+  assert.ok(b.received.every((r) => r.redelivered));
+});

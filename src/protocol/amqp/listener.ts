@@ -31,6 +31,8 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
         host = '0.0.0.0';
         await listen(srv, options.port, host);
       }
+      // Accept failures (EMFILE and the like) must not become uncaught exceptions.
+      srv.on('error', (err) => logger.error({ err }, 'amqp listener error'));
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : options.port;
       return { host, port };
