@@ -43,6 +43,8 @@ type State = 'header' | 'start-ok' | 'tune-ok' | 'open' | 'opened' | 'closing' |
 
 /** Set BATON_NO_ACK_NUDGE=1 to measure without the heartbeat nudge (bench comparisons). */
 const ACK_NUDGE = process.env.BATON_NO_ACK_NUDGE !== '1';
+/** Longest a publisher's socket stays unread under flow control in one go. */
+const MAX_FLOW_PAUSE_MS = 5000;
 const FRAME_METHOD = 1;
 const FRAME_HEADER = 2;
 const FRAME_BODY = 3;
@@ -74,6 +76,7 @@ export class AmqpConnection {
   private readonly confirmQueue: AmqpChannel[] = [];
   /** True while flow control has stopped reading this socket. */
   private readPaused = false;
+  private flowTimer: NodeJS.Timeout | undefined;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
   readonly capabilities = { consumerCancelNotify: false, connectionBlocked: false };
@@ -301,11 +304,12 @@ export class AmqpConnection {
         this.coreConnection.onFlow = (blocked) => {
           // Flow control: stop reading this client while a queue it feeds catches up.
           this.readPaused = blocked;
-          if (blocked) this.socket.pause();
-          else {
-            this.lastRead = performance.now();
-            this.socket.resume();
-          }
+          clearTimeout(this.flowTimer);
+          if (blocked) {
+            this.socket.pause();
+            // Bound each pause, so a client's own connection.close is read within seconds.
+            this.flowTimer = setTimeout(() => this.resumeReading(), MAX_FLOW_PAUSE_MS).unref();
+          } else this.resumeReading();
         };
         clearTimeout(this.handshakeTimer);
         this.state = 'opened';
@@ -436,6 +440,12 @@ export class AmqpConnection {
     this.confirmQueue.push(ch);
   }
 
+  private resumeReading(): void {
+    this.readPaused = false;
+    this.lastRead = performance.now();
+    this.socket.resume();
+  }
+
   // ---- heartbeats and teardown ----------------------------------------------------------
 
   private startHeartbeat(clientHeartbeat: number): void {
@@ -463,6 +473,7 @@ export class AmqpConnection {
   /** Socket gone: requeue everything this connection held and drop exclusive queues. */
   private teardown(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    clearTimeout(this.flowTimer);
     clearTimeout(this.handshakeTimer);
     for (const ch of this.channels.values()) ch.destroy();
     this.channels.clear();
