@@ -11,10 +11,6 @@ export class StoreGuard {
     this.store = store;
   }
 
-  get failed(): boolean {
-    return this.store.failure !== undefined;
-  }
-
   enqueue(message: StoredMessage, queueIds: readonly number[], seqs: readonly number[]): boolean {
     if (this.store.failure !== undefined) return false;
     try {

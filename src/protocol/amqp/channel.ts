@@ -14,6 +14,7 @@ import { MethodId, type AmqpMethod } from './generated/methods.js';
 import { PeekedProperties, peekProperties } from './generated/properties.js';
 import { encodeDelivery, encodeGetOk, encodeReturn } from './frame-writer.js';
 import { handleChannelMethod } from './channel-methods.js';
+import { ContentHeader, decodeContentHeader } from './frame-reader.js';
 
 const NO_ROUTE = 312;
 
@@ -49,6 +50,7 @@ export class AmqpChannel implements SessionHandler {
     received: 0,
   };
   private readonly peeked = new PeekedProperties();
+  private readonly header = new ContentHeader();
   private confirm = false;
   private publishSeq = 0;
   private confirmedSeq = 0;
@@ -110,13 +112,12 @@ export class AmqpChannel implements SessionHandler {
     const p = this.publish;
     if (p === undefined || p.properties !== undefined)
       throw new UnexpectedFrameError(`unexpected content header on channel ${this.id}`);
-    if (payload.length < 14) throw new UnexpectedFrameError('content header frame is too short');
-    const classId = payload.readUInt16BE(0);
-    if (classId !== 60)
+    const h = decodeContentHeader(payload, this.header);
+    if (h.classId !== 60)
       throw new UnexpectedFrameError(
-        `content header for class ${classId}; only basic (60) carries content`,
+        `content header for class ${h.classId}; only basic (60) carries content`,
       );
-    const size = payload.readUInt32BE(4) * 0x100000000 + payload.readUInt32BE(8);
+    const size = h.bodySize;
     if (size > this.conn.options.maxMessageSize) {
       this.publish = undefined;
       throw new PreconditionFailedError(
@@ -124,7 +125,7 @@ export class AmqpChannel implements SessionHandler {
       );
     }
     p.bodySize = size;
-    p.properties = Buffer.from(payload.subarray(12));
+    p.properties = Buffer.from(h.properties);
     if (size === 0) {
       p.body = EMPTY;
       this.completePublish(p);

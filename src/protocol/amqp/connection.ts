@@ -16,7 +16,7 @@ import { PROTOCOL_HEADER } from './constants.js';
 import { authenticate } from './auth.js';
 import type { FieldTable } from './field-table.js';
 import { FrameReader } from './frame-reader.js';
-import { HEARTBEAT_FRAME } from './frame-writer.js';
+import { encodeBasicAck, encodeBasicNack, HEARTBEAT_FRAME } from './frame-writer.js';
 import {
   decodeMethod,
   encodeMethodFrame,
@@ -427,13 +427,9 @@ export class AmqpConnection {
 
   sendConfirm(channel: number, tag: number, nack: boolean): void {
     if (!this.channels.has(channel)) return;
-    if (nack)
-      this.sendMethod(channel, MethodId.BasicNack, {
-        deliveryTag: tag,
-        multiple: true,
-        requeue: false,
-      });
-    else this.sendMethod(channel, MethodId.BasicAck, { deliveryTag: tag, multiple: true });
+    this.write(
+      nack ? encodeBasicNack(channel, tag, true, false) : encodeBasicAck(channel, tag, true),
+    );
   }
 
   confirmPending(ch: AmqpChannel): void {
