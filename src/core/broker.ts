@@ -3,6 +3,7 @@ import { MemoryStore } from '../store/memory/memory-store.js';
 import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
+import { Alarms } from './alarms.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
@@ -30,6 +31,8 @@ export interface BrokerOptions {
 export class Broker {
   readonly journal: StoreGuard;
   readonly scheduler = new DrainScheduler();
+  /** Memory and disk alarms; publishers are blocked while one is on. */
+  readonly alarms = new Alarms();
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
   recovery: RecoveryStats | undefined;
