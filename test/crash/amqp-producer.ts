@@ -7,13 +7,16 @@
 //   ok <from> <to>       basic.ack covered these seqs (confirmed)
 //   fail <from> <to>     basic.nack covered these seqs
 //   info <from> <to>     the channel closed before these were confirmed (indeterminate)
+//   blocked <reason> / unblocked   the broker sent connection.blocked / connection.unblocked
 //   closed <reason>      last line; the process exits 0 after it
 // Stops publishing and waits for its confirms when stdin receives "stop" (or closes).
 //
-// usage: node amqp-producer.js <url> <queue> <producer> <firstSeq> [window] [batch]
+// usage: node amqp-producer.js <url> <queue> <producer> <firstSeq> [window] [batch] [bodySize]
+// (bodySize pads the JSON body with a `pad` field to about that many bytes.)
 import amqp from 'amqplib';
 
-const [url, queue, producer = 'p', first = '1', win = '200', bat = '20'] = process.argv.slice(2);
+const [url, queue, producer = 'p', first = '1', win = '200', bat = '20', size = '0'] =
+  process.argv.slice(2);
 if (url === undefined || queue === undefined) {
   process.stderr.write(
     'usage: amqp-producer <url> <queue> <producer> <firstSeq> [window] [batch]\n',
@@ -22,6 +25,7 @@ if (url === undefined || queue === undefined) {
 }
 const window = Number(win);
 const batch = Number(bat);
+const bodySize = Number(size);
 let nextSeq = Number(first);
 let outstanding = 0;
 let stopping = false;
@@ -100,6 +104,8 @@ async function main(): Promise<void> {
   const conn = await amqp.connect(url!);
   let closeReason = 'connection closed';
   conn.on('error', (err: Error) => (closeReason = err.message));
+  conn.on('blocked', (reason: string) => line(`blocked ${String(reason).replace(/\s+/g, ' ')}`));
+  conn.on('unblocked', () => line('unblocked'));
   conn.on('close', () => {
     // Unconfirmed callbacks have already been called with 'channel closed' by now.
     setImmediate(() => finish(closeReason));
@@ -119,18 +125,18 @@ async function main(): Promise<void> {
     for (let seq = from; seq <= to; seq++) {
       const id = `${producer}-${seq}`;
       outstanding++;
-      ch.sendToQueue(
-        queue!,
-        Buffer.from(JSON.stringify({ id, producer, seq })),
-        { persistent: true, messageId: id },
-        (err) => {
-          outstanding--;
-          if (err === null || err === undefined) oks.add(seq);
-          else if (err.message === 'message nacked') fails.add(seq);
-          else infos.add(seq);
-          if (outstanding + batch <= window || outstanding === 0) poke();
-        },
-      );
+      const plain = JSON.stringify({ id, producer, seq });
+      const body =
+        bodySize > plain.length + 10
+          ? JSON.stringify({ id, producer, seq, pad: 'x'.repeat(bodySize - plain.length - 10) })
+          : plain;
+      ch.sendToQueue(queue!, Buffer.from(body), { persistent: true, messageId: id }, (err) => {
+        outstanding--;
+        if (err === null || err === undefined) oks.add(seq);
+        else if (err.message === 'message nacked') fails.add(seq);
+        else infos.add(seq);
+        if (outstanding + batch <= window || outstanding === 0) poke();
+      });
     }
     nextSeq = to + 1;
     // Let the socket drain and confirms arrive between batches.
