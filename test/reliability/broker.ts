@@ -20,6 +20,8 @@ export interface LaunchOptions {
   env?: Record<string, string>;
   /** Command and arguments put in front of `node main.js serve …` (e.g. ['fiu-run', '-x']). */
   wrapper?: string[];
+  /** launch(): SIGKILL the broker if it is not listening after this long (default 60 s). */
+  timeoutMs?: number;
 }
 
 export class BrokerProcess {
@@ -130,7 +132,9 @@ export async function launch(
   o: LaunchOptions = {},
 ): Promise<BrokerProcess> {
   const b = new BrokerProcess(t, dataDir, o);
+  const timer = setTimeout(() => void b.kill(), o.timeoutMs ?? 60000);
   const port = await b.listening;
+  clearTimeout(timer);
   if (port === undefined)
     throw new Error(`broker exited with ${await b.exited} before listening: ${b.output()}`);
   return b;

@@ -170,7 +170,11 @@ export function check(
 
 let passed = 0;
 let failed = 0;
-let hooked = false;
+let reported = false;
+// At the top level, so it runs once after all of the importing file's tests.
+after(() => {
+  if (reported) console.log(`checker: ${passed} passed, ${failed} failed`);
+});
 
 /**
  * Print one run's result as ONE JSON line (`{"run": name, ...result, ...extra}`) and count it;
@@ -183,10 +187,7 @@ export function report(
   extra: Record<string, unknown> = {},
   ok: boolean = result.valid,
 ): void {
-  if (!hooked) {
-    hooked = true;
-    after(() => console.log(`checker: ${passed} passed, ${failed} failed`));
-  }
+  reported = true;
   if (ok) passed++;
   else failed++;
   console.log(JSON.stringify({ run: name, pass: ok, ...result, ...extra }));
