@@ -2,7 +2,7 @@
 // but it keeps every log line (pino JSON on stdout), can run the broker under a wrapper such as
 // `fiu-run -x`, passes extra environment (BATON_TEST_*), and reports a refused start as a
 // result (exit code and output) instead of a rejection, because several tests expect one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -153,4 +153,11 @@ export function missing(t: TestContext, reason: string | undefined): boolean {
   t.diagnostic(`skipped: ${reason}`);
   t.skip(`skipped: ${reason}`);
   return true;
+}
+
+let helpText: string | undefined;
+/** Whether `baton serve` knows `flag` (flags other helpers add may not have landed yet). */
+export function supportsFlag(flag: string): boolean {
+  helpText ??= execFileSync(process.execPath, [cli, 'help'], { encoding: 'utf8' });
+  return helpText.includes(flag);
 }
