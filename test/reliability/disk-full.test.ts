@@ -53,7 +53,7 @@ void test('B4 disk full on tmpfs: blocked, no confirm without data, consumers dr
   // Confirms must stop while full: wait until no confirm arrived for a second.
   let last = -1;
   await waitFor(
-    async () => {
+    () => {
       const c = producer.confirmed;
       const still = c === last;
       last = c;
@@ -90,17 +90,23 @@ void test('B4 disk full on tmpfs: blocked, no confirm without data, consumers dr
     (e) => e.f === 'deliver' && e.proc === 'drain' && ackedWhileFull.has(e.id),
   ).length;
   const result = check(history.events, unseen);
-  report('B4 disk full', result, {
-    blockedSeen: blocked,
-    unblockedSeen: unblocked,
-    freeAtBlock,
-    freeAtResume,
-    confirmsAfterFullSettled: confirmsDuringFull,
-    ackedWhileFull: ackedWhileFull.size,
-    ackedWhileFullRedelivered: redeliveredAcked,
-    resumedWithoutRestart: resumed,
-    producerExit,
-  });
+  const ok = result.valid && blocked && drained && resumed && redeliveredAcked === 0;
+  report(
+    'B4 disk full',
+    result,
+    {
+      blockedSeen: blocked,
+      unblockedSeen: unblocked,
+      freeAtBlock,
+      freeAtResume,
+      confirmsAfterFullSettled: confirmsDuringFull,
+      ackedWhileFull: ackedWhileFull.size,
+      ackedWhileFullRedelivered: redeliveredAcked,
+      resumedWithoutRestart: resumed,
+      producerExit,
+    },
+    ok,
+  );
   assert.ok(blocked, 'publishers see connection.blocked when the disk is full');
   assert.ok(drained, 'the consumer keeps draining while the disk is full');
   assert.ok(resumed, 'confirms resume after rm filler, without a restart');

@@ -233,8 +233,9 @@ export interface DrainResult {
 
 /**
  * The final phase (§7.3): consume with a fresh consumer until a passive declare reports 0
- * messages, every confirmed id was seen, and no delivery arrived for `quietMs`; give up after
- * `timeoutMs`.
+ * messages, every confirmed id was seen, and no delivery arrived for `quietMs`. It gives up
+ * (unseen) when confirmed ids are missing and nothing was delivered for `stallMs`, or after
+ * `timeoutMs` in all, so a long run's large backlog is drained rather than reported unseen.
  */
 export async function drain(
   t: TestContext,
@@ -242,11 +243,13 @@ export async function drain(
   history: History,
   queue: string,
   {
-    timeoutMs = 30000,
+    timeoutMs = 600000,
     quietMs = 2000,
+    stallMs = 15000,
     excused,
   }: {
     timeoutMs?: number;
+    stallMs?: number;
     quietMs?: number;
     /** Confirmed ids the fault may take away: the drain does not wait for them. */
     excused?: ReadonlySet<string>;
@@ -271,7 +274,7 @@ export async function drain(
       .filter((id) => !seen.has(id) && excused?.has(id) !== true).length;
     const quiet = Math.min(history.sinceLastDelivery(), Date.now() - quietFrom);
     if (q.messageCount === 0 && missing === 0 && quiet >= quietMs) break;
-    if (Date.now() > deadline) {
+    if (Date.now() > deadline || (missing > 0 && quiet >= stallMs)) {
       unseen = missing > 0;
       break;
     }
