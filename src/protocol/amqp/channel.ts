@@ -226,11 +226,13 @@ export class AmqpChannel implements SessionHandler {
 
   private readonly onSynced = (err: Error | undefined): void => {
     this.waitingForSync = false;
-    if (this.session.closed) return;
+    // A failed store: these publishes may or may not be on disk, so they are neither
+    // confirmed nor nacked (a nack must mean "not enqueued"); the connection is closed.
+    if (this.session.closed || err !== undefined) return;
     const upto = this.syncCovers;
     if (upto > this.confirmedSeq) {
       this.confirmedSeq = upto;
-      this.conn.sendConfirm(this.id, upto, err !== undefined);
+      this.conn.sendConfirm(this.id, upto, false);
     }
     if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
   };

@@ -134,10 +134,7 @@ export function findBatch(buf: Buffer, from: number, end: number, seed: number, 
   for (;;) {
     i = buf.indexOf(BATCH_PREFIX, i);
     if (i < 0 || i + BATCH_SIZE > end) return -1;
-    if (
-      checkRecord(buf, i, end, seed) === BATCH_SIZE &&
-      buf.readUInt32LE(i + HEADER) === base + i
-    )
+    if (checkRecord(buf, i, end, seed) === BATCH_SIZE && buf.readUInt32LE(i + HEADER) === base + i)
       return base + i;
     i++;
   }
