@@ -301,14 +301,16 @@ export class GroupCommit {
     // Before anyone hears "durable", put a BATCH record after these bytes (recovery's proof
     // that they were synced, so damage in them is corruption, not a torn write): the next
     // batch's header if one is waiting, else a marker of its own.
-    const last = b.chunks[b.chunks.length - 1]!.segment;
+    // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
+    const last = b.chunks[b.chunks.length - 1]?.segment;
     let next: Batch | undefined;
     if (this.dirty) {
       this.seal();
       next = this.flying;
-      const c = next!.chunks[0]!;
-      if (c.segment.fd >= 0) this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
-    } else if (!last.sealed && last.fd >= 0 && last.size === last.written) {
+      const c = next!.chunks[0];
+      if (c !== undefined && c.segment.fd >= 0)
+        this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
+    } else if (last !== undefined && !last.sealed && last.fd >= 0 && last.size === last.written) {
       const p = this.reserveProof();
       writeBatch(this.slab, p, last.id, last.size, BATCH_SIZE);
       if (this.writeProof(last, this.slab, p, last.size)) {
@@ -328,11 +330,10 @@ export class GroupCommit {
     else if (this.dirty) this.flush();
   }
 
-  /** Room for a marker at the end of the slab, outside every batch. */
+  /** Scratch room for a marker past the slab's used bytes, outside every batch. */
   private reserveProof(): number {
     if (this.slab.length - this.pos < BATCH_SIZE) this.newSlab(BATCH_SIZE);
-    const p = this.pos;
-    return p;
+    return this.pos;
   }
 
   /** Best effort: if this small write fails, the next batch writes the same bytes anyway. */
