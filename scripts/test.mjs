@@ -14,8 +14,7 @@ function collect(dir) {
     // Long variants (test/**/long/) run from `npm run reliability`, not here.
     if (e.isDirectory()) {
       if (e.name !== 'long') out.push(...collect(p));
-    }
-    else if (e.name.endsWith('.test.js')) out.push(p);
+    } else if (e.name.endsWith('.test.js')) out.push(p);
   }
   return out;
 }

@@ -58,13 +58,13 @@ export async function spawnBrokerChild(
   const lines: string[] = [];
   let stderr = '';
   let partial = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     partial += d.toString();
     const parts = partial.split('\n');
     partial = parts.pop()!;
     lines.push(...parts);
   });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = once(child, 'exit');
