@@ -120,8 +120,10 @@ export class AmqpChannel implements SessionHandler {
     const size = h.bodySize;
     if (size > this.conn.options.maxMessageSize) {
       this.publish = undefined;
+      // Past 2^53 the number is rounded: read the field again exactly for the text.
+      const exact = size > Number.MAX_SAFE_INTEGER ? payload.readBigUInt64BE(4) : size;
       throw new PreconditionFailedError(
-        `message size ${size} is larger than configured max size ${this.conn.options.maxMessageSize}`,
+        `message size ${exact} is larger than configured max size ${this.conn.options.maxMessageSize}`,
       );
     }
     p.bodySize = size;
