@@ -14,15 +14,16 @@ export interface Config {
   channelMax: number;
   maxMessageSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  recoverSkipCorrupt: boolean;
 }
 
-type Kind = 'string' | 'port' | 'int' | 'enum';
+type Kind = 'string' | 'port' | 'int' | 'enum' | 'bool';
 interface Option {
   key: keyof Config;
   flag: string;
   env: string;
   kind: Kind;
-  default: string | number;
+  default: string | number | boolean;
   min?: number;
   max?: number;
   values?: readonly string[];
@@ -133,6 +134,14 @@ export const OPTIONS: readonly Option[] = [
     default: 'info',
     help: 'Log level',
   },
+  {
+    key: 'recoverSkipCorrupt',
+    flag: '--recover-skip-corrupt',
+    env: 'BATON_RECOVER_SKIP_CORRUPT',
+    kind: 'bool',
+    default: false,
+    help: 'Start past corrupt journal records (skipped, copied aside, logged) instead of refusing to',
+  },
 ];
 
 export function defaultConfig(): Config {
@@ -179,6 +188,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
   const known = new Set([...OPTIONS.map((o) => o.flag), '--config']);
+  const switches = new Set(OPTIONS.filter((o) => o.kind === 'bool').map((o) => o.flag));
   const out = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -186,15 +196,20 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     if (!known.has(name))
       throw new ConfigError(`unknown option '${name}'; run 'baton help' for the list`);
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    // A switch alone means true; `--switch=false` turns it off.
+    const value = eq > 0 ? arg.slice(eq + 1) : switches.has(name) ? 'true' : argv[++i];
     if (value === undefined) throw new ConfigError(`option ${name} needs a value`);
     out.set(name, value);
   }
   return out;
 }
 
-function parse(o: Option, raw: string, source: string): string | number {
+function parse(o: Option, raw: string, source: string): string | number | boolean {
   switch (o.kind) {
+    case 'bool':
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new ConfigError(`${source}: '${raw}' is not true or false`);
     case 'string':
       if (raw === '') throw new ConfigError(`${source}: must not be empty`);
       return raw;

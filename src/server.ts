@@ -20,9 +20,14 @@ export class Server {
     this.adapters = adapters;
   }
 
+  /**
+   * `onFatal` runs after the store failed for good and the server stopped; the CLI exits
+   * non-zero there so a supervisor restarts it into recovery.
+   */
   static async start(
     config: Config,
     logger: Logger = pino({ level: config.logLevel }),
+    onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
     const broker = await Broker.open({
@@ -30,10 +35,25 @@ export class Server {
       dataDir,
       segmentSize: config.segmentSize,
       bodyBudget: config.bodyBudget,
+      recoverSkipCorrupt: config.recoverSkipCorrupt,
     });
     broker.onError = (err, context) => logger.error({ err }, context);
     const r = broker.recovery;
-    if (config.store === 'journal')
+    if (config.store === 'journal') {
+      for (const d of r?.damage ?? []) {
+        if (d.kind === 'torn')
+          logger.warn(
+            { file: d.file, offset: d.offset, bytes: d.bytes, sideFile: d.sideFile },
+            `journal: cut a torn tail of ${d.bytes} bytes at ${d.file}:${d.offset} (${d.reason}); ` +
+              'it was written but never confirmed (a crash or power cut)',
+          );
+        else
+          logger.error(
+            { file: d.file, offset: d.offset, bytes: d.bytes, sideFile: d.sideFile },
+            `journal: SKIPPED ${d.bytes} corrupt bytes at ${d.file}:${d.offset} ` +
+              '(--recover-skip-corrupt); messages in them are lost; their bytes are in the side file',
+          );
+      }
       logger.info(
         {
           dataDir,
@@ -41,10 +61,12 @@ export class Server {
           segments: r?.segments,
           ms: r?.ms,
           truncatedBytes: r?.truncatedBytes,
+          skippedBytes: r?.skippedBytes,
+          clean: r?.clean,
         },
         `data in ${dataDir}`,
       );
-    else logger.info('memory store: nothing survives a restart');
+    } else logger.info('memory store: nothing survives a restart');
     const adapters: ProtocolAdapter[] = [
       amqpAdapter({
         host: config.host,
@@ -56,6 +78,28 @@ export class Server {
       }),
     ];
     const server = new Server(broker, logger, adapters);
+    broker.onStoreStall = (err) => {
+      if (err !== undefined)
+        logger.error(
+          { err },
+          'journal: disk full; publishers are blocked, consumers go on, and the write is retried',
+        );
+      else logger.info('journal: disk space is back; writes and confirms resume');
+    };
+    broker.onStoreFailure = (err) => {
+      logger.error(
+        { err, cause: (err.cause as Error | undefined)?.message },
+        `journal failed: ${err.message}. Nothing more is confirmed; stopping, restart to recover`,
+      );
+      let told = false;
+      const fatal = (): void => {
+        if (!told) onFatal(err);
+        told = true;
+      };
+      // Clients that never answer connection.close must not keep us from restarting.
+      setTimeout(fatal, 5000).unref();
+      server.stop().then(fatal, fatal);
+    };
     try {
       for (const a of adapters) {
         const addr = await a.start(broker, logger);

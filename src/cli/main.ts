@@ -15,7 +15,9 @@ async function serve(): Promise<void> {
     process.exit(2);
   }
   const logger = pino({ level: config.logLevel });
-  const server = await Server.start(config, logger);
+  // After a failed fsync the kernel may have dropped the pages: only recovery knows what is on
+  // disk, so exit (EX_IOERR) and let the supervisor restart us, as PostgreSQL does.
+  const server = await Server.start(config, logger, () => process.exit(74));
   let signals = 0;
   const shutdown = (signal: string): void => {
     if (++signals > 1) {

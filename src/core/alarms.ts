@@ -1,10 +1,11 @@
 /**
  * Resource alarms, as RabbitMQ raises them: while any is on, connections that publish are
  * blocked (AMQP connection.blocked, their sockets no longer read) and consumers keep draining.
- * Sources: 'memory' (RSS over the high watermark), 'disk' (free space under the limit, or the
- * journal hit ENOSPC and waits for space). Each source sets and clears its own flag.
+ * Sources: 'memory' (RSS over the high watermark), 'disk' (free space under the limit),
+ * 'journal' (a journal write hit ENOSPC and is retried until there is space). Each source
+ * sets and clears its own flag.
  */
-export type AlarmSource = 'memory' | 'disk';
+export type AlarmSource = 'memory' | 'disk' | 'journal';
 
 export class Alarms {
   private readonly on = new Set<AlarmSource>();
@@ -17,7 +18,8 @@ export class Alarms {
 
   /** The active sources, for connection.blocked's reason text and logs. */
   get reason(): string {
-    return [...this.on].map((s) => `low on ${s}`).join(', ');
+    const words = new Set([...this.on].map((s) => (s === 'memory' ? 'memory' : 'disk')));
+    return [...words].map((w) => `low on ${w}`).join(', ');
   }
 
   active(source: AlarmSource): boolean {

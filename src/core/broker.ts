@@ -17,6 +17,8 @@ export interface BrokerOptions {
   store?: 'journal' | 'memory' | Store;
   /** Journal segment size in bytes (tests use tiny ones to exercise rollover). */
   segmentSize?: number;
+  /** Start past corrupt journal records (skipped and reported) instead of refusing to. */
+  recoverSkipCorrupt?: boolean;
   /**
    * Bytes of message bodies kept in memory. Past it, persistent messages on durable queues
    * are paged out (kept only as journal positions) and read back on delivery.
@@ -54,7 +56,27 @@ export class Broker {
     this.bodyBudget = bodyBudget;
     this.canPage = !(store instanceof MemoryStore);
     this.vhosts.set('/', new VirtualHost(this, '/'));
+    store.listen({
+      stalled: (err) => {
+        this.alarms.set('journal', err !== undefined);
+        this.onStoreStall(err);
+      },
+      failed: (err) => this.onStoreFailure(err),
+    });
   }
+
+  /**
+   * The store waits for disk space (`err`) or writes again (`undefined`). Publishers are
+   * blocked meanwhile (the 'journal' alarm). server.ts logs it.
+   */
+  onStoreStall: (err: Error | undefined) => void = () => {};
+
+  /**
+   * The store failed for good (fsync or write error): nothing more is confirmed, and the
+   * failed batch is neither confirmed nor nacked, since it may or may not be on disk. The
+   * process should restart into recovery; server.ts logs the error and the CLI exits.
+   */
+  onStoreFailure: (err: Error) => void = () => {};
 
   static async open(options: BrokerOptions = {}): Promise<Broker> {
     let store: Store;
@@ -65,6 +87,7 @@ export class Broker {
         dir: options.dataDir ?? './data',
         ...(options.segmentSize !== undefined && { segmentSize: options.segmentSize }),
         ...(options.bodyBudget !== undefined && { bodyBudget: options.bodyBudget }),
+        ...(options.recoverSkipCorrupt === true && { skipCorrupt: true }),
       });
     const broker = new Broker(store, options.bodyBudget ?? DEFAULT_BODY_BUDGET);
     await broker.recover();

@@ -63,12 +63,29 @@ export interface RecoveryVisitor {
   message(m: RecoveredMessage): void;
 }
 
+/** Damage recovery found: a torn tail it cut, or corrupt bytes it skipped (skipCorrupt). */
+export interface JournalDamage {
+  kind: 'torn' | 'corrupt';
+  file: string;
+  offset: number;
+  bytes: number;
+  reason?: string;
+  /** Where the damaged bytes (or their first MiB, for a torn tail) were copied. */
+  sideFile?: string;
+}
+
 export interface RecoveryStats {
   segments: number;
   records: number;
   messages: number;
-  /** Bytes cut from a torn tail. */
+  /** Bytes of a torn tail cut off (left on disk behind a seal, never read again). */
   truncatedBytes: number;
+  /** Corrupt bytes skipped, and in how many ranges (only with skipCorrupt). */
+  skippedBytes: number;
+  skippedRanges: number;
+  damage: readonly JournalDamage[];
+  /** The store was closed cleanly last time (redelivered flags are exact). */
+  clean: boolean;
   /** Largest queue id seen, so the id counter never goes backwards. */
   maxQueueId: number;
   /**
@@ -78,6 +95,23 @@ export interface RecoveryStats {
    */
   queueSeqs: ReadonlyMap<number, number>;
   ms: number;
+}
+
+/** What a store that found nothing (a new directory, MemoryStore) reports. */
+export function emptyRecoveryStats(): RecoveryStats {
+  return {
+    segments: 0,
+    records: 0,
+    messages: 0,
+    truncatedBytes: 0,
+    skippedBytes: 0,
+    skippedRanges: 0,
+    damage: [],
+    clean: true,
+    maxQueueId: 0,
+    queueSeqs: new Map<number, number>(),
+    ms: 0,
+  };
 }
 
 export interface Store {
@@ -122,12 +156,26 @@ export interface Store {
   afterSync(cb: (err: Error | undefined) => void): void;
   /** Sticky error after a failed write or sync, else undefined. */
   readonly failure: Error | undefined;
+  /**
+   * Set while writes wait for disk space: nothing is confirmed or failed meanwhile, and the
+   * pending records are written once there is room again.
+   */
+  readonly stall: Error | undefined;
+  /** Told when the store stalls, resumes and fails; set once, before recover. */
+  listen(listener: StoreListener): void;
 
   /** Flush, sync and release files. Further appends throw. */
   close(): Promise<void>;
 
   /** Counters for metrics, tests and benchmarks. */
   stats(): StoreStats;
+}
+
+export interface StoreListener {
+  /** Writes are waiting for disk space (`err`), or flow again (`undefined`). */
+  stalled(err: Error | undefined): void;
+  /** The store failed for good: no more confirms; the process should restart into recovery. */
+  failed(err: Error): void;
 }
 
 export interface StoreStats {
@@ -138,4 +186,6 @@ export interface StoreStats {
   liveMessages: number;
   compactions: number;
   deletedSegments: number;
+  /** Writes retried after the disk was full. */
+  writeRetries: number;
 }

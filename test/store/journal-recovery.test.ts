@@ -145,7 +145,13 @@ for (const closed of [false, true]) {
       assert.deepEqual(got.live, expected.live, ctx);
       assert.deepEqual(got.defs, expected.defs, ctx);
       assert.equal(got.r.stats.truncatedBytes, cut - boundary, ctx);
-      assert.equal(statSync(join(got.dir, lastName)).size, boundary, ctx);
+      // Nothing is truncated away: a SEAL at the cut hides the torn bytes, which stay on disk.
+      const after = statSync(join(got.dir, lastName)).size;
+      assert.equal(after, cut === boundary ? cut : Math.max(cut, boundary + 14), ctx);
+      if (cut > boundary) {
+        const side = readFileSync(join(got.dir, `${lastName}.${boundary}.torn`));
+        assert.deepEqual(side, readFileSync(last).subarray(boundary, cut), ctx);
+      }
     }
   });
 }
@@ -333,4 +339,130 @@ void it('segments larger than the 8 MiB scan chunk: records across chunk ends an
     new RegExp(`${firstName} is corrupt at offset ${deep.start}`),
   );
   await broken.close();
+});
+
+// ---- damage in the newest segment: torn write or corruption? (record.ts "Sync proof") -----
+
+/** A copy of `src` with the byte at `at` of its newest segment flipped. */
+function flipped(t: TestContext, src: string, at: number): { dir: string; file: string } {
+  const dir = tempDir(t, 'baton-flip-new-');
+  rmSync(dir, { recursive: true });
+  cpSync(src, dir, { recursive: true });
+  const file = lastSegment(dir);
+  const b = readFileSync(file);
+  b[at] = b[at]! ^ 0x04;
+  writeFileSync(file, b);
+  return { dir, file };
+}
+
+void it('a flipped byte inside the newest segment with synced records after it refuses to start, naming file and offset', async (t) => {
+  const src = await buildJournal(t);
+  const recs = walk(src);
+  const lastName = lastSegment(src).split('/').pop()!;
+  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  assert.ok(inLast.length >= 4, 'the newest segment holds several messages');
+  // The first, a middle and the last message record: each is followed by a BATCH record
+  // (written only after a sync), so none of them can be a torn write.
+  for (const victim of [inLast[0]!, inLast[inLast.length >> 1]!, inLast[inLast.length - 1]!]) {
+    for (const at of [victim.start + 2, victim.start + 6, victim.end - 1]) {
+      const { dir, file } = flipped(t, src, at);
+      const before = readFileSync(file);
+      const store = await JournalStore.open({ dir });
+      await assert.rejects(recoverAll(store), (err: Error) => {
+        assert.equal((err as { code?: string }).code, 'BATON_STORE_CORRUPT');
+        assert.match(err.message, new RegExp(lastName));
+        assert.match(err.message, new RegExp(`offset ${victim.start}\\b`));
+        return true;
+      });
+      await store.close();
+      assert.deepEqual(readFileSync(file), before, 'the evidence is left as it was');
+    }
+  }
+});
+
+void it('--recover-skip-corrupt skips exactly the damaged record, keeps its bytes aside and reports it', async (t) => {
+  const src = await buildJournal(t);
+  const recs = walk(src);
+  const lastName = lastSegment(src).split('/').pop()!;
+  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  const victim = inLast[inLast.length >> 1]!;
+  const expected = replay(recs.filter((r) => r !== victim));
+  for (const at of [victim.start + 6, victim.end - 1, victim.start + 1]) {
+    const { dir } = flipped(t, src, at);
+    const store = await JournalStore.open({ dir, skipCorrupt: true, compactRatio: 0 });
+    const r = await recoverAll(store);
+    await store.close();
+    const live = r.messages.map((m) => `${m.queueId}:${m.seq}`).sort();
+    assert.deepEqual(live, expected.live, `flip at ${at}`);
+    assert.equal(r.stats.skippedRanges, 1);
+    assert.equal(r.stats.skippedBytes, victim.end - victim.start, `flip at ${at}`);
+    const d = r.stats.damage.find((x) => x.kind === 'corrupt')!;
+    assert.equal(d.offset, victim.start);
+    const side = readFileSync(join(dir, `${lastName}.${victim.start}.corrupt`));
+    assert.equal(side.length, victim.end - victim.start);
+  }
+});
+
+void it('a flipped byte in the newest, unsynced batch is a torn write: cut, the rest kept', async (t) => {
+  const j = await openJournal(t, { segmentSize: 1 << 20, compactRatio: 0 });
+  await recoverAll(j.store);
+  for (let i = 1; i <= 20; i++) j.store.enqueue(message(`synced ${i}`), [1], [i]);
+  await synced(j.store);
+  const image = tempDir(t, 'baton-unsynced-');
+  cpSync(j.dir, image, { recursive: true });
+  // What a power cut can leave: the records of a batch that was written but not yet synced
+  // (no BATCH record after them), one of them damaged.
+  const file = lastSegment(image);
+  const good = readFileSync(file);
+  for (let i = 21; i <= 30; i++) j.store.enqueue(message(`unsynced ${i}`), [1], [i]);
+  await synced(j.store);
+  const more = readFileSync(lastSegment(j.dir)).subarray(good.length);
+  // `more` is: the batch's BATCH header, ten records, then the marker after its sync. Keep
+  // everything but that last marker, with a byte of the fifth record flipped.
+  const unsynced = Buffer.from(more.subarray(0, more.length - 17));
+  let off = 17;
+  for (let k = 0; k < 4; k++) off += 9 + unsynced.readUInt32LE(off);
+  unsynced[off + 12] = unsynced[off + 12]! ^ 0x01;
+  writeFileSync(file, Buffer.concat([good, unsynced]));
+  const got = await recoverCopy(t, image, () => {});
+  assert.deepEqual(
+    got.r.messages.map((m) => m.seq),
+    Array.from({ length: 24 }, (_, i) => i + 1),
+    'the synced records and the whole ones before the damage',
+  );
+  assert.equal(got.r.stats.damage[0]!.kind, 'torn');
+});
+
+void it('a power cut at a segment roll (new segment lost, old one sealed by the roll) is not a clean shutdown', async (t) => {
+  const j = await openJournal(t, { segmentSize: 4096, compactRatio: 0 });
+  await recoverAll(j.store);
+  for (let i = 1; i <= 40; i++) j.store.enqueue(message(Buffer.alloc(300, i)), [1], [i]);
+  j.store.markDelivered(1, 40);
+  await synced(j.store);
+  const image = tempDir(t, 'baton-roll-');
+  cpSync(j.dir, image, { recursive: true });
+  const got = await recoverCopy(t, image, (dir) => rmSync(lastSegment(dir)));
+  assert.ok(got.r.messages.length > 0);
+  assert.ok(
+    got.r.messages.every((m) => m.redelivered),
+    'every possibly delivered message is flagged',
+  );
+  assert.equal(got.r.stats.clean, false);
+});
+
+void it('after a clean close, deliveries whose watermark was not yet written still come back flagged after a crash', async (t) => {
+  const j = await openJournal(t, { compactRatio: 0 });
+  await recoverAll(j.store);
+  for (let i = 1; i <= 5; i++) j.store.enqueue(message(`m${i}`), [1], [i]);
+  const store = await j.reopen();
+  const r = await recoverAll(store);
+  assert.equal(r.stats.clean, true);
+  assert.ok(r.messages.every((m) => !m.redelivered));
+  // Delivered, then the process dies before the watermark's batch is written.
+  store.markDelivered(1, 5);
+  const image = tempDir(t, 'baton-after-clean-');
+  cpSync(j.dir, image, { recursive: true });
+  const got = await recoverCopy(t, image, () => {});
+  assert.equal(got.r.stats.clean, false);
+  assert.ok(got.r.messages.every((m) => m.redelivered));
 });

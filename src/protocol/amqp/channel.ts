@@ -120,8 +120,10 @@ export class AmqpChannel implements SessionHandler {
     const size = h.bodySize;
     if (size > this.conn.options.maxMessageSize) {
       this.publish = undefined;
+      // Past 2^53 the number is rounded: read the field again exactly for the text.
+      const exact = size > Number.MAX_SAFE_INTEGER ? payload.readBigUInt64BE(4) : size;
       throw new PreconditionFailedError(
-        `message size ${size} is larger than configured max size ${this.conn.options.maxMessageSize}`,
+        `message size ${exact} is larger than configured max size ${this.conn.options.maxMessageSize}`,
       );
     }
     p.bodySize = size;
@@ -226,11 +228,13 @@ export class AmqpChannel implements SessionHandler {
 
   private readonly onSynced = (err: Error | undefined): void => {
     this.waitingForSync = false;
-    if (this.session.closed) return;
+    // A failed store: these publishes may or may not be on disk, so they are neither
+    // confirmed nor nacked (a nack must mean "not enqueued"); the connection is closed.
+    if (this.session.closed || err !== undefined) return;
     const upto = this.syncCovers;
     if (upto > this.confirmedSeq) {
       this.confirmedSeq = upto;
-      this.conn.sendConfirm(this.id, upto, err !== undefined);
+      this.conn.sendConfirm(this.id, upto, false);
     }
     if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
   };

@@ -68,8 +68,14 @@ export class AmqpConnection {
   private heartbeat = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
-  private lastRead = performance.now();
-  private lastWrite = performance.now();
+  /**
+   * Heartbeat bookkeeping counts timer ticks (every half interval), never clock readings: a
+   * jumping clock (faketime, a suspended VM) or a stall of this process then cannot make every
+   * peer look silent at once. Set on each read / write, cleared by the tick.
+   */
+  private readSinceTick = true;
+  private wroteSinceTick = true;
+  private silentTicks = 0;
   private corked = false;
   /** False while the socket's buffer is over its high-water mark. */
   writable = true;
@@ -123,7 +129,7 @@ export class AmqpConnection {
 
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
-    this.lastRead = performance.now();
+    this.readSinceTick = true;
     try {
       this.reader.push(chunk);
     } catch (err) {
@@ -402,7 +408,7 @@ export class AmqpConnection {
       this.socket.cork();
       process.nextTick(this.uncorkTick);
     }
-    this.lastWrite = performance.now();
+    this.wroteSinceTick = true;
     if (!this.socket.write(buf)) this.writable = false;
     return this.writable;
   }
@@ -438,7 +444,7 @@ export class AmqpConnection {
 
   private resumeReading(): void {
     this.readPaused = false;
-    this.lastRead = performance.now();
+    this.readSinceTick = true;
     this.socket.resume();
   }
 
@@ -450,10 +456,12 @@ export class AmqpConnection {
     if (hb === 0) return;
     const ms = hb * 1000;
     this.heartbeatTimer = setInterval(() => {
-      const now = performance.now();
       // While we are not reading, the client's heartbeats wait in the socket: not its fault.
-      if (this.readPaused) this.lastRead = now;
-      if (now - this.lastRead > 2 * ms) {
+      if (this.readSinceTick || this.readPaused) this.silentTicks = 0;
+      else this.silentTicks++;
+      this.readSinceTick = false;
+      // Four silent half-intervals: two heartbeats missed (spec 4.2.7).
+      if (this.silentTicks >= 4) {
         this.logger.info(
           { remote: this.socket.remoteAddress },
           'missed heartbeats: closing connection',
@@ -461,7 +469,8 @@ export class AmqpConnection {
         this.socket.destroy();
         return;
       }
-      if (now - this.lastWrite >= ms / 2) this.write(HEARTBEAT_FRAME);
+      if (!this.wroteSinceTick) this.write(HEARTBEAT_FRAME);
+      this.wroteSinceTick = false;
     }, ms / 2);
     this.heartbeatTimer.unref();
   }

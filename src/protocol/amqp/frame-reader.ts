@@ -100,7 +100,12 @@ export class FrameReader {
     } catch (err) {
       // A handler threw: keep the unparsed rest so the stream stays in sync.
       if (!this.failed && this.held === 0 && this.cursor < chunk.length) {
-        this.stash(chunk, this.cursor);
+        try {
+          this.stash(chunk, this.cursor);
+        } catch {
+          // The rest starts with a bad frame header: the reader is stopped now, and the
+          // handler's error is the one to report.
+        }
       }
       throw err;
     }
@@ -129,7 +134,14 @@ export class FrameReader {
   /** Copies an incomplete frame (header already checked if complete) into the slab. */
   private stash(chunk: Buffer, off: number): void {
     const n = chunk.length - off;
-    const need = n >= FRAME_HEADER_SIZE ? 8 + chunk.readUInt32BE(off + 3) : 0;
+    let need = 0;
+    if (n >= FRAME_HEADER_SIZE) {
+      // Checked here too: after a handler threw, this header has not been (and an unchecked
+      // size would size the slab, up to 4 GiB).
+      const size = chunk.readUInt32BE(off + 3);
+      this.check(chunk[off]!, size);
+      need = 8 + size;
+    }
     const room = need > 0 ? need : FRAME_HEADER_SIZE;
     if (this.slab.length - this.slabUsed < room) {
       this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, room));

@@ -1,5 +1,6 @@
-import { fdatasync, fsync, open, rename, writev } from 'node:fs';
+import { fdatasync, fsync, open, rename, writeSync, writev } from 'node:fs';
 import { StoreFailure } from '../store-failure.js';
+import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
 
 export type SyncCallback = (err: Error | undefined) => void;
@@ -8,15 +9,32 @@ export type SyncCallback = (err: Error | undefined) => void;
 const SLAB = 1 << 20;
 const POOL_MAX = 4;
 
-/** A run of consecutive bytes of one batch that go to one segment at one file position. */
+/**
+ * Test-only (BATON_TEST_CONFIRM_BEFORE_FSYNC=1): skip fdatasync and call waiters once the write
+ * is done. Unsafe by design: the fault suite uses it to prove it can see lost messages.
+ */
+const UNSAFE_NO_SYNC = process.env.BATON_TEST_CONFIRM_BEFORE_FSYNC === '1';
+
+/** How long a write that found the disk full waits before it is tried again. */
+const RETRY_MS = 250;
+const RETRY_MAX_MS = 2000;
+
+/**
+ * A run of consecutive bytes of one batch that go to one segment at one file position. It
+ * starts with a BATCH record (filled in when the batch is sealed).
+ */
 class Chunk {
   readonly segment: Segment;
   readonly position: number;
   readonly bufs: Buffer[] = [];
   bytes = 0;
-  constructor(segment: Segment, position: number) {
+  readonly headerSlab: Buffer;
+  readonly headerAt: number;
+  constructor(segment: Segment, position: number, headerSlab: Buffer, headerAt: number) {
     this.segment = segment;
     this.position = position;
+    this.headerSlab = headerSlab;
+    this.headerAt = headerAt;
   }
 }
 
@@ -32,6 +50,13 @@ class Batch {
 }
 
 export interface GroupCommitHooks {
+  /**
+   * A write found the disk full (ENOSPC, EDQUOT) and is retried until it succeeds (`err`), or
+   * it succeeded again (`undefined`). Nothing is confirmed or failed meanwhile.
+   */
+  stalled(err: Error | undefined): void;
+  /** The journal failed for good (sticky `failure`); called once. */
+  failed(err: Error): void;
   /** Called as a batch is sealed, so batched records (settles, watermarks) join it last. */
   beforeSeal(): void;
   /** Called after a batch is durable and its waiters have run. */
@@ -57,6 +82,12 @@ export class GroupCommit {
   bytesWritten = 0;
   /** Records appended (durable or not). */
   records = 0;
+  /** Set while a write waits for disk space (see GroupCommitHooks.stalled). */
+  stall: Error | undefined = undefined;
+  /** Writes retried after the disk was full. */
+  retries = 0;
+  private retryMs = RETRY_MS;
+  private retryTimer: NodeJS.Timeout | undefined = undefined;
 
   private pos = 0;
   /** Start of the slab bytes not yet handed to a chunk. */
@@ -91,12 +122,15 @@ export class GroupCommit {
    * Returns where to encode it in `this.slab`; `commit` then adds the bytes actually used.
    */
   reserve(segment: Segment, max: number): number {
-    if (this.slab.length - this.pos < max) this.newSlab(max);
     if (this.chunk === undefined || this.chunk.segment !== segment) {
+      if (this.slab.length - this.pos < max + BATCH_SIZE) this.newSlab(max + BATCH_SIZE);
       this.cut();
-      this.chunk = new Chunk(segment, segment.size);
-      this.open.chunks.push(this.chunk);
-    }
+      const c = (this.chunk = new Chunk(segment, segment.size, this.slab, this.pos));
+      this.open.chunks.push(c);
+      this.pos += BATCH_SIZE;
+      segment.size += BATCH_SIZE;
+      c.bytes += BATCH_SIZE;
+    } else if (this.slab.length - this.pos < max) this.newSlab(max);
     return this.pos;
   }
 
@@ -152,16 +186,23 @@ export class GroupCommit {
   private readonly flush = (): void => {
     this.scheduled = false;
     if (this.flying !== undefined || this.failure !== undefined || !this.dirty) return;
+    this.seal();
+    this.step();
+  };
+
+  /** Make the open batch the flying one, its BATCH headers filled in. */
+  private seal(): void {
     this.hooks.beforeSeal();
     this.cut();
     const b = this.open;
+    for (const c of b.chunks)
+      writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes);
     this.open = new Batch(b.no + 1);
     this.chunk = undefined;
     this.dirty = false;
     this.flying = b;
     this.flyingChunk = 0;
-    this.step();
-  };
+  }
 
   /** Write and sync the flying batch chunk by chunk, so a segment is complete before the next. */
   private step(): void {
@@ -200,13 +241,51 @@ export class GroupCommit {
 
   private readonly onWrite = (err: Error | null, n: number): void => {
     const c = this.flying!.chunks[this.flyingChunk]!;
-    if (err !== null) return this.fail(err, 'write');
-    if (n !== c.bytes)
-      return this.fail(new Error(`short write: ${n} of ${c.bytes} bytes`), 'write');
+    if (err !== null && !isNoSpace(err)) return this.fail(err, 'write');
+    // A short write is a disk that filled up under us; nothing is failed while space may return.
+    if (err !== null || n !== c.bytes) return this.stalled(c, err, n);
+    if (this.stall !== undefined) {
+      this.stall = undefined;
+      this.retryMs = RETRY_MS;
+      this.hooks.stalled(undefined);
+    }
     c.segment.written = c.position + n;
     this.bytesWritten += n;
+    if (UNSAFE_NO_SYNC) return this.onSync(null);
     fdatasync(c.segment.fd, this.onSync);
   };
+
+  /**
+   * The disk is full: write the same bytes at the same place again later. Whatever part of
+   * them reached the file is overwritten then, or is a torn tail if the process dies first.
+   */
+  private stalled(c: Chunk, err: Error | null, n: number): void {
+    if (this.stall === undefined) {
+      this.stall = new StoreFailure(
+        `journal cannot write ${c.segment.path}: ` +
+          (err === null ? `short write (${n} of ${c.bytes} bytes), disk full` : err.message) +
+          '; retrying until there is space again',
+        { cause: err ?? undefined },
+      );
+      this.hooks.stalled(this.stall);
+    }
+    this.retries++;
+    this.retryTimer = setTimeout(this.retry, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  private readonly retry = (): void => {
+    this.retryTimer = undefined;
+    if (this.flying === undefined || this.failure !== undefined) return;
+    const c = this.flying.chunks[this.flyingChunk]!;
+    writev(c.segment.fd, c.bufs, c.position, this.onWrite);
+  };
+
+  /** Stop retrying a stalled write (close gives up on it). */
+  cancelRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
 
   private readonly onSync = (err: Error | null): void => {
     const c = this.flying!.chunks[this.flyingChunk]!;
@@ -218,15 +297,52 @@ export class GroupCommit {
   };
 
   private done(b: Batch): void {
+    this.durableBatch = b.no;
+    // Before anyone hears "durable", put a BATCH record after these bytes (recovery's proof
+    // that they were synced, so damage in them is corruption, not a torn write): the next
+    // batch's header if one is waiting, else a marker of its own.
+    // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
+    const last = b.chunks[b.chunks.length - 1]?.segment;
+    let next: Batch | undefined;
+    if (this.dirty) {
+      this.seal();
+      next = this.flying;
+      const c = next!.chunks[0];
+      if (c !== undefined && c.segment.fd >= 0)
+        this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
+    } else if (last !== undefined && !last.sealed && last.fd >= 0 && last.size === last.written) {
+      const p = this.reserveProof();
+      writeBatch(this.slab, p, last.id, last.size, BATCH_SIZE);
+      if (this.writeProof(last, this.slab, p, last.size)) {
+        last.size += BATCH_SIZE;
+        last.written = last.size;
+        this.bytesWritten += BATCH_SIZE;
+      }
+    }
     for (const s of b.retired)
       if (s.length === SLAB && this.pool.length < POOL_MAX) this.pool.push(s);
-    this.durableBatch = b.no;
-    // Appends made by waiters (and by the hook) join the open batch, which is flushed right
-    // away instead of a turn later; `flying` stays set meanwhile so nothing schedules a flush.
+    this.flying = next;
+    // Appends made by waiters (and by the hook) join the open batch; with `flying` set
+    // nothing schedules a flush for them until this one is durable.
     notify(b.waiters, undefined);
     this.hooks.afterDurable();
-    this.flying = undefined;
-    if (this.dirty) this.flush();
+    if (next !== undefined) this.step();
+    else if (this.dirty) this.flush();
+  }
+
+  /** Scratch room for a marker past the slab's used bytes, outside every batch. */
+  private reserveProof(): number {
+    if (this.slab.length - this.pos < BATCH_SIZE) this.newSlab(BATCH_SIZE);
+    return this.pos;
+  }
+
+  /** Best effort: if this small write fails, the next batch writes the same bytes anyway. */
+  private writeProof(seg: Segment, buf: Buffer, at: number, position: number): boolean {
+    try {
+      return writeSync(seg.fd, buf, at, BATCH_SIZE, position) === BATCH_SIZE;
+    } catch {
+      return false;
+    }
   }
 
   private fail(err: Error, what: string): void {
@@ -235,12 +351,18 @@ export class GroupCommit {
       `journal failed to ${what} ${c.segment.path}: ${err.message}; it accepts no more writes`,
       { cause: err },
     );
+    this.hooks.failed(this.failure);
     const flying = this.flying!;
     this.flying = undefined;
     notify(flying.waiters, this.failure);
     notify(this.open.waiters, this.failure);
     this.open.waiters.length = 0;
   }
+}
+
+function isNoSpace(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function notify(waiters: SyncCallback[], err: Error | undefined): void {

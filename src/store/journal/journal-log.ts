@@ -39,6 +39,8 @@ export interface JournalStoreOptions {
   compactMinSegments?: number;
   /** Bytes one read-ahead pread fetches for readPaged, readBody and recovery (default 1 MiB). */
   readAhead?: number;
+  /** Start past corrupt records (skipped and reported) instead of refusing to (default false). */
+  skipCorrupt?: boolean;
 }
 
 /** Deleted segment files kept for reuse. */
@@ -102,6 +104,8 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
 
   abstract beforeSeal(): void;
   abstract reappendPinned(seg: Segment): void;
+  abstract stalled(err: Error | undefined): void;
+  abstract failed(err: Error): void;
 
   // ---- GroupCommit hooks and ReclaimHost -------------------------------------------------
 
@@ -127,8 +131,8 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     const targets = from.refs[i] === MULTI ? from.fansOf(i) : null;
     const seg = this.room(rec.length);
     const out = relocate(rec, targets, seg.id);
-    const offset = seg.size;
     const p = this.gc.reserve(seg, out.length);
+    const offset = seg.size;
     out.copy(this.gc.slab, p);
     this.gc.commit(seg, out.length);
     const refs = targets === null ? 1 : targets.length >>> 1;
@@ -187,10 +191,14 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     return (this.head = next);
   }
 
-  /** End `seg` with a SEAL record: recovery ignores whatever a recycled file holds past it. */
-  protected seal(seg: Segment): void {
+  /**
+   * End `seg` with a SEAL record: recovery ignores whatever a recycled file holds past it.
+   * `clean` only from close(), after everything else is flushed.
+   */
+  protected seal(seg: Segment, clean = false): void {
     const p = this.gc.reserve(seg, SEAL_SIZE);
-    this.gc.commit(seg, writeSeal(this.gc.slab, p, seg.id));
+    this.gc.commit(seg, writeSeal(this.gc.slab, p, seg.id, clean));
+    seg.sealed = true;
   }
 
   /** Queue a settle for the open batch's SETTLE record and release the reference. */

@@ -1,24 +1,28 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type {
-  MessageLocation,
-  RecoveryStats,
-  RecoveryVisitor,
-  Store,
-  StoredMessage,
-  StoreStats,
+import {
+  emptyRecoveryStats,
+  type MessageLocation,
+  type RecoveryStats,
+  type RecoveryVisitor,
+  type Store,
+  type StoredMessage,
+  type StoreListener,
+  type StoreStats,
 } from '../store.js';
 import { StoreFailure } from '../store-failure.js';
 import { DirLock } from './dir-lock.js';
 import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
+  BATCH_SIZE,
   ENQUEUE_FIXED,
   enqueueBodyStart,
   HEADER,
   PAIR,
   RecordKind,
   sealRecord,
+  writeBatch,
   writeSeq,
 } from './record.js';
 import { EnqueueDecoder } from './record-reader.js';
@@ -58,6 +62,8 @@ export class JournalStore extends JournalLog implements Store {
   private dirtyMarks: MarkEntry[] = [];
   private readonly decoder = new EnqueueDecoder();
   private readonly lock: DirLock;
+  private readonly skipCorrupt: boolean;
+  private listener: StoreListener | undefined = undefined;
 
   private constructor(
     dir: string,
@@ -70,6 +76,7 @@ export class JournalStore extends JournalLog implements Store {
     this.lock = lock;
     const ids = files.segments;
     this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
+    this.skipCorrupt = o.skipCorrupt ?? false;
     this.pendingIds = ids.length > 0 ? ids : undefined;
     this.writable = ids.length === 0;
     if (this.writable) this.segments.push(this.head);
@@ -103,24 +110,46 @@ export class JournalStore extends JournalLog implements Store {
     return this.gc.failure;
   }
 
+  get stall(): Error | undefined {
+    return this.gc.stall;
+  }
+
+  listen(listener: StoreListener): void {
+    this.listener = listener;
+  }
+
+  // GroupCommit hooks, passed on.
+  stalled(err: Error | undefined): void {
+    this.listener?.stalled(err);
+  }
+
+  failed(err: Error): void {
+    this.listener?.failed(err);
+  }
+
   recover(visitor: RecoveryVisitor): Promise<RecoveryStats> {
     const ids = this.pendingIds;
     if (ids === undefined) {
       if (this.gc.records > 0 || this.closing !== undefined) {
         return Promise.reject(new Error('recover() must be called once, before any append'));
       }
-      const stats = { segments: 0, records: 0, messages: 0, truncatedBytes: 0, maxQueueId: 0 };
-      return Promise.resolve({ ...stats, queueSeqs: new Map<number, number>(), ms: 0 });
+      return Promise.resolve(emptyRecoveryStats());
     }
     this.pendingIds = undefined;
     try {
       const r = recoverJournal(
         this.dir,
         ids,
-        { bodyBudget: this.bodyBudget, reader: this.reader, decoder: this.decoder },
+        {
+          bodyBudget: this.bodyBudget,
+          reader: this.reader,
+          decoder: this.decoder,
+          skipCorrupt: this.skipCorrupt,
+        },
         visitor,
       );
       this.segments.push(...r.segments, this.head);
+      this.startHead();
       this.defs = r.defs;
       this.marks = r.marks;
       this.liveMessages = r.liveMessages;
@@ -177,9 +206,9 @@ export class JournalStore extends JournalLog implements Store {
     // Upper bound (3 UTF-8 bytes per UTF-16 unit); commit() takes the bytes actually used.
     const meta = HEADER + ENQUEUE_FIXED + n * PAIR + 8 + 3 * (ex.length + rk.length) + props.length;
     const seg = this.room(meta + bodyLength);
-    const offset = seg.size;
     const gc = this.gc;
     const start = gc.reserve(seg, inline ? meta + bodyLength : meta);
+    const offset = seg.size;
     const b = gc.slab;
     let p = start + HEADER;
     b[p] = message.priority;
@@ -317,6 +346,7 @@ export class JournalStore extends JournalLog implements Store {
       liveMessages: this.liveMessages,
       compactions: this.reclaimer.compactions,
       deletedSegments: this.reclaimer.deletedSegments,
+      writeRetries: this.gc.retries,
     };
   }
 
@@ -340,6 +370,23 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   // ---- internals ----------------------------------------------------------------------
+
+  /**
+   * Create the new head segment now, with a first record, synced with its directory entry:
+   * from here on a crash leaves an unsealed last segment, so it can never pass for the clean
+   * close that recovery may just have found (deliveries start right away).
+   */
+  private startHead(): void {
+    const h = this.head;
+    const fd = openSync(h.path, 'wx+', 0o644);
+    h.fd = fd;
+    const b = Buffer.allocUnsafe(BATCH_SIZE);
+    writeBatch(b, 0, h.id, 0, BATCH_SIZE);
+    writeSync(fd, b, 0, BATCH_SIZE, 0);
+    fsyncSync(fd);
+    fsyncSync(this.dirFd);
+    h.size = h.written = h.synced = BATCH_SIZE;
+  }
 
   private refuse(): never {
     if (this.gc.failure !== undefined) throw this.gc.failure;
@@ -385,12 +432,18 @@ export class JournalStore extends JournalLog implements Store {
   private async shutdown(): Promise<void> {
     this.writable = false;
     await this.reclaimer.stop();
-    if (this.pendingIds === undefined && this.gc.failure === undefined) {
-      // Batched settles and watermarks first: recovery ignores whatever follows the SEAL.
-      this.beforeSeal();
-      if (this.head.size > 0) this.seal(this.head);
+    if (this.gc.stall !== undefined) {
+      // A write still waiting for disk space will not get it now: its records stay
+      // unconfirmed, and no clean seal is written (the next start recovers as after a crash).
+      this.gc.cancelRetry();
+    } else {
+      if (this.pendingIds === undefined && this.gc.failure === undefined) {
+        // Batched settles and watermarks first: recovery ignores whatever follows the SEAL.
+        this.beforeSeal();
+        if (this.head.size > 0) this.seal(this.head, true);
+      }
+      await new Promise<void>((done) => this.gc.afterSync(() => done()));
     }
-    await new Promise<void>((done) => this.gc.afterSync(() => done()));
     for (const s of this.segments) s.closeFd();
     this.reader.clear();
     closeSync(this.dirFd);

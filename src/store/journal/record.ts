@@ -17,10 +17,20 @@
  *   SETTLE     u32 n | n pairs          (every settle of one flush in one record)
  *   PURGE      one pair: queueId and uptoSeq
  *   WATERMARK  u32 n | n pairs          (delivered-up-to seq per queue, one record per flush)
- *   SEAL       u32 segment number       (last record of a segment; bytes after it are ignored)
+ *   SEAL       u32 segment number | u8 clean   (last record of a segment; bytes after it are
+ *              ignored. clean = 1 only for the seal close() writes: a clean shutdown is recorded,
+ *              never inferred. Seals of journals before this flag have no clean byte.)
+ *   BATCH      u32 own offset | u32 bytes      (first record of every batch's bytes in a segment,
+ *              and a marker written after a sync when nothing else is pending)
  *
  * No payload is empty, so a zero length word can only be a zero-filled (never-written) tail.
  * A record's position is its segment number and the offset of its header.
+ *
+ * Sync proof: a batch is written only after the previous one is durable, and the BATCH marker
+ * that follows a batch's bytes is written only once they are (before any confirm goes out).
+ * So a valid BATCH record after damaged bytes proves those bytes were synced, and maybe
+ * confirmed: that is corruption, not a torn write. Damage with no BATCH record after it lies in
+ * the newest, unconfirmed batch: a torn tail.
  *
  * Recycling: a deleted segment's file is renamed and reused for a later segment, because
  * overwriting allocated blocks makes fdatasync much cheaper than growing a file. Its old
@@ -39,11 +49,13 @@ export const RecordKind = {
   PURGE: 5,
   WATERMARK: 6,
   SEAL: 7,
+  BATCH: 8,
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 export const HEADER = 9;
-export const SEAL_SIZE = HEADER + 4;
+export const SEAL_SIZE = HEADER + 5;
+export const BATCH_SIZE = HEADER + 8;
 /** Bytes of an ENQUEUE payload before its target pairs. */
 export const ENQUEUE_FIXED = 11;
 export const PAIR = 12;
@@ -85,9 +97,47 @@ export function sealRecord(
 }
 
 /** Encode a SEAL record for segment `seed` at `buf[p, p + SEAL_SIZE)`. */
-export function writeSeal(buf: Buffer, p: number, seed: number): number {
+export function writeSeal(buf: Buffer, p: number, seed: number, clean: boolean): number {
   buf.writeUInt32LE(seed >>> 0, p + HEADER);
+  buf[p + HEADER + 4] = clean ? 1 : 0;
   return sealRecord(buf, p, p + SEAL_SIZE, RecordKind.SEAL, seed);
+}
+
+/** Whether the SEAL record at `off` was written by a clean close. */
+export function sealIsClean(buf: Buffer, off: number): boolean {
+  return buf.readUInt32LE(off) === SEAL_SIZE - HEADER && buf[off + HEADER + 4] === 1;
+}
+
+/** Encode a BATCH record at `buf[p, p + BATCH_SIZE)`, for file offset `offset` of `seed`. */
+export function writeBatch(
+  buf: Buffer,
+  p: number,
+  seed: number,
+  offset: number,
+  bytes: number,
+): number {
+  buf.writeUInt32LE(offset, p + HEADER);
+  buf.writeUInt32LE(bytes, p + HEADER + 4);
+  return sealRecord(buf, p, p + BATCH_SIZE, RecordKind.BATCH, seed);
+}
+
+/** The first four bytes of every BATCH record plus its kind: what a resync scan looks for. */
+export const BATCH_PREFIX = Buffer.from([BATCH_SIZE - HEADER, 0, 0, 0, RecordKind.BATCH]);
+
+/**
+ * File offset of the first valid BATCH record of segment `seed` in `buf[from, end)`, where
+ * `buf[0]` is at file offset `base`; -1 if none. It must name its own offset, so bytes that
+ * merely look like one are not taken for it.
+ */
+export function findBatch(buf: Buffer, from: number, end: number, seed: number, base: number) {
+  let i = from;
+  for (;;) {
+    i = buf.indexOf(BATCH_PREFIX, i);
+    if (i < 0 || i + BATCH_SIZE > end) return -1;
+    if (checkRecord(buf, i, end, seed) === BATCH_SIZE && buf.readUInt32LE(i + HEADER) === base + i)
+      return base + i;
+    i++;
+  }
 }
 
 /**
@@ -104,7 +154,7 @@ export function checkRecord(buf: Buffer, off: number, end: number, seed: number)
   if (length === 0) return END;
   if (length > MAX_PAYLOAD || length > end - off - HEADER) return TORN;
   const kind = buf[off + 4]!;
-  if (kind < RecordKind.DEF_PUT || kind > RecordKind.SEAL) return BAD;
+  if (kind < RecordKind.DEF_PUT || kind > RecordKind.BATCH) return BAD;
   const crc = crc32c(buf, off + HEADER, off + HEADER + length, crc32cByte(kind, seed >>> 0));
   return crc === buf.readUInt32LE(off + 5) ? HEADER + length : BAD;
 }

@@ -1,15 +1,30 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync } from 'node:fs';
-import type { RecoveryStats, RecoveryVisitor, StoredMessage } from '../store.js';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { JournalDamage, RecoveryStats, RecoveryVisitor, StoredMessage } from '../store.js';
 import { StoreCorruptError } from '../store-failure.js';
 import {
   checkRecord,
   describeCheck,
   ENQUEUE_FIXED,
+  findBatch,
   HEADER,
   PAIR,
   readSeq,
   RecordKind,
+  SEAL_SIZE,
+  sealIsClean,
   TORN,
+  writeSeal,
 } from './record.js';
 import type { EnqueueDecoder, RecordReader } from './record-reader.js';
 import { QueueScan } from './queue-scan.js';
@@ -31,6 +46,8 @@ export interface RecoveredJournal {
   defs: Map<string, DefEntry>;
   marks: Map<number, MarkEntry>;
   liveMessages: number;
+  /** The last segment ended with the seal of a clean close. */
+  clean: boolean;
   stats: RecoveryStats;
 }
 
@@ -43,20 +60,23 @@ export interface ReplayOptions {
   bodyBudget: number;
   reader: RecordReader;
   decoder: EnqueueDecoder;
+  /** Skip corrupt records (reported in stats.damage) instead of refusing to start. */
+  skipCorrupt?: boolean;
 }
 
 /**
  * Scan every segment in order, check each record's CRC and rebuild definitions, queues,
  * watermarks and live counts, then replay them into the visitor: definitions first, then each
  * queue's messages in ascending seq. A segment ends at its SEAL record or at the end of the
- * file. A torn or damaged tail of the LAST segment is truncated (nothing after it was
- * confirmed); damage in an earlier segment throws StoreCorruptError, because truncating there
- * would silently drop confirmed records after it.
+ * file. What damage means is SegmentScan's business: only the torn tail of the newest,
+ * unconfirmed batch is cut; anything else refuses to start (or, with skipCorrupt, is skipped
+ * and reported).
  *
- * Redelivered flags: a clean close ends the last segment with a SEAL after flushing every
- * delivered-watermark, so then `seq <= watermark` is exact. After a crash the newest watermark
- * updates may not have reached the disk although their deliveries went out, so every recovered
- * message is flagged: it may have been delivered, which is what the flag promises.
+ * Redelivered flags: a clean close ends the last segment with a clean SEAL after flushing
+ * every delivered-watermark, so then `seq <= watermark` is exact. After any other stop the
+ * newest watermark updates may not have reached the disk although their deliveries went out,
+ * so every recovered message is flagged: it may have been delivered, which is what the flag
+ * promises.
  */
 export function recoverJournal(
   dir: string,
@@ -67,9 +87,9 @@ export function recoverJournal(
   const t0 = performance.now();
   const scan = new Scanner();
   const segments: Segment[] = [];
-  let truncatedBytes = 0;
+  const damage: JournalDamage[] = [];
   let clean = false;
-  let buf = Buffer.allocUnsafeSlow(SCAN_CHUNK);
+  const reader = new SegmentScan(scan, options.skipCorrupt === true, damage);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (i > 0 && id !== ids[i - 1]! + 1) {
@@ -81,57 +101,15 @@ export function recoverJournal(
     }
     const seg = new Segment(dir, id, true);
     const last = i === ids.length - 1;
-    const fd = openSync(seg.path, last ? 'r+' : 'r');
-    try {
-      const size = fstatSync(fd).size;
-      // Read the segment a chunk at a time; a record cut by the chunk's end is read again
-      // with the next chunk (which grows for a record larger than a chunk).
-      let base = 0;
-      let filled = 0;
-      let end: number;
-      for (;;) {
-        const want = Math.min(buf.length - filled, size - base - filled);
-        let n = 0;
-        while (n < want) {
-          const r = readSync(fd, buf, filled + n, want - n, base + filled + n);
-          if (r === 0) break;
-          n += r;
-        }
-        filled += n;
-        const eof = base + filled >= size || n < want;
-        const stop = scan.segment(buf, filled, seg, base);
-        end = base + stop;
-        if (scan.sealed || eof || (scan.code !== 0 && scan.code !== TORN)) break;
-        // The chunk ended (maybe inside a record): read on, unless the record would run past
-        // the end of the file.
-        const need = filled - stop >= 4 ? HEADER + buf.readUInt32LE(stop) : HEADER;
-        if (end + need > size) break;
-        buf.copy(buf, 0, stop, filled);
-        base = end;
-        filled -= stop;
-        if (need > buf.length) {
-          const bigger = Buffer.allocUnsafeSlow(need);
-          buf.copy(bigger, 0, 0, filled);
-          buf = bigger;
-        }
-      }
-      // Past a SEAL there may be a recycled file's old records: not ours, not damage.
-      if (last) clean = scan.sealed;
-      if (!scan.sealed && end < size) {
-        if (!last) throw new StoreCorruptError(seg.path, end, describeCheck(scan.code));
-        // Torn tail: cut it so new appends never follow garbage, and make the cut durable.
-        ftruncateSync(fd, end);
-        fsyncSync(fd);
-        truncatedBytes += size - end;
-      }
-      seg.size = seg.written = seg.synced = end;
-      scan.endSegment();
-    } finally {
-      closeSync(fd);
-    }
+    const end = reader.run(seg, last);
+    // Only a seal close() wrote says the watermarks are exact.
+    if (last) clean = scan.sealed && scan.clean;
+    seg.size = seg.written = seg.synced = end;
+    scan.endSegment();
     segments.push(seg);
   }
-  buf = EMPTY;
+  reader.release();
+  if (damage.some((d) => d.kind === 'torn')) pruneSideFiles(dir, '.torn', KEEP_TORN_FILES);
   const first = ids[0] ?? 0;
   for (const d of scan.defs.values()) segments[d.segment - first]!.pins++;
   for (const m of scan.marks.values()) segments[m.segment - first]!.pins++;
@@ -141,21 +119,216 @@ export function recoverJournal(
   for (const seg of segments) seg.index.compact(isLive);
   const queueSeqs = new Map<number, number>();
   for (const [queueId, q] of scan.queues) if (q.maxSeq >= 0) queueSeqs.set(queueId, q.maxSeq);
+  const sum = (kind: JournalDamage['kind']): number =>
+    damage.reduce((n, d) => n + (d.kind === kind ? d.bytes : 0), 0);
   return {
     segments,
     defs: scan.defs,
     marks: scan.marks,
     liveMessages,
+    clean,
     stats: {
       segments: ids.length,
       records: scan.records,
       messages: liveMessages,
-      truncatedBytes,
+      truncatedBytes: sum('torn'),
+      skippedBytes: sum('corrupt'),
+      skippedRanges: damage.filter((d) => d.kind === 'corrupt').length,
+      damage,
+      clean,
       maxQueueId: scan.maxQueueId,
       queueSeqs,
       ms: performance.now() - t0,
     },
   };
+}
+
+/** Torn-tail side files kept (the newest); older ones are deleted at recovery. */
+const KEEP_TORN_FILES = 8;
+/** At most this much of a torn tail is copied into its side file. */
+const TORN_SIDE_MAX = 1 << 20;
+/** The skip-corrupt search tries every offset for a record start over at most this many bytes. */
+const RESYNC_MAX = 4 << 20;
+
+/**
+ * Reads one segment's records into the Scanner, a chunk at a time, and decides what damage
+ * means. In a sealed (older) segment any damage is corruption. In the newest segment, damage
+ * followed by a valid BATCH record is corruption too (those bytes were synced, maybe
+ * confirmed); damage with none after it is the torn tail of the last, unconfirmed batch: its
+ * first bytes are copied to a side file and a SEAL is written where it starts, so the rest
+ * stays on disk but is never read again. Corruption refuses to start (StoreCorruptError)
+ * unless `skipCorrupt`: then exactly the bad bytes are skipped, copied to a side file and
+ * reported.
+ */
+class SegmentScan {
+  private buf = Buffer.allocUnsafeSlow(SCAN_CHUNK);
+  private readonly scan: Scanner;
+  private readonly skipCorrupt: boolean;
+  private readonly damage: JournalDamage[];
+
+  constructor(scan: Scanner, skipCorrupt: boolean, damage: JournalDamage[]) {
+    this.scan = scan;
+    this.skipCorrupt = skipCorrupt;
+    this.damage = damage;
+  }
+
+  release(): void {
+    this.buf = EMPTY;
+  }
+
+  /** Scan `seg`; returns where its valid bytes end. */
+  run(seg: Segment, last: boolean): number {
+    const fd = openSync(seg.path, last ? 'r+' : 'r');
+    try {
+      const size = fstatSync(fd).size;
+      let from = 0;
+      for (;;) {
+        const end = this.scanFrom(fd, seg, from, size);
+        // Past a SEAL there may be a recycled file's old records: not ours, not damage.
+        if (this.scan.sealed || end >= size) return end;
+        const code = this.scan.code;
+        const rest = readRange(fd, end, size);
+        const proof = findBatch(rest, 1, rest.length, seg.id, end);
+        if (last && proof < 0) {
+          this.cutTornTail(fd, seg, end, rest, code);
+          return end;
+        }
+        if (!this.skipCorrupt) throw new StoreCorruptError(seg.path, end, describeCheck(code));
+        const resume = resyncAt(rest, end, seg.id, proof);
+        const to = resume < 0 ? size : resume;
+        writeSideFile(`${seg.path}.${end}.corrupt`, rest.subarray(0, to - end));
+        this.damage.push({ kind: 'corrupt', file: seg.path, offset: end, bytes: to - end });
+        if (resume < 0) return end;
+        from = resume;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Apply the records of `fd` from `from` on until damage, a SEAL or the end of the file;
+   * returns where they end. A record cut by a chunk's end is read again with the next chunk
+   * (which grows for a record larger than a chunk).
+   */
+  private scanFrom(fd: number, seg: Segment, from: number, size: number): number {
+    const scan = this.scan;
+    let buf = this.buf;
+    let base = from;
+    let filled = 0;
+    let end: number;
+    for (;;) {
+      const want = Math.min(buf.length - filled, size - base - filled);
+      let n = 0;
+      while (n < want) {
+        const r = readSync(fd, buf, filled + n, want - n, base + filled + n);
+        if (r === 0) break;
+        n += r;
+      }
+      filled += n;
+      const eof = base + filled >= size || n < want;
+      const stop = scan.segment(buf, filled, seg, base);
+      end = base + stop;
+      if (scan.sealed || eof || (scan.code !== 0 && scan.code !== TORN)) break;
+      // The chunk ended (maybe inside a record): read on, unless the record would run past
+      // the end of the file.
+      const need = filled - stop >= 4 ? HEADER + buf.readUInt32LE(stop) : HEADER;
+      if (end + need > size) {
+        scan.code = TORN;
+        break;
+      }
+      buf.copy(buf, 0, stop, filled);
+      base = end;
+      filled -= stop;
+      if (need > buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(need);
+        buf.copy(bigger, 0, 0, filled);
+        this.buf = buf = bigger;
+      }
+    }
+    return end;
+  }
+
+  private cutTornTail(fd: number, seg: Segment, end: number, rest: Buffer, code: number): void {
+    const evidence = rest.subarray(0, Math.min(rest.length, TORN_SIDE_MAX));
+    let side: string | undefined;
+    if (!isZero(evidence)) writeSideFile((side = `${seg.path}.${end}.torn`), evidence);
+    // A SEAL at the cut: the bytes stay where they are, and are never read as records.
+    const seal = Buffer.allocUnsafe(SEAL_SIZE);
+    writeSeal(seal, 0, seg.id, false);
+    writeSync(fd, seal, 0, SEAL_SIZE, end);
+    fsyncSync(fd);
+    this.damage.push({
+      kind: 'torn',
+      file: seg.path,
+      offset: end,
+      bytes: rest.length,
+      reason: describeCheck(code),
+      ...(side !== undefined && { sideFile: side }),
+    });
+  }
+}
+
+/** The bytes of `fd` in [from, to). */
+function readRange(fd: number, from: number, to: number): Buffer {
+  const out = Buffer.allocUnsafe(to - from);
+  let got = 0;
+  while (got < out.length) {
+    const n = readSync(fd, out, got, out.length - got, from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return out.subarray(0, got);
+}
+
+/**
+ * Where valid records start again after the damage at file offset `at` (`rest[0]`): right
+ * after the damaged record if its length word is intact, else the first offset holding a
+ * valid record, else the proven batch start `proof` (or -1: nothing valid follows).
+ */
+function resyncAt(rest: Buffer, at: number, seed: number, proof: number): number {
+  if (rest.length >= HEADER) {
+    const next = HEADER + rest.readUInt32LE(0);
+    if (next < rest.length && checkRecord(rest, next, rest.length, seed) > 0) return at + next;
+  }
+  const limit = Math.min(rest.length, RESYNC_MAX, proof < 0 ? Infinity : proof - at);
+  for (let i = 1; i < limit; i++) {
+    const k = rest[i + 4];
+    if (k === undefined || k < RecordKind.DEF_PUT || k > RecordKind.BATCH) continue;
+    if (checkRecord(rest, i, rest.length, seed) > 0) return at + i;
+  }
+  return proof;
+}
+
+/** Write `bytes` to a new file `path` and make it and its directory entry durable. */
+function writeSideFile(path: string, bytes: Buffer): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const dfd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Keep the newest `keep` side files ending in `suffix` (by modification time). */
+function pruneSideFiles(dir: string, suffix: string, keep: number): void {
+  const files = readdirSync(dir)
+    .filter((n) => n.endsWith(suffix))
+    .map((n) => ({ path: join(dir, n), t: statSync(join(dir, n)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const f of files.slice(keep)) rmSync(f.path, { force: true });
 }
 
 export function decodeDefinition(payload: Buffer): unknown {
@@ -176,6 +349,8 @@ class Scanner {
   records = 0;
   maxQueueId = 0;
   sealed = false;
+  /** The SEAL that ended the segment came from a clean close. */
+  clean = false;
   code = 0;
   /** Record number of each scanned segment's first ENQUEUE record. */
   private readonly bases: number[] = [];
@@ -210,6 +385,7 @@ class Scanner {
       if (kind === RecordKind.SEAL) {
         this.records++;
         this.sealed = true;
+        this.clean = sealIsClean(buf, off);
         off += n;
         break;
       }

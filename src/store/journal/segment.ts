@@ -216,6 +216,8 @@ export class Segment {
   liveBytes = 0;
   /** Definitions and delivered-watermarks whose latest record is here. */
   pins = 0;
+  /** Ended by a SEAL record: nothing more is appended. */
+  sealed = false;
   /**
    * The batch holding the latest record that superseded something here (a settle, a purge, a
    * compaction copy). The segment may go once that batch is durable and nothing is live.

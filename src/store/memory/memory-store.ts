@@ -1,10 +1,11 @@
-import type {
-  MessageLocation,
-  RecoveryStats,
-  RecoveryVisitor,
-  Store,
-  StoredMessage,
-  StoreStats,
+import {
+  emptyRecoveryStats,
+  type MessageLocation,
+  type RecoveryStats,
+  type RecoveryVisitor,
+  type Store,
+  type StoredMessage,
+  type StoreStats,
 } from '../store.js';
 import { StoreFailure } from '../store-failure.js';
 
@@ -16,14 +17,18 @@ const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
  */
 export class MemoryStore implements Store {
   readonly failure: Error | undefined = undefined;
+  readonly stall: Error | undefined = undefined;
   private readonly definitions = new Map<string, unknown>();
   private closed = false;
   private appendedRecords = 0;
   private liveMessages = 0;
 
   recover(_visitor: RecoveryVisitor): Promise<RecoveryStats> {
-    const stats = { segments: 0, records: 0, messages: 0, truncatedBytes: 0, maxQueueId: 0 };
-    return Promise.resolve({ ...stats, queueSeqs: new Map<number, number>(), ms: 0 });
+    return Promise.resolve(emptyRecoveryStats());
+  }
+
+  listen(): void {
+    // Nothing here stalls or fails.
   }
 
   putDefinition(key: string, value: unknown): void {
@@ -93,6 +98,7 @@ export class MemoryStore implements Store {
       liveMessages: this.liveMessages,
       compactions: 0,
       deletedSegments: 0,
+      writeRetries: 0,
     };
   }
 
