@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HEADER = 9;
-export const KIND = { ENQUEUE: 3, SEAL: 7 } as const;
+export const KIND = { ENQUEUE: 3, SEAL: 7, BATCH: 8 } as const;
 
 export interface RecordSpan {
   start: number;
@@ -67,4 +67,18 @@ export function idsIn(seg: SegmentMap, from: number, to: number): string[] {
 
 export function recordAt(seg: SegmentMap, offset: number): RecordSpan | undefined {
   return seg.records.find((r) => r.start <= offset && offset < r.end);
+}
+
+/**
+ * Start of the write batch holding `offset`: the last BATCH record at or before it (each batch's
+ * bytes begin with one). A batch is synced, and confirmed, as a whole, so a torn batch may be
+ * dropped as a whole by recovery.
+ */
+export function batchStart(seg: SegmentMap, offset: number): number {
+  let start = 0;
+  for (const r of seg.records) {
+    if (r.start > offset) break;
+    if (r.kind === KIND.BATCH) start = r.start;
+  }
+  return start;
 }
