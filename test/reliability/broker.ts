@@ -4,6 +4,7 @@
 // result (exit code and output) instead of a rejection, because several tests expect one.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -114,6 +115,15 @@ export class BrokerProcess {
   /** Log lines at or above a pino level (40 warn, 50 error, 60 fatal). */
   logsAtLeast(level: number): LogLine[] {
     return this.logs.filter((l) => l.level >= level);
+  }
+  /** Peak resident memory (VmHWM) in MiB so far; 0 once the process is gone. */
+  peakRssMiB(): number {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+      return Math.round(Number(m?.[1] ?? 0) / 1024);
+    } catch {
+      return 0;
+    }
   }
   alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;

@@ -82,6 +82,7 @@ void test('B4 disk full on tmpfs: blocked, no confirm without data, consumers dr
   await consumer.close();
   // Give the journal a moment to write the kept acks, then crash it.
   await sleep(1000);
+  const peakRssMiB = broker.peakRssMiB();
   await broker.kill('SIGKILL');
   broker = await launch(t, dataDir, { args });
   const { unseen } = await drain(t, broker.url, history, QUEUE);
@@ -104,6 +105,7 @@ void test('B4 disk full on tmpfs: blocked, no confirm without data, consumers dr
       ackedWhileFullRedelivered: redeliveredAcked,
       resumedWithoutRestart: resumed,
       producerExit,
+      peakRssMiB,
     },
     ok,
   );
