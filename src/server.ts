@@ -30,6 +30,8 @@ export class Server {
       dataDir,
       segmentSize: config.segmentSize,
       bodyBudget: config.bodyBudget,
+      memoryHighWatermark: config.memoryHighWatermark,
+      diskFreeLimit: config.diskFreeLimit,
     });
     broker.onError = (err, context) => logger.error({ err }, context);
     const r = broker.recovery;
