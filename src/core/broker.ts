@@ -83,7 +83,7 @@ export class Broker {
       });
     const broker = new Broker(store, options.bodyBudget ?? DEFAULT_BODY_BUDGET);
     // Spill files live beside the journal (the journal's dir lock covers them), else in tmp.
-    const onDisk = store instanceof JournalStore;
+    const onDisk = options.store === undefined || options.store === 'journal';
     const dataDir = options.dataDir ?? './data';
     broker.spill = new FileSpill({
       ...(onDisk && { dir: join(dataDir, 'transient') }),

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import amqp from 'amqplib';
+import { loadConfig, usage } from '../../src/config.js';
+import { memoryLimit } from '../../src/core/resource-monitor.js';
 import { connect, spawnBroker, startBroker } from '../helpers/server.js';
 
 /**
@@ -138,6 +140,28 @@ void test('disk alarm: --disk-free-limit above the free space blocks publishers 
   await cons.close();
   // amqplib closes a blocked connection without waiting for close-ok.
   await pub.close();
+});
+
+void test('alarm options: a watermark fraction or bytes, a disk limit in bytes; bad values refused', () => {
+  const d = loadConfig([], {});
+  assert.equal(d.memoryHighWatermark, 0.4);
+  assert.equal(d.diskFreeLimit, 50_000_000);
+  const c = loadConfig(['--memory-high-watermark', '0.6'], { BATON_DISK_FREE_LIMIT: '0' });
+  assert.equal(c.memoryHighWatermark, 0.6);
+  assert.equal(c.diskFreeLimit, 0);
+  assert.equal(loadConfig(['--memory-high-watermark=2147483648'], {}).memoryHighWatermark, 2 ** 31);
+  assert.throws(
+    () => loadConfig(['--memory-high-watermark', '-1'], {}),
+    /flag --memory-high-watermark: '-1' is not a non-negative number/,
+  );
+  assert.throws(() => loadConfig(['--disk-free-limit', '1.5'], {}), /not a whole number/);
+  assert.match(usage(), /--memory-high-watermark +BATON_MEMORY_HIGH_WATERMARK +0\.4/);
+  assert.match(usage(), /--disk-free-limit +BATON_DISK_FREE_LIMIT +50000000/);
+  // <= 1 is a fraction of memory, > 1 bytes, 0 off.
+  assert.equal(memoryLimit(0), 0);
+  assert.equal(memoryLimit(5000), 5000);
+  const half = memoryLimit(0.5);
+  assert.ok(half > 0 && half < memoryLimit(1), `${half}`);
 });
 
 function haveTmpfs(t: TestContext): boolean {

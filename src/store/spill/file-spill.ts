@@ -244,6 +244,9 @@ class FileSpillStream implements SpillStream {
 
   /** Move the write buffer to `pending` and write out everything pending, in order. */
   private flush(f: SpillFile): void {
+    // After a failure, files sealed meanwhile may still hold unwritten bytes: older first.
+    if (this.failing)
+      for (const g of this.files) if (g !== f && g.pending.length !== 0) this.writePending(g);
     if (this.bufLen !== 0) {
       const buf = this.buf!;
       f.pending.push(buf.subarray(0, this.bufLen));
