@@ -34,6 +34,10 @@ export class Server {
       diskFreeLimit: config.diskFreeLimit,
     });
     broker.onError = (err, context) => logger.error({ err }, context);
+    broker.alarms.listen((blocked, reason) => {
+      if (blocked) logger.warn({ reason }, `resource alarm (${reason}): publishers blocked`);
+      else logger.info('resource alarms cleared: publishers unblocked');
+    });
     const r = broker.recovery;
     if (config.store === 'journal')
       logger.info(
