@@ -9,6 +9,8 @@ export interface Config {
   amqpPort: number;
   segmentSize: number;
   bodyBudget: number;
+  memoryHighWatermark: number;
+  diskFreeLimit: number;
   heartbeat: number;
   frameMax: number;
   channelMax: number;
@@ -17,7 +19,7 @@ export interface Config {
   recoverSkipCorrupt: boolean;
 }
 
-type Kind = 'string' | 'port' | 'int' | 'enum' | 'bool';
+type Kind = 'string' | 'port' | 'int' | 'number' | 'enum' | 'bool';
 interface Option {
   key: keyof Config;
   flag: string;
@@ -83,7 +85,27 @@ export const OPTIONS: readonly Option[] = [
     min: 0,
     max: 2 ** 48,
     default: 64 * 1024 * 1024,
-    help: 'Bytes of message bodies kept in memory before paging to the journal',
+    help: 'Bytes of message bodies kept in memory before paging to the journal or spill files',
+  },
+  {
+    key: 'memoryHighWatermark',
+    flag: '--memory-high-watermark',
+    env: 'BATON_MEMORY_HIGH_WATERMARK',
+    kind: 'number',
+    min: 0,
+    max: 2 ** 53,
+    default: 0.4,
+    help: 'Block publishers above this RSS: fraction of RAM (<= 1) or bytes (> 1); 0 disables',
+  },
+  {
+    key: 'diskFreeLimit',
+    flag: '--disk-free-limit',
+    env: 'BATON_DISK_FREE_LIMIT',
+    kind: 'int',
+    min: 0,
+    max: 2 ** 53,
+    default: 50_000_000,
+    help: 'Block publishers when fewer bytes are free on the data dir; 0 disables',
   },
   {
     key: 'heartbeat',
@@ -217,6 +239,14 @@ function parse(o: Option, raw: string, source: string): string | number | boolea
       if (!o.values!.includes(raw))
         throw new ConfigError(`${source}: '${raw}' is not one of ${o.values!.join(', ')}`);
       return raw;
+    case 'number': {
+      if (!/^\d+(\.\d+)?$/.test(raw.trim()))
+        throw new ConfigError(`${source}: '${raw}' is not a non-negative number`);
+      const n = Number(raw);
+      if (n < (o.min ?? 0) || n > (o.max ?? Number.MAX_VALUE))
+        throw new ConfigError(`${source}: ${n} is outside ${o.min ?? 0}..${o.max}`);
+      return n;
+    }
     case 'port':
     case 'int': {
       const min = o.kind === 'port' ? 0 : (o.min ?? 0);
@@ -234,10 +264,10 @@ export function usage(): string {
   const lines = ['Usage: baton serve [options]', '', 'Options (flag / environment / default):'];
   for (const o of OPTIONS)
     lines.push(
-      `  ${o.flag.padEnd(20)} ${o.env.padEnd(24)} ${String(o.default).padEnd(10)} ${o.help}`,
+      `  ${o.flag.padEnd(25)} ${o.env.padEnd(29)} ${String(o.default).padEnd(10)} ${o.help}`,
     );
   lines.push(
-    `  ${'--config'.padEnd(20)} ${'BATON_CONFIG'.padEnd(24)} ${'-'.padEnd(10)} JSON file with any of the keys above`,
+    `  ${'--config'.padEnd(25)} ${'BATON_CONFIG'.padEnd(29)} ${'-'.padEnd(10)} JSON file with any of the keys above`,
   );
   return lines.join('\n');
 }

@@ -36,8 +36,14 @@ export class Server {
       segmentSize: config.segmentSize,
       bodyBudget: config.bodyBudget,
       recoverSkipCorrupt: config.recoverSkipCorrupt,
+      memoryHighWatermark: config.memoryHighWatermark,
+      diskFreeLimit: config.diskFreeLimit,
     });
     broker.onError = (err, context) => logger.error({ err }, context);
+    broker.alarms.listen((blocked, reason) => {
+      if (blocked) logger.warn({ reason }, `resource alarm (${reason}): publishers blocked`);
+      else logger.info('resource alarms cleared: publishers unblocked');
+    });
     const r = broker.recovery;
     if (config.store === 'journal') {
       for (const d of r?.damage ?? []) {

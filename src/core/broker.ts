@@ -1,5 +1,9 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { JournalStore } from '../store/journal/journal-store.js';
 import { MemoryStore } from '../store/memory/memory-store.js';
+import { FileSpill } from '../store/spill/file-spill.js';
+import type { Spill } from '../store/spill.js';
 import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
@@ -8,6 +12,7 @@ import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
 import type { Queue } from './queue.js';
+import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
 
@@ -24,6 +29,12 @@ export interface BrokerOptions {
    * are paged out (kept only as journal positions) and read back on delivery.
    */
   bodyBudget?: number;
+  /** Memory alarm: fraction of RAM (<= 1) or bytes (> 1); 0 disables. Default: no alarm. */
+  memoryHighWatermark?: number;
+  /** Disk alarm: bytes that must stay free on the data dir's filesystem; 0 (default) disables. */
+  diskFreeLimit?: number;
+  /** Transient spill file size (tests use tiny ones). */
+  spillFileSize?: number;
 }
 
 /**
@@ -41,7 +52,11 @@ export class Broker {
   /** Bytes of message bodies held in memory by queue entries. */
   bodyBytes = 0;
   readonly bodyBudget: number;
-  private readonly canPage: boolean;
+  /** True when the store can page journaled messages (the journal; not the memory store). */
+  readonly storePages: boolean;
+  /** Where messages the journal cannot page go past the body budget; gone at restart. */
+  spill!: Spill;
+  monitor: ResourceMonitor | undefined;
   private nextQueueId = 1;
   private nextConnectionId = 1;
   private closed = false;
@@ -54,7 +69,7 @@ export class Broker {
   private constructor(store: Store, bodyBudget: number) {
     this.journal = new StoreGuard(store);
     this.bodyBudget = bodyBudget;
-    this.canPage = !(store instanceof MemoryStore);
+    this.storePages = !(store instanceof MemoryStore);
     this.vhosts.set('/', new VirtualHost(this, '/'));
     store.listen({
       stalled: (err) => {
@@ -90,6 +105,23 @@ export class Broker {
         ...(options.recoverSkipCorrupt === true && { skipCorrupt: true }),
       });
     const broker = new Broker(store, options.bodyBudget ?? DEFAULT_BODY_BUDGET);
+    // Spill files live beside the journal (the journal's dir lock covers them), else in tmp.
+    const onDisk = options.store === undefined || options.store === 'journal';
+    const dataDir = options.dataDir ?? './data';
+    broker.spill = new FileSpill({
+      ...(onDisk && { dir: join(dataDir, 'transient') }),
+      ...(options.spillFileSize !== undefined && { fileSize: options.spillFileSize }),
+      onError: (err, context) => broker.reportError(err, context),
+    });
+    if ((options.memoryHighWatermark ?? 0) > 0 || (options.diskFreeLimit ?? 0) > 0) {
+      broker.monitor = new ResourceMonitor(broker.alarms, {
+        memoryHighWatermark: options.memoryHighWatermark ?? 0,
+        diskFreeLimit: options.diskFreeLimit ?? 0,
+        diskPath: onDisk ? dataDir : tmpdir(),
+        onError: (err, context) => broker.reportError(err, context),
+      });
+      broker.monitor.start();
+    }
     await broker.recover();
     return broker;
   }
@@ -113,9 +145,9 @@ export class Broker {
     this.onError(err, context);
   }
 
-  /** True when new journaled messages should be paged out instead of kept in memory. */
+  /** True when new messages should be paged out (journal) or spilled instead of kept in memory. */
   overBudget(): boolean {
-    return this.canPage && this.bodyBytes > this.bodyBudget;
+    return this.bodyBytes > this.bodyBudget;
   }
 
   vhost(name = '/'): VirtualHost {
@@ -151,8 +183,10 @@ export class Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.monitor?.stop();
     for (const c of [...this.connections]) c.close();
     await this.store.close();
+    await this.spill.close();
   }
 
   private async recover(): Promise<void> {

@@ -1,22 +1,30 @@
+import type { SpillStream } from '../store/spill.js';
 import type { MessageLocation, Store, StoredMessage } from '../store/store.js';
 import { PagedRing } from '../util/paged-ring.js';
 import { Message } from './message.js';
 import { QueueEntry } from './queue-entry.js';
 import type { Queue } from './queue.js';
 
-/** Segment number that marks a parked in-memory entry instead of a journal position. */
-const PARKED = 0xffffffff;
+/**
+ * Segment number that marks a spilled message instead of a journal position. Its record is the
+ * next one in the queue's spill stream; the ring slot keeps its seq (offset: low 32 bits,
+ * size: flags and the high bits) so a purge can settle it without reading it back.
+ */
+const SPILLED = 0xffffffff;
+const JOURNALED = 1;
+const REDELIVERED = 2;
+const FLAG_BITS = 2;
+const LOW = 2 ** 32;
 
 /**
  * The paged-out tail of a queue: everything behind the in-memory ready list once the broker's
  * body budget is spent. Journaled messages are kept as three numbers (their journal position)
- * and read back just before delivery; a transient message that arrives meanwhile is parked
- * in memory with a marker in the ring, so order is kept.
+ * and read back just before delivery; any other message (transient, non-durable queue, memory
+ * store) is written to the broker's transient spill, with a marker in the ring, so order holds.
  */
 export class PagedTail {
   private readonly ring = new PagedRing();
-  private readonly parked = new Map<number, QueueEntry>();
-  private parkKey = 0;
+  private spilled: SpillStream | undefined;
   /** Recovered messages with seq at or below this had been delivered before the restart. */
   redeliveredUpTo = 0;
   private readonly scratch = { segment: 0, offset: 0, size: 0 };
@@ -29,10 +37,12 @@ export class PagedTail {
     this.ring.push(location.segment, location.offset, location.size);
   }
 
-  park(entry: QueueEntry): void {
-    const key = ++this.parkKey;
-    this.parked.set(key, entry);
-    this.ring.push(PARKED, key, 0);
+  /** Write `message` to the spill; it comes back as a new Message when the queue reaches it. */
+  spill(queue: Queue, message: Message, seq: number, journaled: boolean, redelivered: boolean) {
+    const stream = (this.spilled ??= queue.vhost.broker.spill.stream(queue.id));
+    stream.append(message as Message & { body: Buffer });
+    const flags = (journaled ? JOURNALED : 0) | (redelivered ? REDELIVERED : 0);
+    this.ring.push(SPILLED, seq % LOW, flags | (Math.floor(seq / LOW) << FLAG_BITS));
   }
 
   /**
@@ -44,34 +54,52 @@ export class PagedTail {
     for (let n = 0; n < max && ring.length !== 0; n++) {
       const seg = ring.segmentAt0();
       let entry: QueueEntry;
-      if (seg === PARKED) {
-        const key = ring.offsetAt0();
-        entry = this.parked.get(key)!;
-        this.parked.delete(key);
-      } else {
-        const loc = this.scratch;
-        loc.segment = seg;
-        loc.offset = ring.offsetAt0();
-        loc.size = ring.sizeAt0();
-        let read;
-        try {
-          if (!store.isReadable(loc)) return false;
-          read = store.readPaged(loc, queue.id);
-        } catch (err) {
-          // A damaged record cannot be delivered; skip it rather than wedge the queue.
-          queue.vhost.broker.reportError(
-            err,
-            `queue '${queue.name}': paged message unreadable, skipped`,
-          );
-          ring.shift();
-          continue;
-        }
-        const { message: sm, seq } = read;
-        entry = new QueueEntry(queue, seq, Message.fromStored(sm), true);
-        if (seq <= this.redeliveredUpTo) {
+      if (seg === SPILLED) {
+        const bits = ring.sizeAt0();
+        const seq = ring.offsetAt0() + (bits >>> FLAG_BITS) * LOW;
+        const r = this.spilled!.shift();
+        ring.shift();
+        // Unreadable (reported by the spill): skipped rather than wedging the queue.
+        if (r === undefined) continue;
+        const m = new Message(
+          r.exchange,
+          r.routingKey,
+          r.properties,
+          r.body,
+          r.persistent,
+          r.priority,
+          r.expiresAt,
+        );
+        entry = new QueueEntry(queue, seq, m, (bits & JOURNALED) !== 0);
+        if ((bits & REDELIVERED) !== 0) {
           entry.redelivered = true;
           entry.deliveryCount = 1;
         }
+        out(entry);
+        continue;
+      }
+      const loc = this.scratch;
+      loc.segment = seg;
+      loc.offset = ring.offsetAt0();
+      loc.size = ring.sizeAt0();
+      let read;
+      try {
+        if (!store.isReadable(loc)) return false;
+        read = store.readPaged(loc, queue.id);
+      } catch (err) {
+        // A damaged record cannot be delivered; skip it rather than wedge the queue.
+        queue.vhost.broker.reportError(
+          err,
+          `queue '${queue.name}': paged message unreadable, skipped`,
+        );
+        ring.shift();
+        continue;
+      }
+      const { message: sm, seq } = read;
+      entry = new QueueEntry(queue, seq, Message.fromStored(sm), true);
+      if (seq <= this.redeliveredUpTo) {
+        entry.redelivered = true;
+        entry.deliveryCount = 1;
       }
       ring.shift();
       out(entry);
@@ -80,20 +108,24 @@ export class PagedTail {
   }
 
   /**
-   * Empty the tail. Parked entries go to `parkedOut`; journaled positions are turned into
-   * minimal stored messages (location only) so the store can release their space.
+   * Empty the tail and delete its spill files. Journal positions are turned into minimal
+   * stored messages (location only) so the store can release their space; spilled messages the
+   * store holds (journaled ones, memory store only) go to `journaledSpill` with their seq.
    */
-  drainAll(parkedOut: (e: QueueEntry) => void): StoredMessage[] {
+  drainAll(journaledSpill: (seq: number, m: StoredMessage) => void): StoredMessage[] {
     const ring = this.ring;
     const journaled: StoredMessage[] = [];
     while (ring.length !== 0) {
       const seg = ring.segmentAt0();
-      if (seg === PARKED) parkedOut(this.parked.get(ring.offsetAt0())!);
-      else journaled.push(locationOnly(seg, ring.offsetAt0(), ring.sizeAt0()));
+      if (seg === SPILLED) {
+        const bits = ring.sizeAt0();
+        if ((bits & JOURNALED) !== 0)
+          journaledSpill(ring.offsetAt0() + (bits >>> FLAG_BITS) * LOW, locationOnly(0, 0, 0));
+      } else journaled.push(locationOnly(seg, ring.offsetAt0(), ring.sizeAt0()));
       ring.shift();
     }
-    this.parked.clear();
     ring.clear();
+    this.spilled?.clear();
     return journaled;
   }
 }

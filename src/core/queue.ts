@@ -83,32 +83,34 @@ export class Queue {
 
   /**
    * Add a published (or recovered) message at the tail. Once the broker's body budget is
-   * spent, a journaled message is kept only as its journal position (paged out); after that,
-   * everything goes behind it until the paged tail has been read back in.
+   * spent, a journaled message is kept only as its journal position (paged out) and any other
+   * is written to the transient spill; after that, everything goes behind them until the paged
+   * tail has been read back in.
    */
   push(message: Message, seq: number, journaled: boolean, redelivered = false): void {
     if (redelivered && seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
     const broker = this.vhost.broker;
-    const tail = this.tail;
-    const location = message.location;
-    if (
-      journaled &&
-      location !== undefined &&
-      (tail.length !== 0 || message.body === undefined || broker.overBudget())
-    ) {
-      tail.pushLocation(location);
-      if (redelivered) tail.redeliveredUpTo = seq;
-    } else {
+    if (this.tail.length === 0 && message.body !== undefined && !broker.overBudget()) {
       const entry = new QueueEntry(this, seq, message, journaled);
       if (redelivered) {
         entry.redelivered = true;
         entry.deliveryCount = 1;
       }
       this.hold(message);
-      if (tail.length !== 0) tail.park(entry);
-      else this.ready.push(entry);
-    }
+      this.ready.push(entry);
+    } else this.pageOut(message, seq, journaled, redelivered);
     if (this.consumers.length !== 0) this.scheduleDrain();
+  }
+
+  private pageOut(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
+    const tail = this.tail;
+    const location = message.location;
+    if (journaled && location !== undefined && this.vhost.broker.storePages) {
+      tail.pushLocation(location);
+      if (redelivered) tail.redeliveredUpTo = seq;
+    } else {
+      tail.spill(this, message, seq, journaled, redelivered);
+    }
   }
 
   /** Body accounting: a message's body counts once, however many entries hold it. */
@@ -351,8 +353,8 @@ export class Queue {
    * Empty requeued, ready and the paged tail. Returns the journaled in-memory entries and,
    * for the store, every journaled message (those entries first, then paged-out positions).
    */
-  private takeAllReady(): { entries: QueueEntry[]; stored: StoredMessage[] } {
-    const entries: QueueEntry[] = [];
+  private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
+    const entries: Settleable[] = [];
     const take = (e: QueueEntry): void => {
       this.unhold(e.message);
       if (e.journaled) entries.push(e);
@@ -361,11 +363,17 @@ export class Queue {
     for (const e of this.ready) take(e);
     this.requeued.length = 0;
     this.ready.clear();
-    const paged = this.tail.drainAll(take);
+    const paged = this.tail.drainAll((seq, message) => entries.push({ seq, message }));
     const stored: StoredMessage[] = entries.map((e) => e.message);
     for (const m of paged) stored.push(m);
     return { entries, stored };
   }
+}
+
+/** A journaled message of this queue the store must be told about. */
+interface Settleable {
+  seq: number;
+  message: StoredMessage;
 }
 
 const PAGE_IN_BATCH = 256;

@@ -416,14 +416,16 @@ void it('a flipped byte in the newest, unsynced batch is a torn write: cut, the 
   const good = readFileSync(file);
   for (let i = 21; i <= 30; i++) j.store.enqueue(message(`unsynced ${i}`), [1], [i]);
   await synced(j.store);
-  const more = readFileSync(lastSegment(j.dir)).subarray(good.length);
-  // `more` is: the batch's BATCH header, ten records, then the marker after its sync. Keep
+  // The marker after the first sync is not counted: the next batch's header overwrites it.
+  const base = good.length - 17;
+  const after = readFileSync(lastSegment(j.dir));
+  // After `base`: the batch's BATCH header, ten records, then the marker after its sync. Keep
   // everything but that last marker, with a byte of the fifth record flipped.
-  const unsynced = Buffer.from(more.subarray(0, more.length - 17));
+  const unsynced = Buffer.from(after.subarray(base, after.length - 17));
   let off = 17;
   for (let k = 0; k < 4; k++) off += 9 + unsynced.readUInt32LE(off);
   unsynced[off + 12] = unsynced[off + 12]! ^ 0x01;
-  writeFileSync(file, Buffer.concat([good, unsynced]));
+  writeFileSync(file, Buffer.concat([good.subarray(0, base), unsynced]));
   const got = await recoverCopy(t, image, () => {});
   assert.deepEqual(
     got.r.messages.map((m) => m.seq),

@@ -83,6 +83,10 @@ export class AmqpConnection {
   /** True while flow control has stopped reading this socket. */
   private readPaused = false;
   private flowTimer: NodeJS.Timeout | undefined;
+  /** True while a resource alarm has stopped reading this socket (it published during one). */
+  private alarmBlocked = false;
+  /** connection.blocked was sent and connection.unblocked is owed. */
+  private blockedSent = false;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
   readonly capabilities = { consumerCancelNotify: false, connectionBlocked: false };
@@ -141,6 +145,8 @@ export class AmqpConnection {
     q.length = 0;
     if (this.published) {
       this.published = false;
+      // As RabbitMQ: a connection is blocked once it publishes while an alarm is on.
+      if (this.broker.alarms.blocked && !this.alarmBlocked) this.blockForAlarm();
       // Most clients (amqplib by default) leave Nagle on, so their next publish sits in their
       // kernel until our TCP ACK, which our kernel delays until we send something (a confirm
       // only goes out after the fsync). A heartbeat frame may be sent at any time and is the
@@ -444,8 +450,32 @@ export class AmqpConnection {
 
   private resumeReading(): void {
     this.readPaused = false;
+    // Read only when neither flow control nor an alarm holds the socket.
+    if (this.alarmBlocked) return;
     this.readSinceTick = true;
     this.socket.resume();
+  }
+
+  private blockForAlarm(): void {
+    this.alarmBlocked = true;
+    this.socket.pause();
+    if (this.capabilities.connectionBlocked && this.state === 'opened') {
+      this.sendMethod(0, MethodId.ConnectionBlocked, { reason: this.broker.alarms.reason });
+      this.blockedSent = true;
+    }
+  }
+
+  /** The listener relays alarm changes: the last one cleared lets blocked publishers go. */
+  onAlarm(blocked: boolean): void {
+    if (blocked || !this.alarmBlocked) return;
+    this.alarmBlocked = false;
+    if (this.blockedSent && this.state === 'opened')
+      this.sendMethod(0, MethodId.ConnectionUnblocked, {});
+    this.blockedSent = false;
+    if (!this.readPaused && this.state !== 'closed') {
+      this.readSinceTick = true;
+      this.socket.resume();
+    }
   }
 
   // ---- heartbeats and teardown ----------------------------------------------------------
@@ -457,7 +487,7 @@ export class AmqpConnection {
     const ms = hb * 1000;
     this.heartbeatTimer = setInterval(() => {
       // While we are not reading, the client's heartbeats wait in the socket: not its fault.
-      if (this.readSinceTick || this.readPaused) this.silentTicks = 0;
+      if (this.readSinceTick || this.readPaused || this.alarmBlocked) this.silentTicks = 0;
       else this.silentTicks++;
       this.readSinceTick = false;
       // Four silent half-intervals: two heartbeats missed (spec 4.2.7).

@@ -17,6 +17,10 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
         const h = decodeProperties(props, 0, props.length).headers;
         return h === undefined ? undefined : h;
       };
+      // Resource alarms block publishing connections; clearing the last one lets them go.
+      broker.alarms.listen((blocked) => {
+        for (const c of connections) c.onAlarm(blocked);
+      });
       const srv = createServer((socket) => {
         const c = new AmqpConnection(socket, broker, options, logger, (x) => connections.delete(x));
         connections.add(c);

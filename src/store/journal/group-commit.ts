@@ -88,6 +88,12 @@ export class GroupCommit {
   retries = 0;
   private retryMs = RETRY_MS;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
+  /** An fs call of the flying batch has not called back yet. */
+  private inFlight = false;
+  /** Set by `abandon`: callbacks still to come do nothing more. */
+  private abandoned: (() => void) | undefined = undefined;
+  /** `drained()` callers, told false if the journal stalls or fails first. */
+  private drainWaiters: ((ok: boolean) => void)[] = [];
 
   private pos = 0;
   /** Start of the slab bytes not yet handed to a chunk. */
@@ -213,33 +219,52 @@ export class GroupCommit {
       this.flyingChunk++;
       return this.step();
     }
+    this.inFlight = true;
     if (c.segment.fd >= 0) return writev(c.segment.fd, c.bufs, c.position, this.onWrite);
     const spare = this.hooks.takeSpare();
     if (spare === undefined) open(c.segment.path, 'wx+', 0o644, this.onOpen);
     else rename(spare, c.segment.path, this.onRenamed);
   }
 
+  /** Every fs callback of the flying batch starts here; false: stop (close abandoned it). */
+  private landed(): boolean {
+    this.inFlight = false;
+    if (this.abandoned === undefined) return true;
+    this.abandoned();
+    return false;
+  }
+
   /** A recycled file keeps its blocks: overwriting them syncs faster than growing a file. */
   private readonly onRenamed = (err: Error | null): void => {
+    if (!this.landed()) return;
     const path = this.flying!.chunks[this.flyingChunk]!.segment.path;
     // A spare that vanished is no loss: create the file instead.
+    this.inFlight = true;
     open(path, err === null ? 'r+' : 'wx+', 0o644, this.onOpen);
   };
 
   private readonly onOpen = (err: Error | null, fd: number): void => {
+    if (!this.landed()) return;
+    const c = this.flying!.chunks[this.flyingChunk]!;
+    // O_EXCL creation that found no space left no file behind: try again later.
+    if (err !== null && isNoSpace(err)) return this.stalled(c, err, 0);
     if (err !== null) return this.fail(err, 'create');
-    this.flying!.chunks[this.flyingChunk]!.segment.fd = fd;
+    c.segment.fd = fd;
     // The new file's directory entry must be durable before anything in it is confirmed.
+    this.inFlight = true;
     fsync(this.dirFd, this.onDirSync);
   };
 
   private readonly onDirSync = (err: Error | null): void => {
+    if (!this.landed()) return;
     if (err !== null) return this.fail(err, 'fsync the directory of');
     const c = this.flying!.chunks[this.flyingChunk]!;
+    this.inFlight = true;
     writev(c.segment.fd, c.bufs, c.position, this.onWrite);
   };
 
   private readonly onWrite = (err: Error | null, n: number): void => {
+    if (!this.landed()) return;
     const c = this.flying!.chunks[this.flyingChunk]!;
     if (err !== null && !isNoSpace(err)) return this.fail(err, 'write');
     // A short write is a disk that filled up under us; nothing is failed while space may return.
@@ -251,6 +276,7 @@ export class GroupCommit {
     }
     c.segment.written = c.position + n;
     this.bytesWritten += n;
+    this.inFlight = true;
     if (UNSAFE_NO_SYNC) return this.onSync(null);
     fdatasync(c.segment.fd, this.onSync);
   };
@@ -268,6 +294,7 @@ export class GroupCommit {
         { cause: err ?? undefined },
       );
       this.hooks.stalled(this.stall);
+      this.tellDrained(false);
     }
     this.retries++;
     this.retryTimer = setTimeout(this.retry, this.retryMs);
@@ -277,17 +304,49 @@ export class GroupCommit {
   private readonly retry = (): void => {
     this.retryTimer = undefined;
     if (this.flying === undefined || this.failure !== undefined) return;
-    const c = this.flying.chunks[this.flyingChunk]!;
-    writev(c.segment.fd, c.bufs, c.position, this.onWrite);
+    this.step();
   };
 
-  /** Stop retrying a stalled write (close gives up on it). */
-  cancelRetry(): void {
+  /**
+   * Resolves true once everything appended so far is durable, false if the journal stalls on
+   * a full disk or fails first (close must not wait for space that may never come).
+   */
+  drained(): Promise<boolean> {
+    if (this.failure !== undefined || this.stall !== undefined) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let done = false;
+      const tell = (ok: boolean): void => {
+        if (!done) resolve(ok);
+        done = true;
+      };
+      this.drainWaiters.push(tell);
+      this.afterSync((err) => tell(err === undefined));
+    });
+  }
+
+  private tellDrained(ok: boolean): void {
+    const w = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const tell of w) tell(ok);
+  }
+
+  /**
+   * Give up on the flying batch (close while the disk is full): no more retries, and once an
+   * fs call still under way has called back, nothing more is done with its result, so the
+   * files can be closed safely. Its records stay unconfirmed.
+   */
+  abandon(): Promise<void> {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (!this.inFlight) {
+      this.abandoned = () => {};
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.abandoned = resolve));
   }
 
   private readonly onSync = (err: Error | null): void => {
+    if (!this.landed()) return;
     const c = this.flying!.chunks[this.flyingChunk]!;
     if (err !== null) return this.fail(err, 'fdatasync');
     c.segment.synced = c.segment.written;
@@ -300,34 +359,45 @@ export class GroupCommit {
     this.durableBatch = b.no;
     // Before anyone hears "durable", put a BATCH record after these bytes (recovery's proof
     // that they were synced, so damage in them is corruption, not a torn write): the next
-    // batch's header if one is waiting, else a marker of its own.
-    // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
+    // batch's header if one is waiting, else a marker at the end. The marker is not counted
+    // in the segment's size: the next header overwrites it, so unsynced bytes always start
+    // with exactly one BATCH record.
     const last = b.chunks[b.chunks.length - 1]?.segment;
+    // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
+    let proved = last === undefined || last.sealed;
+    if (!proved && !this.dirty && last!.fd >= 0 && last!.size === last!.written) {
+      const p = this.reserveProof();
+      writeBatch(this.slab, p, last!.id, last!.size, BATCH_SIZE);
+      proved = this.writeProof(last!, this.slab, p, last!.size);
+      // No room even for the marker: a batch of just a header carries the proof instead.
+      if (!proved) {
+        this.reserve(last!, 0);
+        this.dirty = true;
+      }
+    }
     let next: Batch | undefined;
     if (this.dirty) {
       this.seal();
-      next = this.flying;
-      const c = next!.chunks[0];
-      if (c !== undefined && c.segment.fd >= 0)
-        this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
-    } else if (last !== undefined && !last.sealed && last.fd >= 0 && last.size === last.written) {
-      const p = this.reserveProof();
-      writeBatch(this.slab, p, last.id, last.size, BATCH_SIZE);
-      if (this.writeProof(last, this.slab, p, last.size)) {
-        last.size += BATCH_SIZE;
-        last.written = last.size;
-        this.bytesWritten += BATCH_SIZE;
-      }
+      next = this.flying!;
+      const c = next.chunks[0];
+      if (!proved && c !== undefined && c.segment.fd >= 0)
+        proved = this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
     }
     for (const s of b.retired)
       if (s.length === SLAB && this.pool.length < POOL_MAX) this.pool.push(s);
     this.flying = next;
+    if (!proved && next !== undefined) {
+      // Confirm these once the next batch (whose header is their proof) is durable.
+      next.waiters.unshift(...b.waiters);
+      b.waiters.length = 0;
+    }
     // Appends made by waiters (and by the hook) join the open batch; with `flying` set
     // nothing schedules a flush for them until this one is durable.
     notify(b.waiters, undefined);
     this.hooks.afterDurable();
     if (next !== undefined) this.step();
     else if (this.dirty) this.flush();
+    else this.tellDrained(true);
   }
 
   /** Scratch room for a marker past the slab's used bytes, outside every batch. */
@@ -352,6 +422,7 @@ export class GroupCommit {
       { cause: err },
     );
     this.hooks.failed(this.failure);
+    this.tellDrained(false);
     const flying = this.flying!;
     this.flying = undefined;
     notify(flying.waiters, this.failure);

@@ -432,18 +432,18 @@ export class JournalStore extends JournalLog implements Store {
   private async shutdown(): Promise<void> {
     this.writable = false;
     await this.reclaimer.stop();
-    if (this.gc.stall !== undefined) {
-      // A write still waiting for disk space will not get it now: its records stay
-      // unconfirmed, and no clean seal is written (the next start recovers as after a crash).
-      this.gc.cancelRetry();
-    } else {
-      if (this.pendingIds === undefined && this.gc.failure === undefined) {
-        // Batched settles and watermarks first: recovery ignores whatever follows the SEAL.
-        this.beforeSeal();
-        if (this.head.size > 0) this.seal(this.head, true);
+    if (this.pendingIds === undefined && this.gc.failure === undefined) {
+      // Batched settles and watermarks first, and durable (with their proof) before the
+      // clean SEAL goes in a batch of its own: recovery ignores whatever follows a SEAL.
+      this.beforeSeal();
+      if ((await this.gc.drained()) && this.head.size > 0 && !this.head.sealed) {
+        this.seal(this.head, true);
+        await this.gc.drained();
       }
-      await new Promise<void>((done) => this.gc.afterSync(() => done()));
     }
+    // On a full disk the last writes stay unconfirmed and no clean seal is written: the
+    // next start recovers as after a crash.
+    await this.gc.abandon();
     for (const s of this.segments) s.closeFd();
     this.reader.clear();
     closeSync(this.dirFd);

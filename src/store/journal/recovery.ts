@@ -182,6 +182,10 @@ class SegmentScan {
     try {
       const size = fstatSync(fd).size;
       let from = 0;
+      // What the newest segment holds may still be only in the page cache (a crash between a
+      // write and its fdatasync): make it durable before anything builds on it, or a power
+      // cut later could tear bytes this start took as whole, inside a segment no longer last.
+      if (last) fsyncSync(fd);
       for (;;) {
         const end = this.scanFrom(fd, seg, from, size);
         // Past a SEAL there may be a recycled file's old records: not ours, not damage.
