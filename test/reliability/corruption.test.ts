@@ -3,9 +3,10 @@
 // on its own copy of that data dir, damages one segment, starts a broker on it and drains.
 //
 // After SIGKILL every confirmed record is complete on disk, so a truncation models a power cut
-// (the cut bytes were never synced): the broker must start, deliver every message whose record
-// lies wholly before the cut, deliver nothing unexpected, and keep the cut bytes in a side file
-// next to the segment. A flipped bit with confirmed records behind it is corruption: refuse to
+// (the cut bytes were never synced): the broker must start, deliver every message of the batches
+// before the one the cut tears (a batch is synced and confirmed as a whole, so the torn one may
+// go entirely), deliver nothing unexpected, and keep the cut bytes in a side file next to the
+// segment. A flipped bit with confirmed records behind it is corruption: refuse to
 // start naming file and offset, or with --recover-skip-corrupt skip exactly the bad record.
 //
 // Env: BATON_LONG=1 runs 50 random cut offsets instead of a handful.
@@ -115,7 +116,7 @@ function inPayload(seg: SegmentMap, offset: number): number {
   return offset - r.start < 20 ? r.start + 20 : offset;
 }
 
-void test('B1 torn tail: cut the newest segment at many offsets; the broker starts, keeps every record before the cut and the cut bytes', async (t) => {
+void test('B1 torn tail: cut the newest segment at many offsets; the broker starts, keeps every batch before the torn one and the cut bytes', async (t) => {
   const g = await loadGolden(t);
   const seg = g.segments.at(-1)!;
   const recs = seg.records.slice(-12, -1);
