@@ -2,7 +2,7 @@
 // (full disk), the machine-wide writeback knob, and capability probes that say why a test
 // cannot run. Every mount is undone in t.after.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 
 export function sh(cmd: string, args: string[]): string {
@@ -95,30 +95,61 @@ export function mountTmpfs(t: TestContext, dir: string, sizeMiB: number): void {
 }
 
 const DIRTY_EXPIRE = '/proc/sys/vm/dirty_expire_centisecs';
+/** Shared by every test process holding the knob: the original value and one marker per holder. */
+const HOLD_DIR = '/tmp/baton-writeback-hold';
+let holds = 0;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Raise vm.dirty_expire_centisecs so the kernel does not write dirty pages back during the run
- * (making the cut strict). Machine-wide: restored after the test. False if not writable.
+ * (making the cut strict). Machine-wide, and test files run in parallel: the original value is
+ * kept in HOLD_DIR by the first holder, and the last live holder to finish puts it back (also
+ * when the runner kills this file on a timeout, which skips t.after). False if not writable.
  */
 export function holdWriteback(t: TestContext, centisecs = 60000): boolean {
-  let old: string;
+  const marker = `${HOLD_DIR}/${process.pid}-${++holds}`;
   try {
-    old = readFileSync(DIRTY_EXPIRE, 'utf8').trim();
+    mkdirSync(HOLD_DIR, { recursive: true });
+    const current = readFileSync(DIRTY_EXPIRE, 'utf8').trim();
+    try {
+      // Only when no holder (live or crashed) recorded it before us.
+      writeFileSync(`${HOLD_DIR}/orig`, current, { flag: 'wx' });
+    } catch {
+      // already recorded
+    }
+    writeFileSync(marker, '');
     writeFileSync(DIRTY_EXPIRE, String(centisecs));
   } catch {
     return false;
   }
-  let restored = false;
-  const restore = (): void => {
-    if (restored) return;
-    restored = true;
-    writeFileSync(DIRTY_EXPIRE, old);
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    rmSync(marker, { force: true });
+    const others = readdirSync(HOLD_DIR).filter(
+      (n) => n !== 'orig' && alive(Number(n.split('-')[0])) && `${HOLD_DIR}/${n}` !== marker,
+    );
+    if (others.length > 0) return;
+    try {
+      writeFileSync(DIRTY_EXPIRE, readFileSync(`${HOLD_DIR}/orig`, 'utf8'));
+      rmSync(HOLD_DIR, { recursive: true, force: true });
+    } catch {
+      // another holder restored it first
+    }
   };
-  t.after(restore);
-  // Also when the runner kills this file on a timeout, which skips t.after.
-  process.once('exit', restore);
+  t.after(release);
+  process.once('exit', release);
   process.once('SIGTERM', () => {
-    restore();
+    release();
     process.exit(143);
   });
   return true;
