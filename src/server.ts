@@ -53,6 +53,12 @@ export class Server {
             `journal: cut a torn tail of ${d.bytes} bytes at ${d.file}:${d.offset} (${d.reason}); ` +
               'it was written but never confirmed (a crash or power cut)',
           );
+        else if (d.known === true)
+          logger.warn(
+            { file: d.file, offset: d.offset, bytes: d.bytes, sideFile: d.sideFile },
+            `journal: skipping ${d.bytes} corrupt bytes at ${d.file}:${d.offset}, as an earlier ` +
+              '--recover-skip-corrupt start did (its side file holds them)',
+          );
         else
           logger.error(
             { file: d.file, offset: d.offset, bytes: d.bytes, sideFile: d.sideFile },

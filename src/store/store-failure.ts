@@ -19,7 +19,8 @@ export class StoreCorruptError extends Error {
   constructor(file: string, offset: number, reason: string) {
     super(
       `journal file ${file} is corrupt at offset ${offset}: ${reason}. ` +
-        'Records after it would be lost, so recovery stops here; restore the file or move it aside.',
+        'Records after it would be lost, so recovery stops here: restore the file from a backup, ' +
+        'or start with --recover-skip-corrupt to skip the damaged bytes (the messages in them are lost).',
     );
     this.name = 'StoreCorruptError';
     this.file = file;

@@ -72,6 +72,8 @@ export interface JournalDamage {
   reason?: string;
   /** Where the damaged bytes (or their first MiB, for a torn tail) were copied. */
   sideFile?: string;
+  /** Corrupt bytes an earlier start already skipped (its side file holds exactly them). */
+  known?: boolean;
 }
 
 export interface RecoveryStats {

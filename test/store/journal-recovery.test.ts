@@ -468,3 +468,31 @@ void it('after a clean close, deliveries whose watermark was not yet written sti
   assert.equal(got.r.stats.clean, false);
   assert.ok(got.r.messages.every((m) => m.redelivered));
 });
+
+void it('a skip is remembered by its side file: later starts without the flag skip the same bytes, new damage still refuses', async (t) => {
+  const src = await buildJournal(t);
+  const recs = walk(src);
+  const lastName = lastSegment(src).split('/').pop()!;
+  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  const victim = inLast[1]!;
+  const { dir, file } = flipped(t, src, victim.end - 2);
+  const skipping = await JournalStore.open({ dir, skipCorrupt: true, compactRatio: 0 });
+  const first = await recoverAll(skipping);
+  await skipping.close();
+  const again = await JournalStore.open({ dir, compactRatio: 0 });
+  const second = await recoverAll(again);
+  await again.close();
+  assert.deepEqual(
+    second.messages.map((m) => `${m.queueId}:${m.seq}`).sort(),
+    first.messages.map((m) => `${m.queueId}:${m.seq}`).sort(),
+  );
+  assert.equal(second.stats.damage[0]!.known, true);
+  // Fresh damage elsewhere in that segment (no longer the newest) is refused as before.
+  const other = inLast[inLast.length - 1]!;
+  const b = readFileSync(file);
+  b[other.start + 12] = b[other.start + 12]! ^ 0x02;
+  writeFileSync(file, b);
+  const strict = await JournalStore.open({ dir });
+  await assert.rejects(recoverAll(strict), new RegExp(`offset ${other.start}\\b`));
+  await strict.close();
+});

@@ -4,6 +4,7 @@ import {
   fsyncSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -197,11 +198,24 @@ class SegmentScan {
           this.cutTornTail(fd, seg, end, rest, code);
           return end;
         }
-        if (!this.skipCorrupt) throw new StoreCorruptError(seg.path, end, describeCheck(code));
         const resume = resyncAt(rest, end, seg.id, proof);
         const to = resume < 0 ? size : resume;
-        writeSideFile(`${seg.path}.${end}.corrupt`, rest.subarray(0, to - end));
-        this.damage.push({ kind: 'corrupt', file: seg.path, offset: end, bytes: to - end });
+        const bad = rest.subarray(0, to - end);
+        const side = `${seg.path}.${end}.corrupt`;
+        // A side file holding exactly these bytes records an earlier, deliberate skip: later
+        // starts need not be told again (the segment itself is never rewritten).
+        const known = sameBytes(side, bad);
+        if (!this.skipCorrupt && !known)
+          throw new StoreCorruptError(seg.path, end, describeCheck(code));
+        if (!known) writeSideFile(side, bad);
+        this.damage.push({
+          kind: 'corrupt',
+          file: seg.path,
+          offset: end,
+          bytes: to - end,
+          sideFile: side,
+          known,
+        });
         if (resume < 0) return end;
         from = resume;
       }
@@ -318,6 +332,14 @@ function writeSideFile(path: string, bytes: Buffer): void {
     fsyncSync(dfd);
   } finally {
     closeSync(dfd);
+  }
+}
+
+function sameBytes(path: string, bytes: Buffer): boolean {
+  try {
+    return readFileSync(path).equals(bytes);
+  } catch {
+    return false;
   }
 }
 
