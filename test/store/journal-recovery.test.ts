@@ -417,12 +417,12 @@ void it('a flipped byte in the newest, unsynced batch is a torn write: cut, the 
   for (let i = 21; i <= 30; i++) j.store.enqueue(message(`unsynced ${i}`), [1], [i]);
   await synced(j.store);
   // The marker after the first sync is not counted: the next batch's header overwrites it.
-  const base = good.length - 17;
+  const base = good.length - 21;
   const after = readFileSync(lastSegment(j.dir));
   // After `base`: the batch's BATCH header, ten records, then the marker after its sync. Keep
   // everything but that last marker, with a byte of the fifth record flipped.
-  const unsynced = Buffer.from(after.subarray(base, after.length - 17));
-  let off = 17;
+  const unsynced = Buffer.from(after.subarray(base, after.length - 21));
+  let off = 21;
   for (let k = 0; k < 4; k++) off += 9 + unsynced.readUInt32LE(off);
   unsynced[off + 12] = unsynced[off + 12]! ^ 0x01;
   writeFileSync(file, Buffer.concat([good.subarray(0, base), unsynced]));
@@ -496,3 +496,38 @@ void it('a skip is remembered by its side file: later starts without the flag sk
   await assert.rejects(recoverAll(strict), new RegExp(`offset ${other.start}\\b`));
   await strict.close();
 });
+
+void it('a BATCH look-alike inside a message body is no sync proof: a torn write before it is still a torn tail', async (t) => {
+  const j = await openJournal(t, { segmentSize: 1 << 20, compactRatio: 0 });
+  await recoverAll(j.store);
+  j.store.enqueue(message('synced'), [1], [1]);
+  await synced(j.store);
+  const image = tempDir(t, 'baton-lookalike-');
+  cpSync(j.dir, image, { recursive: true });
+  const file = lastSegment(image);
+  const good = readFileSync(file);
+  const base = good.length - 21;
+  // An unsynced batch: a damaged record, then a message whose body is a BATCH record valid in
+  // every way except the key-derived tag (which the publisher cannot know).
+  const fake = Buffer.alloc(21);
+  const at = base + 200;
+  fake.writeUInt32LE(12, 0);
+  fake[4] = 8;
+  fake.writeUInt32LE(at, 9);
+  fake.writeUInt32LE(21, 13);
+  const { crc32c, crc32cByte } = await import('../../src/store/journal/crc32c.js');
+  fake.writeUInt32LE(crc32c(fake, 9, 21, crc32cByte(8, lastSegmentId(file))), 5);
+  const torn = Buffer.alloc(200 + 21, 0x55);
+  fake.copy(torn, 200);
+  writeFileSync(file, Buffer.concat([good.subarray(0, base), torn]));
+  const got = await recoverCopy(t, image, () => {});
+  assert.deepEqual(
+    got.r.messages.map((m) => m.seq),
+    [1],
+  );
+  assert.equal(got.r.stats.damage[0]!.kind, 'torn');
+});
+
+function lastSegmentId(path: string): number {
+  return Number(path.split('/').pop()!.slice(0, 20));
+}

@@ -189,11 +189,11 @@ void it('recycles deleted segment files; their stale records never come back', a
   const spares = (): string[] => readdirSync(j.dir).filter((f) => f.endsWith('.spare'));
   await eventually(() => assert.ok(spares().length >= 1, 'a deleted segment became a spare'));
   // Append until a roll renames a spare into the new head segment (a file larger than it,
-  // beyond the 17-byte marker after the last sync, which is not counted in its size).
+  // beyond the 21-byte marker after the last sync, which is not counted in its size).
   const fresh: string[] = [];
   const recycled = (): boolean => {
     const head = store.segments[store.segments.length - 1]!;
-    return head.size > 0 && statSync(head.path).size > head.size + 17;
+    return head.size > 0 && statSync(head.path).size > head.size + 21;
   };
   for (let i = 1; !recycled(); i++) {
     assert.ok(i < 500, 'no spare was reused');

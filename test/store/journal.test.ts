@@ -117,7 +117,7 @@ void it('open creates a missing directory; an existing journal must be recovered
   a.enqueue(message('x'), [1], [1]);
   assert.ok(readdirSync(dir).includes('LOCK'));
   await a.close();
-  assert.deepEqual(readdirSync(dir), ['00000000000000000001.seg']);
+  assert.deepEqual(readdirSync(dir).sort(), ['00000000000000000001.seg', 'JOURNAL_KEY']);
   const b = await JournalStore.open({ dir });
   t.after(() => b.close());
   assert.throws(() => b.enqueue(message('y'), [1], [2]), /recover\(\)/);
@@ -129,6 +129,7 @@ void it('open creates a missing directory; an existing journal must be recovered
   assert.deepEqual(readdirSync(dir).sort(), [
     '00000000000000000001.seg',
     '00000000000000000002.seg',
+    'JOURNAL_KEY',
     'LOCK',
   ]);
 });

@@ -107,10 +107,13 @@ export class GroupCommit {
   private readonly pool: Buffer[] = [];
   private readonly dirFd: number;
   private readonly hooks: GroupCommitHooks;
+  /** The journal's secret for BATCH tags (journal-key.ts). */
+  readonly key: number;
 
-  constructor(dirFd: number, hooks: GroupCommitHooks) {
+  constructor(dirFd: number, hooks: GroupCommitHooks, key: number) {
     this.dirFd = dirFd;
     this.hooks = hooks;
+    this.key = key;
   }
 
   /** Number of the batch that records appended now will belong to. */
@@ -202,7 +205,7 @@ export class GroupCommit {
     this.cut();
     const b = this.open;
     for (const c of b.chunks)
-      writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes);
+      writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes, this.key);
     this.open = new Batch(b.no + 1);
     this.chunk = undefined;
     this.dirty = false;
@@ -367,7 +370,7 @@ export class GroupCommit {
     let proved = last === undefined || last.sealed;
     if (!proved && !this.dirty && last!.fd >= 0 && last!.size === last!.written) {
       const p = this.reserveProof();
-      writeBatch(this.slab, p, last!.id, last!.size, BATCH_SIZE);
+      writeBatch(this.slab, p, last!.id, last!.size, BATCH_SIZE, this.key);
       proved = this.writeProof(last!, this.slab, p, last!.size);
       // No room even for the marker: a batch of just a header carries the proof instead.
       if (!proved) {

@@ -81,14 +81,20 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   /** Paths of spare files, newest last. */
   private readonly spares: string[];
 
-  protected constructor(dir: string, dirFd: number, files: JournalFiles, o: JournalStoreOptions) {
+  protected constructor(
+    dir: string,
+    dirFd: number,
+    files: JournalFiles,
+    o: JournalStoreOptions,
+    key: number,
+  ) {
     this.dir = dir;
     this.dirFd = dirFd;
     this.segmentSize = o.segmentSize ?? 64 * 1024 * 1024;
     this.compactRatio = o.compactRatio ?? 0.5;
     this.compactMinSegments = o.compactMinSegments ?? 2;
     this.reader = new RecordReader(o.readAhead ?? WINDOW);
-    this.gc = new GroupCommit(dirFd, this);
+    this.gc = new GroupCommit(dirFd, this, key);
     this.reclaimer = new Reclaimer(this);
     // Past every spare's number too, so a recycled file's old records can never validate.
     this.head = new Segment(dir, files.maxId + 1);

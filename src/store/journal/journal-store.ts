@@ -12,6 +12,7 @@ import {
 } from '../store.js';
 import { StoreFailure } from '../store-failure.js';
 import { DirLock } from './dir-lock.js';
+import { journalKey } from './journal-key.js';
 import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
@@ -71,8 +72,9 @@ export class JournalStore extends JournalLog implements Store {
     files: JournalFiles,
     o: JournalStoreOptions,
     lock: DirLock,
+    key: number,
   ) {
-    super(dir, dirFd, files, o);
+    super(dir, dirFd, files, o, key);
     this.lock = lock;
     const ids = files.segments;
     this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
@@ -98,7 +100,10 @@ export class JournalStore extends JournalLog implements Store {
       }
       lock = DirLock.acquire(dir);
       dirFd = openSync(dir, 'r');
-      return Promise.resolve(new JournalStore(dir, dirFd, listJournalFiles(dir), options, lock));
+      const key = journalKey(dir);
+      return Promise.resolve(
+        new JournalStore(dir, dirFd, listJournalFiles(dir), options, lock, key),
+      );
     } catch (err) {
       if (dirFd >= 0) closeSync(dirFd);
       lock?.release();
@@ -145,6 +150,7 @@ export class JournalStore extends JournalLog implements Store {
           reader: this.reader,
           decoder: this.decoder,
           skipCorrupt: this.skipCorrupt,
+          proofKey: this.gc.key,
         },
         visitor,
       );
@@ -381,7 +387,7 @@ export class JournalStore extends JournalLog implements Store {
     const fd = openSync(h.path, 'wx+', 0o644);
     h.fd = fd;
     const b = Buffer.allocUnsafe(BATCH_SIZE);
-    writeBatch(b, 0, h.id, 0, BATCH_SIZE);
+    writeBatch(b, 0, h.id, 0, BATCH_SIZE, this.gc.key);
     writeSync(fd, b, 0, BATCH_SIZE, 0);
     fsyncSync(fd);
     fsyncSync(this.dirFd);

@@ -20,8 +20,10 @@
  *   SEAL       u32 segment number | u8 clean   (last record of a segment; bytes after it are
  *              ignored. clean = 1 only for the seal close() writes: a clean shutdown is recorded,
  *              never inferred. Seals of journals before this flag have no clean byte.)
- *   BATCH      u32 own offset | u32 bytes      (first record of every batch's bytes in a segment,
- *              and a marker written after a sync when nothing else is pending)
+ *   BATCH      u32 own offset | u32 bytes | u32 tag   (first record of every batch's bytes in a
+ *              segment, and a marker written after a sync when nothing else is pending; tag is
+ *              the CRC32C of the first 8 payload bytes started from the journal's secret key
+ *              XOR the segment number, so a look-alike inside a message body never passes)
  *
  * No payload is empty, so a zero length word can only be a zero-filled (never-written) tail.
  * A record's position is its segment number and the offset of its header.
@@ -55,7 +57,7 @@ export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 export const HEADER = 9;
 export const SEAL_SIZE = HEADER + 5;
-export const BATCH_SIZE = HEADER + 8;
+export const BATCH_SIZE = HEADER + 12;
 /** Bytes of an ENQUEUE payload before its target pairs. */
 export const ENQUEUE_FIXED = 11;
 export const PAIR = 12;
@@ -108,17 +110,27 @@ export function sealIsClean(buf: Buffer, off: number): boolean {
   return buf.readUInt32LE(off) === SEAL_SIZE - HEADER && buf[off + HEADER + 4] === 1;
 }
 
-/** Encode a BATCH record at `buf[p, p + BATCH_SIZE)`, for file offset `offset` of `seed`. */
+/**
+ * Encode a BATCH record at `buf[p, p + BATCH_SIZE)`, for file offset `offset` of `seed`;
+ * `key` is the journal's secret (journal-key.ts).
+ */
 export function writeBatch(
   buf: Buffer,
   p: number,
   seed: number,
   offset: number,
   bytes: number,
+  key: number,
 ): number {
-  buf.writeUInt32LE(offset, p + HEADER);
-  buf.writeUInt32LE(bytes, p + HEADER + 4);
+  const q = p + HEADER;
+  buf.writeUInt32LE(offset, q);
+  buf.writeUInt32LE(bytes, q + 4);
+  buf.writeUInt32LE(batchTag(buf, q, seed, key), q + 8);
   return sealRecord(buf, p, p + BATCH_SIZE, RecordKind.BATCH, seed);
+}
+
+function batchTag(buf: Buffer, payload: number, seed: number, key: number): number {
+  return crc32c(buf, payload, payload + 8, (key ^ seed) >>> 0);
 }
 
 /** The first four bytes of every BATCH record plus its kind: what a resync scan looks for. */
@@ -126,15 +138,27 @@ export const BATCH_PREFIX = Buffer.from([BATCH_SIZE - HEADER, 0, 0, 0, RecordKin
 
 /**
  * File offset of the first valid BATCH record of segment `seed` in `buf[from, end)`, where
- * `buf[0]` is at file offset `base`; -1 if none. It must name its own offset, so bytes that
- * merely look like one are not taken for it.
+ * `buf[0]` is at file offset `base`; -1 if none. It must name its own offset and carry the
+ * tag only the journal's key gives, so bytes that merely look like one are not taken for it.
  */
-export function findBatch(buf: Buffer, from: number, end: number, seed: number, base: number) {
+export function findBatch(
+  buf: Buffer,
+  from: number,
+  end: number,
+  seed: number,
+  base: number,
+  key: number,
+): number {
   let i = from;
   for (;;) {
     i = buf.indexOf(BATCH_PREFIX, i);
     if (i < 0 || i + BATCH_SIZE > end) return -1;
-    if (checkRecord(buf, i, end, seed) === BATCH_SIZE && buf.readUInt32LE(i + HEADER) === base + i)
+    const q = i + HEADER;
+    if (
+      checkRecord(buf, i, end, seed) === BATCH_SIZE &&
+      buf.readUInt32LE(q) === base + i &&
+      buf.readUInt32LE(q + 8) === batchTag(buf, q, seed, key)
+    )
       return base + i;
     i++;
   }

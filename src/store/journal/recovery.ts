@@ -63,6 +63,8 @@ export interface ReplayOptions {
   decoder: EnqueueDecoder;
   /** Skip corrupt records (reported in stats.damage) instead of refusing to start. */
   skipCorrupt?: boolean;
+  /** The journal's secret, to tell real BATCH records from look-alikes. */
+  proofKey: number;
 }
 
 /**
@@ -90,7 +92,7 @@ export function recoverJournal(
   const segments: Segment[] = [];
   const damage: JournalDamage[] = [];
   let clean = false;
-  const reader = new SegmentScan(scan, options.skipCorrupt === true, damage);
+  const reader = new SegmentScan(scan, options.skipCorrupt === true, damage, options.proofKey);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (i > 0 && id !== ids[i - 1]! + 1) {
@@ -166,11 +168,13 @@ class SegmentScan {
   private readonly scan: Scanner;
   private readonly skipCorrupt: boolean;
   private readonly damage: JournalDamage[];
+  private readonly key: number;
 
-  constructor(scan: Scanner, skipCorrupt: boolean, damage: JournalDamage[]) {
+  constructor(scan: Scanner, skipCorrupt: boolean, damage: JournalDamage[], key: number) {
     this.scan = scan;
     this.skipCorrupt = skipCorrupt;
     this.damage = damage;
+    this.key = key;
   }
 
   release(): void {
@@ -193,7 +197,7 @@ class SegmentScan {
         if (this.scan.sealed || end >= size) return end;
         const code = this.scan.code;
         const rest = readRange(fd, end, size);
-        const proof = findBatch(rest, 1, rest.length, seg.id, end);
+        const proof = findBatch(rest, 1, rest.length, seg.id, end, this.key);
         if (last && proof < 0) {
           this.cutTornTail(fd, seg, end, rest, code);
           return end;
