@@ -11,17 +11,8 @@ import type { History, HistoryEvent } from './history.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One seeded PRNG for the whole suite (mulberry32), so a failing run replays from its seed.
+export { prng } from '../store/helpers.js';
 
 /** Wait until `cond()` holds, polling; false if `timeoutMs` passed first. */
 export async function waitFor(
