@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../src/core/broker.js';
+import { openStores } from '../src/store/open-stores.js';
 import { Message } from '../src/core/message.js';
 
 export async function measureRecovery(
@@ -12,7 +13,7 @@ export async function measureRecovery(
 ): Promise<{ messages: number; seconds: number; journalMs: number; peakRssMiB: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-recovery-'));
   try {
-    const broker = await Broker.open({ dataDir: dir });
+    const broker = await Broker.open(await openStores({ dataDir: dir }));
     const v = broker.vhost();
     v.declareQueue('recovery', { durable: true }, undefined);
     const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2

@@ -1,7 +1,9 @@
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { openStores } from './store/open-stores.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 
@@ -30,14 +32,19 @@ export class Server {
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
-    const broker = await Broker.open({
+    const stores = await openStores({
       store: config.store,
       dataDir,
       segmentSize: config.segmentSize,
       bodyBudget: config.bodyBudget,
       recoverSkipCorrupt: config.recoverSkipCorrupt,
+    });
+    const broker = await Broker.open({
+      ...stores,
+      bodyBudget: config.bodyBudget,
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
+      diskPath: config.store === 'journal' ? dataDir : tmpdir(),
     });
     broker.onError = (err, context) => logger.error({ err }, context);
     broker.alarms.listen((blocked, reason) => {

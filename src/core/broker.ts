@@ -1,8 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { JournalStore } from '../store/journal/journal-store.js';
-import { MemoryStore } from '../store/memory/memory-store.js';
-import { FileSpill } from '../store/spill/file-spill.js';
 import type { Spill } from '../store/spill.js';
 import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
@@ -17,24 +12,21 @@ import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
 
 export interface BrokerOptions {
-  /** Where the journal lives. Ignored when `store` is 'memory' or a Store is given. */
-  dataDir?: string;
-  store?: 'journal' | 'memory' | Store;
-  /** Journal segment size in bytes (tests use tiny ones to exercise rollover). */
-  segmentSize?: number;
-  /** Start past corrupt journal records (skipped and reported) instead of refusing to. */
-  recoverSkipCorrupt?: boolean;
+  /** The message store (server.ts builds it: store/open-stores.ts). */
+  store: Store;
+  /** Where messages the store cannot page go past the body budget. */
+  spill: Spill;
   /**
    * Bytes of message bodies kept in memory. Past it, persistent messages on durable queues
-   * are paged out (kept only as journal positions) and read back on delivery.
+   * are paged out (kept only as journal positions) and the rest spilled; read back on delivery.
    */
   bodyBudget?: number;
   /** Memory alarm: fraction of RAM (<= 1) or bytes (> 1); 0 disables. Default: no alarm. */
   memoryHighWatermark?: number;
-  /** Disk alarm: bytes that must stay free on the data dir's filesystem; 0 (default) disables. */
+  /** Disk alarm: bytes that must stay free on `diskPath`'s filesystem; 0 (default) disables. */
   diskFreeLimit?: number;
-  /** Transient spill file size (tests use tiny ones). */
-  spillFileSize?: number;
+  /** The filesystem the disk alarm watches (the data dir). */
+  diskPath?: string;
 }
 
 /**
@@ -52,10 +44,8 @@ export class Broker {
   /** Bytes of message bodies held in memory by queue entries. */
   bodyBytes = 0;
   readonly bodyBudget: number;
-  /** True when the store can page journaled messages (the journal; not the memory store). */
-  readonly storePages: boolean;
-  /** Where messages the journal cannot page go past the body budget; gone at restart. */
-  spill!: Spill;
+  /** Where messages the store cannot page go past the body budget; gone at restart. */
+  readonly spill: Spill;
   monitor: ResourceMonitor | undefined;
   private nextQueueId = 1;
   private nextConnectionId = 1;
@@ -66,10 +56,11 @@ export class Broker {
    */
   decodeHeaders: (properties: Buffer) => Record<string, unknown> | undefined = () => undefined;
 
-  private constructor(store: Store, bodyBudget: number) {
+  private constructor(store: Store, spill: Spill, bodyBudget: number) {
     this.journal = new StoreGuard(store);
+    this.spill = spill;
+    spill.onError = (err, context) => this.reportError(err, context);
     this.bodyBudget = bodyBudget;
-    this.storePages = !(store instanceof MemoryStore);
     this.vhosts.set('/', new VirtualHost(this, '/'));
     store.listen({
       stalled: (err) => {
@@ -93,31 +84,17 @@ export class Broker {
    */
   onStoreFailure: (err: Error) => void = () => {};
 
-  static async open(options: BrokerOptions = {}): Promise<Broker> {
-    let store: Store;
-    if (typeof options.store === 'object') store = options.store;
-    else if (options.store === 'memory') store = new MemoryStore();
-    else
-      store = await JournalStore.open({
-        dir: options.dataDir ?? './data',
-        ...(options.segmentSize !== undefined && { segmentSize: options.segmentSize }),
-        ...(options.bodyBudget !== undefined && { bodyBudget: options.bodyBudget }),
-        ...(options.recoverSkipCorrupt === true && { skipCorrupt: true }),
-      });
-    const broker = new Broker(store, options.bodyBudget ?? DEFAULT_BODY_BUDGET);
-    // Spill files live beside the journal (the journal's dir lock covers them), else in tmp.
-    const onDisk = options.store === undefined || options.store === 'journal';
-    const dataDir = options.dataDir ?? './data';
-    broker.spill = new FileSpill({
-      ...(onDisk && { dir: join(dataDir, 'transient') }),
-      ...(options.spillFileSize !== undefined && { fileSize: options.spillFileSize }),
-      onError: (err, context) => broker.reportError(err, context),
-    });
+  static async open(options: BrokerOptions): Promise<Broker> {
+    const broker = new Broker(
+      options.store,
+      options.spill,
+      options.bodyBudget ?? DEFAULT_BODY_BUDGET,
+    );
     if ((options.memoryHighWatermark ?? 0) > 0 || (options.diskFreeLimit ?? 0) > 0) {
       broker.monitor = new ResourceMonitor(broker.alarms, {
         memoryHighWatermark: options.memoryHighWatermark ?? 0,
         diskFreeLimit: options.diskFreeLimit ?? 0,
-        diskPath: onDisk ? dataDir : tmpdir(),
+        diskPath: options.diskPath ?? '.',
         onError: (err, context) => broker.reportError(err, context),
       });
       broker.monitor.start();

@@ -105,7 +105,7 @@ export class Queue {
   private pageOut(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
     const tail = this.tail;
     const location = message.location;
-    if (journaled && location !== undefined && this.vhost.broker.storePages) {
+    if (journaled && location !== undefined && this.vhost.broker.store.canPage) {
       tail.pushLocation(location);
       if (redelivered) tail.redeliveredUpTo = seq;
     } else {

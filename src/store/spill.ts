@@ -39,6 +39,8 @@ export interface SpillStats {
 }
 
 export interface Spill {
+  /** Told when a write or read fails (once per failing stretch); the broker installs it. */
+  onError: (err: unknown, context: string) => void;
   /** A new, empty stream for queue `queueId` (files are created only when it spills). */
   stream(queueId: number): SpillStream;
   stats(): SpillStats;

@@ -117,6 +117,11 @@ export function emptyRecoveryStats(): RecoveryStats {
 }
 
 export interface Store {
+  /**
+   * Whether journaled messages can be paged out (kept only as their location and read back
+   * with readPaged). A store that keeps nothing on disk (MemoryStore) cannot.
+   */
+  readonly canPage: boolean;
   /** Replay what is on disk into the visitor. Call once, before any append. */
   recover(visitor: RecoveryVisitor): Promise<RecoveryStats>;
 

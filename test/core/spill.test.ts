@@ -2,9 +2,16 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Broker } from '../../src/core/broker.js';
 import { FileSpill } from '../../src/store/spill/file-spill.js';
-import { collectingSession, eventually, msg, openBroker, synced, tick } from '../helpers/core.js';
+import {
+  collectingSession,
+  eventually,
+  msg,
+  newBroker,
+  openBroker,
+  synced,
+  tick,
+} from '../helpers/core.js';
 
 const spillFiles = (dir: string): string[] =>
   existsSync(join(dir, 'transient')) ? readdirSync(join(dir, 'transient')) : [];
@@ -133,7 +140,7 @@ void test('spill: purge and delete release spilled messages and their files', as
 });
 
 void test('spill: the memory store spills to a temp dir, removed on close', async (t) => {
-  const broker = await Broker.open({ store: 'memory', bodyBudget: 4 * 1024 });
+  const broker = await newBroker({ store: 'memory', bodyBudget: 4 * 1024 });
   t.after(() => broker.close());
   const { session } = collectingSession(broker);
   broker.vhost().declareQueue('m', { durable: true }, undefined);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, type BrokerOptions } from '../../src/core/broker.js';
+import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { Message } from '../../src/core/message.js';
 import type { QueueEntry } from '../../src/core/queue-entry.js';
@@ -14,15 +15,23 @@ export function tempDir(t: TestContext, prefix = 'baton-'): string {
   return dir;
 }
 
+/** What a test broker is made of: the stores to build and the broker's own options. */
+export type TestBrokerOptions = StoreSetup & Omit<BrokerOptions, 'store' | 'spill'>;
+
+/** A broker on stores built from `options` (the caller closes it). */
+export async function newBroker(options: TestBrokerOptions = {}): Promise<Broker> {
+  return Broker.open({ ...options, ...(await openStores(options)) });
+}
+
 /** A journal-backed broker in a temp dir with tiny segments, closed after the test. */
 export async function openBroker(
   t: TestContext,
-  options: BrokerOptions = {},
+  options: TestBrokerOptions = {},
 ): Promise<{ broker: Broker; dir: string; reopen: () => Promise<Broker> }> {
   const owned = options.dataDir === undefined;
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-'));
   const opts = { segmentSize: 64 * 1024, ...options, dataDir: dir };
-  let broker = await Broker.open(opts);
+  let broker = await newBroker(opts);
   // Close before deleting: a closing journal may still create or rename files.
   t.after(async () => {
     await broker.close();
@@ -33,7 +42,7 @@ export async function openBroker(
     dir,
     reopen: async () => {
       await broker.close();
-      broker = await Broker.open(opts);
+      broker = await newBroker(opts);
       return broker;
     },
   };

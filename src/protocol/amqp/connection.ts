@@ -83,6 +83,8 @@ export class AmqpConnection {
   /** True while flow control has stopped reading this socket. */
   private readPaused = false;
   private flowTimer: NodeJS.Timeout | undefined;
+  /** This connection has published: an alarm blocks it at once (RabbitMQ: a publisher). */
+  private publisher = false;
   /** True while a resource alarm has stopped reading this socket (it published during one). */
   private alarmBlocked = false;
   /** connection.blocked was sent and connection.unblocked is owed. */
@@ -145,6 +147,7 @@ export class AmqpConnection {
     q.length = 0;
     if (this.published) {
       this.published = false;
+      this.publisher = true;
       // As RabbitMQ: a connection is blocked once it publishes while an alarm is on.
       if (this.broker.alarms.blocked && !this.alarmBlocked) this.blockForAlarm();
       // Most clients (amqplib by default) leave Nagle on, so their next publish sits in their
@@ -459,19 +462,41 @@ export class AmqpConnection {
   private blockForAlarm(): void {
     this.alarmBlocked = true;
     this.socket.pause();
-    if (this.capabilities.connectionBlocked && this.state === 'opened') {
-      this.sendMethod(0, MethodId.ConnectionBlocked, { reason: this.broker.alarms.reason });
-      this.blockedSent = true;
-    }
+    this.tellBlocked();
   }
 
-  /** The listener relays alarm changes: the last one cleared lets blocked publishers go. */
+  private consumes(): boolean {
+    if (this.coreConnection === undefined) return false;
+    for (const session of this.coreConnection.sessions)
+      if (session.consumers.size !== 0) return true;
+    return false;
+  }
+
+  private tellBlocked(): void {
+    if (this.blockedSent || !this.capabilities.connectionBlocked || this.state !== 'opened') return;
+    this.sendMethod(0, MethodId.ConnectionBlocked, { reason: this.broker.alarms.reason });
+    this.blockedSent = true;
+  }
+
+  /**
+   * The listener relays alarm changes. As RabbitMQ: when one goes on, every connection that
+   * has published is told at once (a publisher waiting for confirms may not publish again for
+   * a long time). A publishing-only connection stops being read now; one that also consumes
+   * keeps being read (its acks may be what frees the resource) until its next publish. When
+   * the last alarm clears, blocked connections are told and read again.
+   */
   onAlarm(blocked: boolean): void {
-    if (blocked || !this.alarmBlocked) return;
-    this.alarmBlocked = false;
+    if (blocked) {
+      if (!this.publisher || this.alarmBlocked) return;
+      if (this.consumes()) this.tellBlocked();
+      else this.blockForAlarm();
+      return;
+    }
     if (this.blockedSent && this.state === 'opened')
       this.sendMethod(0, MethodId.ConnectionUnblocked, {});
     this.blockedSent = false;
+    if (!this.alarmBlocked) return;
+    this.alarmBlocked = false;
     if (!this.readPaused && this.state !== 'closed') {
       this.readSinceTick = true;
       this.socket.resume();

@@ -65,6 +65,7 @@ export class JournalStore extends JournalLog implements Store {
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
   private listener: StoreListener | undefined = undefined;
+  readonly canPage = true;
 
   private constructor(
     dir: string,

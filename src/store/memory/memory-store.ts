@@ -18,6 +18,7 @@ const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
 export class MemoryStore implements Store {
   readonly failure: Error | undefined = undefined;
   readonly stall: Error | undefined = undefined;
+  readonly canPage = false;
   private readonly definitions = new Map<string, unknown>();
   private closed = false;
   private appendedRecords = 0;

@@ -41,7 +41,7 @@ export class FileSpill implements Spill {
   private readonly temp: boolean;
   readonly fileSize: number;
   readonly chunkSize: number;
-  readonly onError: (err: unknown, context: string) => void;
+  onError: (err: unknown, context: string) => void;
   private readonly streams = new Set<FileSpillStream>();
   files = 0;
   bytesWritten = 0;
