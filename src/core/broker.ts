@@ -3,10 +3,12 @@ import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
+import { BodyBudget } from './body-budget.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
 import type { Queue } from './queue.js';
+import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
@@ -35,15 +37,16 @@ export interface BrokerOptions {
  */
 export class Broker {
   readonly journal: StoreGuard;
-  readonly scheduler = new DrainScheduler();
+  readonly scheduler = new DrainScheduler((err, context) => this.reportError(err, context));
   /** Memory and disk alarms; publishers are blocked while one is on. */
   readonly alarms = new Alarms();
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
   recovery: RecoveryStats | undefined;
-  /** Bytes of message bodies held in memory by queue entries. */
-  bodyBytes = 0;
-  readonly bodyBudget: number;
+  /** Bytes of message bodies held in memory by queue entries, against the budget. */
+  readonly bodies: BodyBudget;
+  /** What every queue is built with. */
+  readonly queueContext: QueueContext;
   /** Where messages the store cannot page go past the body budget; gone at restart. */
   readonly spill: Spill;
   monitor: ResourceMonitor | undefined;
@@ -60,7 +63,14 @@ export class Broker {
     this.journal = new StoreGuard(store);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
-    this.bodyBudget = bodyBudget;
+    this.bodies = new BodyBudget(bodyBudget);
+    this.queueContext = {
+      store: this.journal,
+      scheduler: this.scheduler,
+      bodies: this.bodies,
+      spill,
+      reportError: (err, context) => this.reportError(err, context),
+    };
     this.vhosts.set('/', new VirtualHost(this, '/'));
     store.listen({
       stalled: (err) => {
@@ -120,11 +130,6 @@ export class Broker {
 
   reportError(err: unknown, context: string): void {
     this.onError(err, context);
-  }
-
-  /** True when new messages should be paged out (journal) or spilled instead of kept in memory. */
-  overBudget(): boolean {
-    return this.bodyBytes > this.bodyBudget;
   }
 
   vhost(name = '/'): VirtualHost {

@@ -102,6 +102,11 @@ export class Session {
     return queue.get(this, noAck);
   }
 
+  /** A tag for a delivery nobody will ack (no-ack): numbered like the rest, never tracked. */
+  nextDeliveryTag(): number {
+    return this.nextTag++;
+  }
+
   /** Record an unacked delivery and return its tag. */
   track(entry: QueueEntry, consumer: Consumer | undefined): number {
     const tag = this.nextTag++;
@@ -119,7 +124,7 @@ export class Session {
 
   /** nack/reject: requeue to the original position, or drop. */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? settleRequeue : settleAck);
+    this.settle(tag, multiple, requeue ? settleRequeue : settleReject);
   }
 
   private settle(tag: number, multiple: boolean, fn: (e: QueueEntry) => void): void {
@@ -177,6 +182,10 @@ export class Session {
 
 function settleAck(entry: QueueEntry): void {
   entry.queue.settle(entry);
+}
+
+function settleReject(entry: QueueEntry): void {
+  entry.queue.settle(entry, 'rejected');
 }
 
 function settleRequeue(entry: QueueEntry): void {

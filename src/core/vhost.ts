@@ -18,6 +18,7 @@ import {
 } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue, type QueueOptions } from './queue.js';
+import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
@@ -81,7 +82,16 @@ export class VirtualHost {
       );
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
     const owner = options.exclusive ? connection : undefined;
-    const queue = new Queue(this, this.broker.allocateQueueId(), name, options, owner);
+    const policy = parseQueuePolicy(options.arguments ?? {}, { queue: name, vhost: this.name });
+    const queue = new Queue(
+      this.broker.queueContext,
+      this.name,
+      this.broker.allocateQueueId(),
+      name,
+      options,
+      owner,
+      policy,
+    );
     this.queues.set(name, queue);
     if (owner !== undefined) owner.exclusiveQueues.add(queue);
     if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
@@ -90,12 +100,23 @@ export class VirtualHost {
 
   /** Recreate a durable queue from its stored definition, keeping its id. */
   restoreQueue(d: QueueDefinition): Queue {
+    const options = { durable: true, autoDelete: d.autoDelete, arguments: d.arguments };
+    let policy;
+    try {
+      policy = parseQueuePolicy(d.arguments, { queue: d.name, vhost: this.name });
+    } catch (err) {
+      // Declared by an older Baton that checked less: keep the queue and its messages.
+      this.broker.reportError(err, `queue '${d.name}': arguments ignored at recovery`);
+      policy = parseQueuePolicy({}, { queue: d.name, vhost: this.name });
+    }
     const q = new Queue(
-      this,
+      this.broker.queueContext,
+      this.name,
       d.id,
       d.name,
-      { durable: true, autoDelete: d.autoDelete, arguments: d.arguments },
+      options,
       undefined,
+      policy,
     );
     this.queues.set(d.name, q);
     return q;
