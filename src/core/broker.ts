@@ -149,13 +149,24 @@ export class Broker {
     return c;
   }
 
+  /** Close a client connection from the broker's side (operator, management API). */
+  closeConnection(id: number, reason: string): boolean {
+    for (const c of this.connections)
+      if (c.id === id) {
+        c.requestClose(reason);
+        return true;
+      }
+    return false;
+  }
+
   /** Calls `cb` once everything journaled so far is durable (or the store failed). */
   afterSync(cb: (err: Error | undefined) => void): void {
     this.journal.store.afterSync(cb);
   }
 
-  throwStoreFailure(): never {
-    throw new StoreFailedError(
+  /** The error a publish gets once the store has failed. */
+  storeFailure(): StoreFailedError {
+    return new StoreFailedError(
       `the message store failed and accepts no more writes: ${this.store.failure?.message ?? 'unknown error'}`,
       this.store.failure,
     );
