@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../src/core/broker.js';
 import { openStores } from '../src/store/open-stores.js';
+import { amqpPropertiesCodec } from '../src/protocol/amqp/properties-codec.js';
 import { Message } from '../src/core/message.js';
 
 export async function measureRecovery(
@@ -13,7 +14,10 @@ export async function measureRecovery(
 ): Promise<{ messages: number; seconds: number; journalMs: number; peakRssMiB: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'baton-recovery-'));
   try {
-    const broker = await Broker.open(await openStores({ dataDir: dir }));
+    const broker = await Broker.open({
+      ...(await openStores({ dataDir: dir })),
+      codec: amqpPropertiesCodec,
+    });
     const session = broker.connect({ user: 'bench' }).openSession({
       deliver: () => true,
       consumerCancelled: () => {},

@@ -6,6 +6,7 @@ import { Broker } from './core/broker.js';
 import { openStores } from './store/open-stores.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
+import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
 export class Server {
@@ -41,6 +42,7 @@ export class Server {
     });
     const broker = await Broker.open({
       ...stores,
+      codec: amqpPropertiesCodec,
       bodyBudget: config.bodyBudget,
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,

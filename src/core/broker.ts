@@ -7,6 +7,7 @@ import { BodyBudget } from './body-budget.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
+import { Properties, type PropertiesCodec } from './properties.js';
 import type { Queue } from './queue.js';
 import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
@@ -18,6 +19,11 @@ export interface BrokerOptions {
   store: Store;
   /** Where messages the store cannot page go past the body budget. */
   spill: Spill;
+  /**
+   * The byte form of message properties (server.ts passes the AMQP 0-9-1 one): what messages
+   * carry, the store keeps and every protocol reads and writes through.
+   */
+  codec: PropertiesCodec;
   /**
    * Bytes of message bodies kept in memory. Past it, persistent messages on durable queues
    * are paged out (kept only as journal positions) and the rest spilled; read back on delivery.
@@ -53,13 +59,11 @@ export class Broker {
   private nextQueueId = 1;
   private nextConnectionId = 1;
   private closed = false;
-  /**
-   * Decodes a message's application headers from its encoded properties. The protocol that
-   * owns the encoding installs it (headers exchanges need it); cached on the message.
-   */
-  decodeHeaders: (properties: Buffer) => Record<string, unknown> | undefined = () => undefined;
+  /** Reads and writes message properties in the broker's canonical encoding. */
+  readonly properties: Properties;
 
-  private constructor(store: Store, spill: Spill, bodyBudget: number) {
+  private constructor(store: Store, spill: Spill, bodyBudget: number, codec: PropertiesCodec) {
+    this.properties = new Properties(codec);
     this.journal = new StoreGuard(store);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
@@ -99,6 +103,7 @@ export class Broker {
       options.store,
       options.spill,
       options.bodyBudget ?? DEFAULT_BODY_BUDGET,
+      options.codec,
     );
     if ((options.memoryHighWatermark ?? 0) > 0 || (options.diskFreeLimit ?? 0) > 0) {
       broker.monitor = new ResourceMonitor(broker.alarms, {
@@ -117,10 +122,8 @@ export class Broker {
     return this.journal.store;
   }
 
-  readonly headersOf = (m: Message): Record<string, unknown> | undefined => {
-    if (m.headers === undefined) m.headers = this.decodeHeaders(m.properties) ?? {};
-    return m.headers;
-  };
+  readonly headersOf = (m: Message): Readonly<Record<string, unknown>> | undefined =>
+    this.properties.headers(m);
 
   /**
    * Errors the broker survives but an operator must hear about (a damaged record skipped).

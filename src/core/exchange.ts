@@ -99,7 +99,7 @@ export class Exchange {
   match(
     routingKey: string,
     message: Message,
-    headersOf: (m: Message) => Record<string, unknown> | undefined,
+    headersOf: (m: Message) => Readonly<Record<string, unknown>> | undefined,
   ): readonly Binding[] {
     switch (this.type) {
       case 'direct':

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
  */
 export function headersMatch(
   bindingArgs: Record<string, unknown>,
-  headers: Record<string, unknown> | undefined,
+  headers: Readonly<Record<string, unknown>> | undefined,
 ): boolean {
   const mode = typeof bindingArgs['x-match'] === 'string' ? bindingArgs['x-match'] : 'all';
   const any = mode === 'any' || mode === 'any-with-x';

@@ -1,8 +1,11 @@
 import type { MessageLocation, StoredMessage } from '../store/store.js';
+import type { MessageProperties } from './properties.js';
 
 /**
- * One published message, shared by every queue it was routed to. Properties are the
- * protocol's encoded bytes, passed through untouched; the core reads only the fields beside them.
+ * One published message, shared by every queue it was routed to, and never changed once
+ * routed (a changed message is a copy: `Properties.withProperties`). `properties` is the
+ * canonical byte form (see properties.ts), passed through untouched to AMQP consumers; the
+ * core reads them decoded, on demand, through the broker's `Properties`.
  */
 export class Message implements StoredMessage {
   exchange: string;
@@ -14,8 +17,8 @@ export class Message implements StoredMessage {
   expiresAt: number;
   location: MessageLocation | undefined;
   persistent: boolean;
-  /** Decoded application headers, filled on demand by the protocol that published it. */
-  headers: Record<string, unknown> | undefined;
+  /** `properties` decoded, filled on first use (Properties.of). */
+  decoded: Readonly<MessageProperties> | undefined;
   /** How many queue entries still hold this message. */
   refs: number;
 
@@ -37,8 +40,25 @@ export class Message implements StoredMessage {
     this.expiresAt = expiresAt;
     this.location = undefined;
     this.persistent = persistent;
-    this.headers = undefined;
+    this.decoded = undefined;
     this.refs = 0;
+  }
+
+  /** The same message with other properties (not yet routed or journaled: no location). */
+  withEncodedProperties(properties: Buffer, decoded: MessageProperties): Message {
+    const m = new Message(
+      this.exchange,
+      this.routingKey,
+      properties,
+      EMPTY,
+      this.persistent,
+      decoded.priority ?? this.priority,
+      this.expiresAt,
+    );
+    m.body = this.body;
+    m.bodySize = this.bodySize;
+    m.decoded = decoded;
+    return m;
   }
 
   /** A journaled message read back (recovery, paging): persistent by definition. */

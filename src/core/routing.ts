@@ -45,7 +45,7 @@ export class Routed {
 }
 
 /** Reads a message's application headers (headers exchanges). */
-export type HeadersOf = (m: Message) => Record<string, unknown> | undefined;
+export type HeadersOf = (m: Message) => Readonly<Record<string, unknown>> | undefined;
 
 /**
  * The routing walk: exchange-to-exchange bindings, alternate exchanges. Each exchange is

@@ -372,6 +372,17 @@ export class Session {
     this.unacked.clear();
   }
 
+  /**
+   * Unacked limits: `global` sets the session-wide one (AMQP qos global=true), else the one
+   * consumers created from now on get. 0: unlimited.
+   */
+  qos(count: number, global: boolean): void {
+    if (global) this.prefetch = count;
+    else this.consumerPrefetch = count;
+    // A raised limit lets held-back consumers go on.
+    for (const c of this.consumers.values()) c.queue.scheduleDrain();
+  }
+
   setFlow(active: boolean): void {
     this.flowActive = active;
     if (active) for (const c of this.consumers.values()) c.queue.scheduleDrain();

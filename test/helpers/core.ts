@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, type BrokerOptions } from '../../src/core/broker.js';
 import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
+import { amqpPropertiesCodec } from '../../src/protocol/amqp/properties-codec.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { Message } from '../../src/core/message.js';
 import type { Delivery } from '../../src/core/delivery.js';
@@ -16,11 +17,11 @@ export function tempDir(t: TestContext, prefix = 'baton-'): string {
 }
 
 /** What a test broker is made of: the stores to build and the broker's own options. */
-export type TestBrokerOptions = StoreSetup & Omit<BrokerOptions, 'store' | 'spill'>;
+export type TestBrokerOptions = StoreSetup & Omit<BrokerOptions, 'store' | 'spill' | 'codec'>;
 
 /** A broker on stores built from `options` (the caller closes it). */
 export async function newBroker(options: TestBrokerOptions = {}): Promise<Broker> {
-  return Broker.open({ ...options, ...(await openStores(options)) });
+  return Broker.open({ ...options, ...(await openStores(options)), codec: amqpPropertiesCodec });
 }
 
 /** A journal-backed broker in a temp dir with tiny segments, closed after the test. */

@@ -85,8 +85,7 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
         throw new NotImplementedError(
           'basic.qos with a prefetch-size is not implemented; limit by prefetch-count instead',
         );
-      if (m.global) session.prefetch = m.prefetchCount;
-      else session.consumerPrefetch = m.prefetchCount;
+      session.qos(m.prefetchCount, m.global);
       conn.sendMethod(id, MethodId.BasicQosOk, {});
       return;
     case MethodId.BasicConsume: {

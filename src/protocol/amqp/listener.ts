@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
 import type { ProtocolAdapter } from '../adapter.js';
 import { AmqpConnection, type AmqpOptions } from './connection.js';
-import { decodeProperties } from './generated/properties.js';
 
 /** The AMQP 0-9-1 listener as a protocol adapter for server.ts. */
 export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
@@ -12,11 +11,6 @@ export function amqpAdapter(options: AmqpOptions): ProtocolAdapter {
   return {
     name: 'amqp',
     async start(broker: Broker, logger: Logger) {
-      // Headers exchanges need application headers; only this protocol knows their encoding.
-      broker.decodeHeaders = (props) => {
-        const h = decodeProperties(props, 0, props.length).headers;
-        return h === undefined ? undefined : h;
-      };
       // Resource alarms block publishing connections; clearing the last one lets them go.
       broker.alarms.listen((blocked) => {
         for (const c of connections) c.onAlarm(blocked);

@@ -1,0 +1,72 @@
+import type { Message } from './message.js';
+
+/**
+ * A message's properties as the core reads and writes them, whatever protocol published it.
+ * The names are the usual ones (AMQP's basic properties, which STOMP headers and SQS message
+ * attributes map onto). Absent fields are undefined.
+ */
+export interface MessageProperties {
+  contentType?: string;
+  contentEncoding?: string;
+  /** Application headers (x-death, x-delay, x-group-id, deduplication ids …). */
+  headers?: Record<string, unknown>;
+  /** 2: persistent, 1: transient. */
+  deliveryMode?: number;
+  priority?: number;
+  correlationId?: string;
+  replyTo?: string;
+  /** Per-message TTL in ms, as a decimal string (RabbitMQ's `expiration`). */
+  expiration?: string;
+  messageId?: string;
+  /** Seconds since the epoch. */
+  timestamp?: number;
+  type?: string;
+  userId?: string;
+  appId?: string;
+}
+
+/**
+ * The byte form of properties that messages carry, the store keeps and AMQP consumers receive
+ * untouched. The broker is given one (server.ts passes the AMQP 0-9-1 basic property list, so
+ * the common case, AMQP in and out, never re-encodes); every protocol and the core read and
+ * write properties through it, so a message published by one protocol reads the same in all.
+ */
+export interface PropertiesCodec {
+  decode(bytes: Buffer): MessageProperties;
+  encode(properties: MessageProperties): Buffer;
+}
+
+/** Reads properties lazily (decoded once per message, on first use) and makes changed copies. */
+export class Properties {
+  private readonly codec: PropertiesCodec;
+
+  constructor(codec: PropertiesCodec) {
+    this.codec = codec;
+  }
+
+  of(m: Message): Readonly<MessageProperties> {
+    return (m.decoded ??= this.codec.decode(m.properties));
+  }
+
+  headers(m: Message): Readonly<Record<string, unknown>> | undefined {
+    return this.of(m).headers;
+  }
+
+  header(m: Message, name: string): unknown {
+    return this.of(m).headers?.[name];
+  }
+
+  encode(p: MessageProperties): Buffer {
+    return this.codec.encode(p);
+  }
+
+  /**
+   * A copy of `m` with changed properties (dead-lettering adds x-death): messages are shared
+   * by every queue they were routed to, so they are never changed in place. The body is shared.
+   */
+  withProperties(m: Message, change: (p: MessageProperties) => MessageProperties): Message {
+    const current = this.of(m);
+    const next = change({ ...current, headers: { ...current.headers } });
+    return m.withEncodedProperties(this.codec.encode(next), next);
+  }
+}
