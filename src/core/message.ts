@@ -1,5 +1,5 @@
 import type { MessageLocation, StoredMessage } from '../store/store.js';
-import type { MessageProperties } from './properties.js';
+import type { MessageProperties } from './message-properties.js';
 
 /**
  * One published message, shared by every queue it was routed to, and never changed once
