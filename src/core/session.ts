@@ -70,6 +70,7 @@ export class Session {
   private waitingForSync = false;
   /** Highest publish seq the in-flight afterSync covers. */
   private syncCovers = 0;
+  private confirmsFailedTold = false;
   // ---- leases ----
   private readonly leaseMs: number;
   private leaseTimer: DeadlineTimer | undefined;
@@ -158,6 +159,8 @@ export class Session {
     const r = this.routed;
     this.vhost.route(exchange, routingKey, message, r);
     this.vhost.apply(r);
+    // The result reports where it went; it must not keep the message (and its body) alive.
+    r.message = undefined;
     if (r.congested !== undefined) this.connection.throttle(r.congested);
     if (this.confirming) {
       this.publishSeq++;
@@ -185,9 +188,9 @@ export class Session {
     this.waitingForSync = false;
     if (this.closed) return;
     if (err !== undefined) {
-      const h = this.handler;
-      this.confirming = false;
-      h.confirmsFailed?.(err);
+      // Sticky: every later wait fails too, and the handler hears it once.
+      if (!this.confirmsFailedTold) this.handler.confirmsFailed?.(err);
+      this.confirmsFailedTold = true;
       return;
     }
     const upto = this.syncCovers;
