@@ -1,0 +1,59 @@
+import type { FrameOutput } from './output.js';
+
+/** What the heartbeat needs from its connection. */
+export interface HeartbeatHost {
+  /** True while the connection is not reading its socket (flow control, an alarm). */
+  readHeld(): boolean;
+  /** Sends one heartbeat frame. */
+  beat(): void;
+  /** The peer has been silent for two heartbeat intervals. */
+  missed(): void;
+}
+
+/**
+ * Heartbeats in both directions (AMQP 0-9-1 §4.2.7). The bookkeeping counts timer ticks,
+ * never clock readings: a jumping clock (faketime, a suspended VM) or a stall of this process
+ * then cannot make every peer look silent at once. Reads and writes set a flag; the tick
+ * clears it.
+ */
+export class Heartbeat {
+  /** Set on each read (and when reading resumes), cleared by the tick. */
+  readSinceTick = true;
+  private silentTicks = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly output: FrameOutput;
+  private readonly host: HeartbeatHost;
+
+  constructor(output: FrameOutput, host: HeartbeatHost) {
+    this.output = output;
+    this.host = host;
+  }
+
+  /** Starts with the interval tune-ok named, in seconds; 0 turns heartbeats off. */
+  start(seconds: number): void {
+    this.stop();
+    if (seconds === 0) return;
+    this.timer = setInterval(this.tick, (seconds * 1000) / 2);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private readonly tick = (): void => {
+    // While we are not reading, the client's heartbeats wait in the socket: not its fault.
+    if (this.readSinceTick || this.host.readHeld()) this.silentTicks = 0;
+    else this.silentTicks++;
+    this.readSinceTick = false;
+    // Four silent half-intervals: two heartbeats missed (spec 4.2.7).
+    if (this.silentTicks >= 4) {
+      this.stop();
+      this.host.missed();
+      return;
+    }
+    if (!this.output.wroteSinceTick) this.host.beat();
+    this.output.wroteSinceTick = false;
+  };
+}
