@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, type BrokerOptions } from '../../src/core/broker.js';
+import { DEFAULT_BODY_BUDGET } from '../../src/util/body-budget.js';
 import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { Message } from '../../src/core/message.js';
@@ -20,7 +21,9 @@ export type TestBrokerOptions = StoreSetup & Omit<BrokerOptions, 'store' | 'spil
 
 /** A broker on stores built from `options` (the caller closes it). */
 export async function newBroker(options: TestBrokerOptions = {}): Promise<Broker> {
-  return Broker.open({ ...options, ...(await openStores(options)) });
+  // As server.ts: the journal's recovery and the broker share one body budget.
+  const o = { bodyBudget: DEFAULT_BODY_BUDGET, ...options };
+  return Broker.open({ ...o, ...(await openStores(o)) });
 }
 
 /** A journal-backed broker in a temp dir with tiny segments, closed after the test. */
