@@ -107,3 +107,38 @@ export async function eventually(fn: () => void | Promise<void>, ms = 15000): Pr
     }
   }
 }
+
+/**
+ * Poll until `cond` holds; fails after `ms` naming `what` (a poll with no deadline would hang
+ * the run until the runner's timeout, with no word on what was awaited).
+ */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 15000,
+  everyMs = 5,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * An absence check: something must NOT happen for `ms`. Runs `check` now and every 10 ms
+ * until `ms` has passed, failing at the first violation. Absence can only be shown over a
+ * window; `ms` names it, so a test says how long it watched.
+ */
+export async function expectNothingFor(
+  ms: number,
+  check: () => void | Promise<void>,
+): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    await check();
+    const left = end - Date.now();
+    if (left <= 0) return;
+    await new Promise((r) => setTimeout(r, Math.min(10, left)));
+  }
+}
