@@ -7,6 +7,7 @@ import { Broker } from '../src/core/broker.js';
 import { openStores } from '../src/store/open-stores.js';
 import { amqpPropertiesCodec } from '../src/protocol/amqp/properties-codec.js';
 import { Message } from '../src/core/message.js';
+import { waitReady } from '../src/cli/ready.js';
 
 export async function measureRecovery(
   count: number,
@@ -33,23 +34,41 @@ export async function measureRecovery(
     const t0 = performance.now();
     const child = spawn(
       process.execPath,
-      [cli, 'serve', '--amqp-port', '0', '--host', '127.0.0.1', '--data-dir', dir],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      [
+        cli,
+        'serve',
+        '--amqp-port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--data-dir',
+        dir,
+        '--ready-fd',
+        '3',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },
     );
+    // Recovery's own timing comes from its log line; readiness from the ready fd.
     let journalMs = 0;
-    await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      child.stdout.on('data', (d: Buffer) => {
+    let buf = '';
+    const journalLine = new Promise<void>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
         const j = /"messages":(\d+).*?"ms":([\d.]+)/.exec(buf);
-        if (j) journalMs = Number(j[2]);
-        if (/"protocol":"amqp"/.test(buf)) resolve();
+        if (j) {
+          journalMs = Number(j[2]);
+          resolve();
+        }
       });
-      child.once('exit', (code) => reject(new Error(`baton exited with ${code}`)));
     });
+    const ready = await waitReady(child, 3);
+    if (ready === undefined)
+      throw new Error(`baton exited with ${child.exitCode} before it was ready`);
     const seconds = (performance.now() - t0) / 1000;
+    // The log pipe may lag the ready fd a little; the line was written before listening.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([journalLine, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
     const status = await import('node:fs').then((fs) =>
       fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'),
     );

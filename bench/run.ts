@@ -19,6 +19,7 @@ import { cpuSeconds, findRabbitPid, rssSampler } from './proc.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { measureRecovery } from './recovery.js';
 import { runSplit } from './split-run.js';
+import { waitReady } from '../src/cli/ready.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -63,18 +64,17 @@ async function startBaton(dataDir: string): Promise<{ child: ChildProcess; port:
       dataDir,
       '--log-level',
       'info',
+      '--ready-fd',
+      '3',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"protocol":"amqp".*?"port":(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`baton exited with ${code}`)));
-  });
+  // The logs are not read, only drained (a full pipe would stall the broker).
+  child.stdout!.resume();
+  const ready = await waitReady(child, 3);
+  const port = ready?.ports.amqp;
+  if (port === undefined)
+    throw new Error(`baton exited with ${child.exitCode} before it was ready`);
   return { child, port };
 }
 

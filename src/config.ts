@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './core/errors.js';
+import { DEFAULT_BODY_BUDGET } from './util/body-budget.js';
 
 /** One validated configuration. Precedence: flags > BATON_* environment > config file > defaults. */
 export interface Config {
@@ -84,7 +85,7 @@ export const OPTIONS: readonly Option[] = [
     kind: 'int',
     min: 0,
     max: 2 ** 48,
-    default: 64 * 1024 * 1024,
+    default: DEFAULT_BODY_BUDGET,
     help: 'Bytes of message bodies kept in memory before paging to the journal or spill files',
   },
   {

@@ -3,13 +3,17 @@ import { pino } from 'pino';
 import { loadConfig, usage } from '../config.js';
 import { BatonError } from '../core/errors.js';
 import { Server } from '../server.js';
+import { announceReady, READY_FD_HELP, takeReadyFd } from './ready.js';
 
 const [command = 'help', ...rest] = process.argv.slice(2);
 
 async function serve(): Promise<void> {
   let config;
+  let readyFd;
   try {
-    config = loadConfig(rest);
+    const r = takeReadyFd(rest, process.env);
+    readyFd = r.fd;
+    config = loadConfig(r.rest);
   } catch (err) {
     process.stderr.write(`baton: ${(err as Error).message}\n`);
     process.exit(2);
@@ -18,6 +22,15 @@ async function serve(): Promise<void> {
   // After a failed fsync the kernel may have dropped the pages: only recovery knows what is on
   // disk, so exit (EX_IOERR) and let the supervisor restart us, as PostgreSQL does.
   const server = await Server.start(config, logger, () => process.exit(74));
+  if (readyFd !== undefined) {
+    try {
+      announceReady(readyFd, { pid: process.pid, ports: Object.fromEntries(server.ports) });
+    } catch (err) {
+      process.stderr.write(`baton: --ready-fd ${readyFd}: ${(err as Error).message}\n`);
+      await server.stop();
+      process.exit(2);
+    }
+  }
   let signals = 0;
   const shutdown = (signal: string): void => {
     if (++signals > 1) {
@@ -48,7 +61,7 @@ switch (command) {
   case 'help':
   case '--help':
   case '-h':
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage()}\n${READY_FD_HELP}\n`);
     break;
   default:
     process.stderr.write(`baton: unknown command '${command}'\n${usage()}\n`);

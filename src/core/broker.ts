@@ -13,6 +13,7 @@ import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
+import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 
 export interface BrokerOptions {
   /** The message store (server.ts builds it: store/open-stores.ts). */
@@ -254,4 +255,4 @@ export class Broker {
   }
 }
 
-export const DEFAULT_BODY_BUDGET = 64 * 1024 * 1024;
+export { DEFAULT_BODY_BUDGET };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
-import { eventually } from '../helpers/core.js';
+import { eventually, expectNothingFor } from '../helpers/core.js';
 import {
   connectionClosed,
   nextChannelError,
@@ -47,9 +47,8 @@ void test('competing consumers: 4 consumers on 4 channels get each of 4,000 pers
   }
   await publishN(pub, 'work', N);
   await eventually(() => assert.equal(total, N));
-  // Let any stray duplicate arrive before judging.
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(total, N);
+  // Watch for a stray duplicate before judging.
+  await expectNothingFor(100, () => assert.equal(total, N));
   const dupes = seen.flatMap((n, i) => (n !== 1 ? [`${i}x${n}`] : []));
   assert.deepEqual(dupes, [], 'every message delivered exactly once');
   assert.equal(redelivered, 0, 'no message flagged redelivered without a requeue');
@@ -126,13 +125,13 @@ void test('basic.qos prefetch-count: a consumer holding its full prefetch gets n
     if (m !== null) held.push(m);
   });
   await eventually(() => assert.equal(held.length, 3));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(held.length, 3, 'no delivery beyond prefetch while nothing is acked');
+  await expectNothingFor(100, () =>
+    assert.equal(held.length, 3, 'no delivery beyond prefetch while nothing is acked'),
+  );
   assert.equal((await pub.checkQueue('held')).messageCount, 17);
   ch.ack(held[0]!);
   await eventually(() => assert.equal(held.length, 4));
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(held.length, 4, 'one ack frees exactly one slot');
+  await expectNothingFor(50, () => assert.equal(held.length, 4, 'one ack frees exactly one slot'));
   assert.deepEqual(
     held.map((m) => m.content.toString()),
     ['0', '1', '2', '3'],
@@ -160,8 +159,9 @@ void test('basic.qos global=true: the limit is shared by all consumers on the ch
   await ch.consume('g1', onMsg);
   await ch.consume('g2', onMsg);
   await eventually(() => assert.equal(held.length, LIMIT));
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(held.length, LIMIT, 'both consumers together hold at most the channel limit');
+  await expectNothingFor(100, () =>
+    assert.equal(held.length, LIMIT, 'both consumers together hold at most the channel limit'),
+  );
   // Ack everything in small steps; the shared limit must hold throughout.
   let acked = 0;
   while (acked < 60) {
@@ -219,8 +219,9 @@ void test('basic.cancel stops deliveries; unacked messages of the cancelled cons
   await eventually(() => assert.equal(got.length, 2));
   await ch.cancel(consumerTag);
   for (const m of got) ch.ack(m);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(got.length, 2, 'nothing delivered after cancel-ok');
+  await expectNothingFor(50, () =>
+    assert.equal(got.length, 2, 'nothing delivered after cancel-ok'),
+  );
   const q = await pub.checkQueue('cancel-me');
   assert.equal(q.messageCount, 8);
   assert.equal(q.consumerCount, 0);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
-import { eventually } from '../helpers/core.js';
+import { eventually, expectNothingFor } from '../helpers/core.js';
 import { openConfirmChannel } from '../helpers/amqp-raw.js';
 import { connect, startBroker } from '../helpers/server.js';
 
@@ -62,8 +62,9 @@ void test('mandatory publish to a named exchange with no matching binding is ret
   ch.publish('routes', 'yes', Buffer.from('2'), { mandatory: true });
   await ch.waitForConfirms();
   await eventually(() => assert.deepEqual(returned, ['no']));
-  await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(returned, ['no'], 'the routed message is not returned');
+  await expectNothingFor(50, () =>
+    assert.deepEqual(returned, ['no'], 'the routed message is not returned'),
+  );
   assert.equal((await ch.checkQueue('bound')).messageCount, 1);
 });
 
@@ -77,8 +78,7 @@ void test('a non-mandatory unroutable publish is silently dropped and confirmed 
     ch.publish('', 'nowhere', Buffer.from('x'), {}, (e) => resolve(e)),
   );
   assert.equal(err, null);
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(returns, 0);
+  await expectNothingFor(50, () => assert.equal(returns, 0));
 });
 
 void test('mandatory publish that reaches a queue through the alternate exchange is not returned (RabbitMQ)', async (t) => {
@@ -93,7 +93,6 @@ void test('mandatory publish that reaches a queue through the alternate exchange
   ch.on('return', () => returns++);
   ch.publish('main', 'unbound-key', Buffer.from('x'), { mandatory: true });
   await ch.waitForConfirms();
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(returns, 0);
+  await expectNothingFor(50, () => assert.equal(returns, 0));
   assert.equal((await ch.checkQueue('ae-q')).messageCount, 1);
 });

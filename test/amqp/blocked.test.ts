@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import amqp from 'amqplib';
+import { until as waitUntil } from '../helpers/core.js';
 import { loadConfig, usage } from '../../src/config.js';
 import { memoryLimit } from '../../src/core/resource-monitor.js';
 import { connect, spawnBroker, startBroker } from '../helpers/server.js';
@@ -66,7 +67,7 @@ async function blockedScenario(
   });
   const check = await cons.createChannel();
   const until = async (cond: () => Promise<boolean> | boolean): Promise<void> => {
-    while (!(await cond())) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(cond, 'the blocked-publisher condition', 15000, 20);
   };
   // The publish that met the alarm may or may not have been read (a publish-only connection
   // stops being read as soon as the alarm goes on): wait until what was read is drained.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import amqp from 'amqplib';
 import { FRAME_HEARTBEAT, openConfirmChannel, RawClient, within } from '../helpers/amqp-raw.js';
+import { expectNothingFor } from '../helpers/core.js';
 import { startBroker } from '../helpers/server.js';
 
 void test('a client that negotiates heartbeat=1 and then stays silent is disconnected after missed heartbeats (AMQP 0-9-1 §4.2.7)', async (t) => {
@@ -32,13 +33,14 @@ void test('a client sending heartbeat=0 in tune-ok is not disconnected for silen
   const c = await RawClient.open(t, port);
   const tune = await c.handshake({ heartbeat: 0 });
   assert.equal(tune.heartbeat, 1, 'the broker proposed its configured heartbeat');
-  await new Promise((r) => setTimeout(r, 3000));
-  assert.equal(c.closed, false, 'heartbeats were turned off by the client, so silence is fine');
-  assert.equal(
-    c.frames.filter((f) => f.type === FRAME_HEARTBEAT).length,
-    0,
-    'and the broker sends none',
-  );
+  await expectNothingFor(3000, () => {
+    assert.equal(c.closed, false, 'heartbeats were turned off by the client, so silence is fine');
+    assert.equal(
+      c.frames.filter((f) => f.type === FRAME_HEARTBEAT).length,
+      0,
+      'and the broker sends none',
+    );
+  });
 });
 
 void test('amqplib with heartbeat=1 stays connected through 4 s of idleness and still works (AMQP 0-9-1 §4.2.7)', async (t) => {
@@ -50,8 +52,9 @@ void test('amqplib with heartbeat=1 stays connected through 4 s of idleness and 
   t.after(() => conn.close().catch(() => {}));
   const ch = await openConfirmChannel(conn);
   const { queue } = await ch.assertQueue('', { exclusive: true, durable: false });
-  await new Promise((r) => setTimeout(r, 4000));
-  assert.deepEqual(events, [], 'neither side timed the connection out');
+  await expectNothingFor(4000, () =>
+    assert.deepEqual(events, [], 'neither side timed the connection out'),
+  );
   ch.sendToQueue(queue, Buffer.from('after the wait'));
   await within(ch.waitForConfirms(), 'confirm after idling');
   const m = await ch.get(queue, { noAck: true });

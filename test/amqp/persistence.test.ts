@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import amqp from 'amqplib';
 import type { Channel } from 'amqplib';
-import { tempDir } from '../helpers/core.js';
+import { tempDir, until } from '../helpers/core.js';
 import { openChannel, openConfirmChannel } from '../helpers/amqp-raw.js';
 import { connect, killBroker, spawnBroker, startBroker } from '../helpers/server.js';
 
@@ -208,7 +208,7 @@ void test('every confirmed persistent message survives SIGKILL of the broker pro
       // The channel died with the broker.
     }
   })();
-  while (confirmed.size < 500) await new Promise((r) => setTimeout(r, 5));
+  await until(() => confirmed.size >= 500, '500 confirms before the kill');
   await killBroker(first.child);
   await publishing;
   conn.close().catch(() => {});

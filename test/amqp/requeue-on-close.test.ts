@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type amqp from 'amqplib';
-import { eventually } from '../helpers/core.js';
+import { eventually, expectNothingFor } from '../helpers/core.js';
 import { connectDroppable, openChannel, openConfirmChannel } from '../helpers/amqp-raw.js';
 import { connect, startBroker } from '../helpers/server.js';
 
@@ -45,8 +45,9 @@ async function setup(t: TestContext): Promise<{
     bSeen.push({ body: m.content.toString(), redelivered: m.fields.redelivered });
     b.ack(m);
   });
-  await new Promise((r) => setTimeout(r, 50));
-  assert.equal(bSeen.length, 0, 'B has nothing while A holds every message');
+  await expectNothingFor(50, () =>
+    assert.equal(bSeen.length, 0, 'B has nothing while A holds every message'),
+  );
   return { a, aConn, dropA, bSeen, aSeen, pub };
 }
 

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { tempDir } from '../helpers/core.js';
 import { spawnBroker } from '../helpers/server.js';
+import { startBrokerProcess } from '../helpers/broker-process.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -48,4 +49,25 @@ void test('baton serve refuses a bad flag with exit status 2 and a clear message
   const h = spawnSync(process.execPath, [cli, 'help'], { encoding: 'utf8' });
   assert.equal(h.status, 0);
   assert.match(h.stdout, /BATON_DATA_DIR/);
+});
+
+void test('baton serve --ready-fd 3 writes {pid, ports:{amqp}} as one JSON line once listening, and the port serves', async (t) => {
+  const dir = tempDir(t);
+  const b = await startBrokerProcess(t, { dataDir: dir });
+  const ready = await b.ready;
+  assert.ok(ready !== undefined);
+  assert.equal(ready.pid, b.pid);
+  assert.equal(ready.ports.amqp, b.port);
+  const conn = await amqp.connect(b.url);
+  await conn.close();
+});
+
+void test('baton serve refuses a --ready-fd that is not a descriptor >= 3, and documents the flag in help', () => {
+  for (const bad of ['x', '1']) {
+    const r = spawnSync(process.execPath, [cli, 'serve', '--ready-fd', bad], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--ready-fd: '.+' is not a file descriptor number of 3 or more/);
+  }
+  const h = spawnSync(process.execPath, [cli, 'help'], { encoding: 'utf8' });
+  assert.match(h.stdout, /--ready-fd\s+BATON_READY_FD/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { collectingSession, msg, openBroker, synced, tick } from '../helpers/core.js';
+import { collectingSession, msg, openBroker, synced, tick, until } from '../helpers/core.js';
 
 void test('FIFO: one consumer receives messages in publish order', async (t) => {
   const { broker } = await openBroker(t);
@@ -260,14 +260,14 @@ void test('a mass requeue (20,000 unacked on session close) comes back complete 
   const N = 20_000;
   for (let i = 0; i < N; i++) a.session.publish('', 'mass', msg(String(i), false));
   a.session.consume('mass');
-  while (a.received.length < N) await tick();
+  await until(() => a.received.length >= N, `${N} deliveries to a`);
   // Ack a few in the middle, nack one back on its own, then drop the session.
   a.session.ack(a.received[100]!.tag, false);
   a.session.nack(a.received[5000]!.tag, false, true);
   a.session.connection.close();
   const b = collectingSession(broker);
   b.session.consume('mass', { noAck: true });
-  while (b.received.length < N - 1) await tick();
+  await until(() => b.received.length >= N - 1, `${N - 1} deliveries to b`);
   const expected = Array.from({ length: N }, (_, i) => String(i)).filter((x) => x !== '100');
   assert.deepEqual(
     b.received.map((r) => r.body),

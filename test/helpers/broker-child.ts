@@ -1,17 +1,13 @@
 /**
  * A `baton serve` child process for fault tests that need more than `spawnBroker` in
  * server.ts gives: extra environment (LD_PRELOAD for faketime), its log lines (to spot
- * InternalErrors), its RSS, and SIGSTOP/SIGCONT. Killed after the test.
+ * InternalErrors), its RSS, and SIGSTOP/SIGCONT. Built on test/helpers/broker-process.ts:
+ * ready by --ready-fd, killed, awaited and checked for leaks after the test.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+import { startBrokerProcess } from './broker-process.js';
 
 export interface BrokerChild {
   child: ChildProcess;
@@ -38,75 +34,22 @@ export async function spawnBrokerChild(
   t: TestContext,
   options: BrokerChildOptions = {},
 ): Promise<BrokerChild> {
-  const owned = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-fault-'));
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      'serve',
-      '--amqp-port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-      ...(options.args ?? []),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
-  );
-  const lines: string[] = [];
-  let stderr = '';
-  let partial = '';
-  child.stdout.on('data', (d: Buffer) => {
-    partial += d.toString();
-    const parts = partial.split('\n');
-    partial = parts.pop()!;
-    lines.push(...parts);
-  });
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-    await exited;
-  };
-  t.after(async () => {
-    await stop();
-    if (owned) rmSync(dataDir, { recursive: true, force: true });
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      for (const l of lines) {
-        const m = /"protocol":"amqp".*?"port":(\d+)/.exec(l);
-        if (m) {
-          clearInterval(timer);
-          resolve(Number(m[1]));
-          return;
-        }
-      }
-    }, 10);
-    child.once('exit', (code) => {
-      clearInterval(timer);
-      reject(new Error(`broker exited with ${code}: ${stderr}${lines.join('\n')}`));
-    });
-  });
-  const pid = child.pid!;
+  const b = await startBrokerProcess(t, options);
+  const pid = b.pid;
   return {
-    child,
+    child: b.child,
     pid,
-    port,
-    url: `amqp://guest:guest@127.0.0.1:${port}`,
-    lines,
+    port: b.port,
+    url: b.url,
+    lines: b.lines,
     errors: () =>
-      lines.filter((l) => {
+      b.lines.filter((l) => {
         const m = /"level":(\d+)/.exec(l);
         return m !== null && Number(m[1]) >= 50;
       }),
-    exited: () => child.exitCode !== null || child.signalCode !== null,
+    exited: () => !b.alive(),
     memory: () => procMemory(pid),
-    stop,
+    stop: () => b.stop(),
   };
 }
 

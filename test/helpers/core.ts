@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Broker, type BrokerOptions } from '../../src/core/broker.js';
+import { DEFAULT_BODY_BUDGET } from '../../src/util/body-budget.js';
 import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
 import { amqpPropertiesCodec } from '../../src/protocol/amqp/properties-codec.js';
 import type { Consumer } from '../../src/core/consumer.js';
@@ -21,7 +22,9 @@ export type TestBrokerOptions = StoreSetup & Omit<BrokerOptions, 'store' | 'spil
 
 /** A broker on stores built from `options` (the caller closes it). */
 export async function newBroker(options: TestBrokerOptions = {}): Promise<Broker> {
-  return Broker.open({ ...options, ...(await openStores(options)), codec: amqpPropertiesCodec });
+  // As server.ts: the journal's recovery and the broker share one body budget.
+  const o = { bodyBudget: DEFAULT_BODY_BUDGET, ...options };
+  return Broker.open({ ...o, ...(await openStores(o)), codec: amqpPropertiesCodec });
 }
 
 /** A journal-backed broker in a temp dir with tiny segments, closed after the test. */
@@ -103,5 +106,40 @@ export async function eventually(fn: () => void | Promise<void>, ms = 15000): Pr
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+}
+
+/**
+ * Poll until `cond` holds; fails after `ms` naming `what` (a poll with no deadline would hang
+ * the run until the runner's timeout, with no word on what was awaited).
+ */
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 15000,
+  everyMs = 5,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * An absence check: something must NOT happen for `ms`. Runs `check` now and every 10 ms
+ * until `ms` has passed, failing at the first violation. Absence can only be shown over a
+ * window; `ms` names it, so a test says how long it watched.
+ */
+export async function expectNothingFor(
+  ms: number,
+  check: () => void | Promise<void>,
+): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    await check();
+    const left = end - Date.now();
+    if (left <= 0) return;
+    await new Promise((r) => setTimeout(r, Math.min(10, left)));
   }
 }

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import { pino } from 'pino';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { Server } from '../../src/server.js';
+import { startBrokerProcess } from './broker-process.js';
 
 /** An in-process broker on a free port with a temp data dir, stopped after the test. */
 export async function startBroker(
@@ -62,34 +62,18 @@ export async function connect(t: TestContext, url: string): Promise<amqp.Channel
   return c;
 }
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-/** `baton serve` as a child process (SIGKILL-able). Resolves once the AMQP port is known. */
+/**
+ * `baton serve` as a child process (SIGKILL-able) on `dataDir`. Resolves once it is ready
+ * (its --ready-fd line); killed, awaited and checked for leaks after the test
+ * (test/helpers/broker-process.ts).
+ */
 export async function spawnBroker(
   t: TestContext,
   dataDir: string,
   extra: string[] = [],
 ): Promise<{ child: ChildProcess; port: number; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [cli, 'serve', '--amqp-port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, ...extra],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"protocol":"amqp".*?"port":(\d+)/.exec(buf);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${out}${buf}`)));
-  });
-  return { child, port, url: `amqp://guest:guest@127.0.0.1:${port}` };
+  const b = await startBrokerProcess(t, { dataDir, args: extra });
+  return { child: b.child, port: b.port, url: b.url };
 }
 
 export async function killBroker(

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
+import { until } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -89,8 +90,12 @@ for (const alarm of ['memory', 'disk'] as const) {
       cc.ack(m);
     });
     const check = await cons.createChannel();
-    while (got.length === 0 || (await check.checkQueue('pq')).messageCount !== 0)
-      await new Promise((r) => setTimeout(r, 20));
+    await until(
+      async () => got.length !== 0 && (await check.checkQueue('pq')).messageCount === 0,
+      'the pika publisher drained into the consumer',
+      15000,
+      20,
+    );
     assert.ok(
       got.every((b) => b.startsWith('t')),
       `only publishes before the block were read: ${got.join(',')}`,
@@ -101,7 +106,7 @@ for (const alarm of ['memory', 'disk'] as const) {
     await py.next((l) => l.event === 'unblocked');
     const { sent } = (await py.next((l) => l.sent !== undefined)) as { sent: string[] };
     assert.equal(await py.exited, 0);
-    while (got.length < sent.length) await new Promise((r) => setTimeout(r, 20));
+    await until(() => got.length >= sent.length, 'every message pika published', 15000, 20);
     assert.deepEqual(got, sent);
     assert.equal(sent.filter((b) => b.startsWith('b')).length, 20);
   });

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config.js';
-import { tempDir } from '../helpers/core.js';
+import { defaultConfig, loadConfig } from '../../src/config.js';
+import { DEFAULT_BODY_BUDGET } from '../../src/util/body-budget.js';
+import { newBroker, tempDir } from '../helpers/core.js';
 
 void test('config precedence: flags > environment > file > defaults', (t) => {
   const dir = tempDir(t);
@@ -36,4 +37,12 @@ void test('bad values are refused with a message naming their source', (t) => {
   const file = join(dir, 'bad.json');
   writeFileSync(file, '{"colour": 1}');
   assert.throws(() => loadConfig(['--config', file], {}), /unknown key 'colour'/);
+});
+
+void test('one body-budget default: the config, a broker opened without one, and a served broker agree', async (t) => {
+  assert.equal(defaultConfig().bodyBudget, DEFAULT_BODY_BUDGET);
+  assert.equal(loadConfig([], {}).bodyBudget, DEFAULT_BODY_BUDGET);
+  const broker = await newBroker({ store: 'memory' });
+  t.after(() => broker.close());
+  assert.equal(broker.bodies.limit, DEFAULT_BODY_BUDGET);
 });

@@ -131,8 +131,10 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
     case MethodId.TxSelect:
     case MethodId.TxCommit:
     case MethodId.TxRollback:
+      // A channel error until transactions land: the connection and its other channels live on.
       throw new NotImplementedError(
         `${methodName(m.id)}: transactions are not implemented yet; use publisher confirms (confirm.select) for safe publishing`,
+        'channel',
       );
     default:
       throw new NotImplementedError(

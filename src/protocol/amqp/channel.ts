@@ -69,9 +69,8 @@ export class AmqpChannel implements SessionHandler {
     switch (m.id) {
       case MethodId.BasicPublish:
         if (m.immediate)
-          throw new NotImplementedError(
-            'immediate=true is not supported (as in RabbitMQ 3.0+); use mandatory=true with a TTL or a consumer check instead',
-          );
+          // Clients compare RabbitMQ's text byte for byte: NOT_IMPLEMENTED - immediate=true.
+          throw new NotImplementedError('immediate=true');
         {
           // One pending-publish object per channel, reused: no allocation per message.
           const p = this.pending;
