@@ -14,12 +14,15 @@ export async function measureRecovery(
   const dir = mkdtempSync(join(tmpdir(), 'baton-recovery-'));
   try {
     const broker = await Broker.open(await openStores({ dataDir: dir }));
-    const v = broker.vhost();
-    v.declareQueue('recovery', { durable: true }, undefined);
+    const session = broker.connect({ user: 'bench' }).openSession({
+      deliver: () => true,
+      consumerCancelled: () => {},
+    });
+    session.declareQueue('recovery', { durable: true });
     const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
     const body = Buffer.alloc(100, 1);
     for (let i = 0; i < count; i++) {
-      v.publish('', 'recovery', new Message('', 'recovery', props, body, true));
+      session.publish('', 'recovery', new Message('', 'recovery', props, body, true));
       if (i % 10_000 === 9_999) await new Promise<void>((r) => broker.afterSync(() => r()));
     }
     await broker.close();

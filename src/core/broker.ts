@@ -3,10 +3,12 @@ import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
+import { BodyBudget } from './body-budget.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
 import type { Queue } from './queue.js';
+import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
@@ -35,15 +37,16 @@ export interface BrokerOptions {
  */
 export class Broker {
   readonly journal: StoreGuard;
-  readonly scheduler = new DrainScheduler();
+  readonly scheduler = new DrainScheduler((err, context) => this.reportError(err, context));
   /** Memory and disk alarms; publishers are blocked while one is on. */
   readonly alarms = new Alarms();
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
   recovery: RecoveryStats | undefined;
-  /** Bytes of message bodies held in memory by queue entries. */
-  bodyBytes = 0;
-  readonly bodyBudget: number;
+  /** Bytes of message bodies held in memory by queue entries, against the budget. */
+  readonly bodies: BodyBudget;
+  /** What every queue is built with. */
+  readonly queueContext: QueueContext;
   /** Where messages the store cannot page go past the body budget; gone at restart. */
   readonly spill: Spill;
   monitor: ResourceMonitor | undefined;
@@ -60,7 +63,14 @@ export class Broker {
     this.journal = new StoreGuard(store);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
-    this.bodyBudget = bodyBudget;
+    this.bodies = new BodyBudget(bodyBudget);
+    this.queueContext = {
+      store: this.journal,
+      scheduler: this.scheduler,
+      bodies: this.bodies,
+      spill,
+      reportError: (err, context) => this.reportError(err, context),
+    };
     this.vhosts.set('/', new VirtualHost(this, '/'));
     store.listen({
       stalled: (err) => {
@@ -122,11 +132,6 @@ export class Broker {
     this.onError(err, context);
   }
 
-  /** True when new messages should be paged out (journal) or spilled instead of kept in memory. */
-  overBudget(): boolean {
-    return this.bodyBytes > this.bodyBudget;
-  }
-
   vhost(name = '/'): VirtualHost {
     const v = this.vhosts.get(name);
     if (v === undefined) throw new NotAllowedError(`vhost '${name}' not found`);
@@ -144,13 +149,24 @@ export class Broker {
     return c;
   }
 
+  /** Close a client connection from the broker's side (operator, management API). */
+  closeConnection(id: number, reason: string): boolean {
+    for (const c of this.connections)
+      if (c.id === id) {
+        c.requestClose(reason);
+        return true;
+      }
+    return false;
+  }
+
   /** Calls `cb` once everything journaled so far is durable (or the store failed). */
   afterSync(cb: (err: Error | undefined) => void): void {
     this.journal.store.afterSync(cb);
   }
 
-  throwStoreFailure(): never {
-    throw new StoreFailedError(
+  /** The error a publish gets once the store has failed. */
+  storeFailure(): StoreFailedError {
+    return new StoreFailedError(
       `the message store failed and accepts no more writes: ${this.store.failure?.message ?? 'unknown error'}`,
       this.store.failure,
     );

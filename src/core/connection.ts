@@ -1,12 +1,21 @@
 import type { Broker } from './broker.js';
 import type { Queue } from './queue.js';
-import { Session, type SessionHandler } from './session.js';
+import { Session, type SessionHandler, type SessionOptions } from './session.js';
 import type { VirtualHost } from './vhost.js';
 
 export interface ConnectionInfo {
   user: string;
   remoteAddress?: string;
   protocol?: string;
+}
+
+/** Who is on the other end: what permission checks, listings and logs need. */
+export interface Principal {
+  readonly user: string;
+  readonly vhost: string;
+  /** Peer address as the transport saw it ('' when there is none, e.g. in-process). */
+  readonly remoteAddress: string;
+  readonly protocol: string;
 }
 
 /**
@@ -19,6 +28,7 @@ export class ClientConnection {
   readonly broker: Broker;
   readonly vhost: VirtualHost;
   readonly info: ConnectionInfo;
+  readonly principal: Principal;
   readonly sessions = new Set<Session>();
   readonly exclusiveQueues = new Set<Queue>();
   closed = false;
@@ -26,16 +36,27 @@ export class ClientConnection {
   throttledBy: Queue | undefined = undefined;
   /** Installed by the protocol: stop (true) or resume (false) reading from the client. */
   onFlow: (blocked: boolean) => void = () => {};
+  /**
+   * Installed by the protocol: the broker (an operator, the management API, shutdown) wants
+   * this connection closed; tell the client why and close. Without one, it is closed at once.
+   */
+  onCloseRequest: ((code: number, reason: string) => void) | undefined = undefined;
 
   constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
     this.broker = broker;
     this.id = id;
     this.vhost = vhost;
     this.info = info;
+    this.principal = {
+      user: info.user,
+      vhost: vhost.name,
+      remoteAddress: info.remoteAddress ?? '',
+      protocol: info.protocol ?? '',
+    };
   }
 
-  openSession(handler: SessionHandler): Session {
-    const s = new Session(this, this.vhost, handler);
+  openSession(handler: SessionHandler, options?: SessionOptions): Session {
+    const s = new Session(this, this.vhost, handler, options);
     this.sessions.add(s);
     return s;
   }
@@ -56,6 +77,14 @@ export class ClientConnection {
     if (this.throttledBy !== queue) return;
     this.throttledBy = undefined;
     this.onFlow(false);
+  }
+
+  /** Ask the protocol to close this connection with a reason (CONNECTION_FORCED, 320). */
+  requestClose(reason: string, code = 320): void {
+    if (this.closed) return;
+    const hook = this.onCloseRequest;
+    if (hook !== undefined) hook(code, reason);
+    else this.close();
   }
 
   close(): void {

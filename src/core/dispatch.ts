@@ -13,6 +13,12 @@ export class DrainScheduler {
   private microtask = false;
   private later: Queue[] = [];
   private immediate = false;
+  /** A drain runs outside any caller that could catch: a bug is reported, contained to one queue. */
+  private readonly onError: (err: unknown, context: string) => void;
+
+  constructor(onError: (err: unknown, context: string) => void) {
+    this.onError = onError;
+  }
 
   add(queue: Queue): void {
     if (queue.drainScheduled) return;
@@ -39,23 +45,22 @@ export class DrainScheduler {
     this.microtask = false;
     const list = this.pending;
     this.pending = [];
-    for (const q of list) runDrain(q);
+    for (const q of list) this.runDrain(q);
   };
 
   private readonly runLater = (): void => {
     this.immediate = false;
     const list = this.later;
     this.later = [];
-    for (const q of list) runDrain(q);
+    for (const q of list) this.runDrain(q);
   };
-}
 
-/** A drain runs outside any caller that could catch: contain a bug to one queue and one turn. */
-function runDrain(q: Queue): void {
-  q.drainScheduled = false;
-  try {
-    q.drain();
-  } catch (err) {
-    q.vhost.broker.reportError(err, `queue '${q.name}': delivery failed`);
+  private runDrain(q: Queue): void {
+    q.drainScheduled = false;
+    try {
+      q.drain();
+    } catch (err) {
+      this.onError(err, `queue '${q.name}': delivery failed`);
+    }
   }
 }

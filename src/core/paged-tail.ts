@@ -2,6 +2,7 @@ import type { SpillStream } from '../store/spill.js';
 import type { MessageLocation, Store, StoredMessage } from '../store/store.js';
 import { PagedRing } from '../util/paged-ring.js';
 import { Message } from './message.js';
+import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
 import type { Queue } from './queue.js';
 
@@ -28,6 +29,11 @@ export class PagedTail {
   /** Recovered messages with seq at or below this had been delivered before the restart. */
   redeliveredUpTo = 0;
   private readonly scratch = { segment: 0, offset: 0, size: 0 };
+  private readonly ctx: QueueContext;
+
+  constructor(ctx: QueueContext) {
+    this.ctx = ctx;
+  }
 
   get length(): number {
     return this.ring.length;
@@ -39,7 +45,7 @@ export class PagedTail {
 
   /** Write `message` to the spill; it comes back as a new Message when the queue reaches it. */
   spill(queue: Queue, message: Message, seq: number, journaled: boolean, redelivered: boolean) {
-    const stream = (this.spilled ??= queue.vhost.broker.spill.stream(queue.id));
+    const stream = (this.spilled ??= this.ctx.spill.stream(queue.id));
     stream.append(message as Message & { body: Buffer });
     const flags = (journaled ? JOURNALED : 0) | (redelivered ? REDELIVERED : 0);
     this.ring.push(SPILLED, seq % LOW, flags | (Math.floor(seq / LOW) << FLAG_BITS));
@@ -88,10 +94,7 @@ export class PagedTail {
         read = store.readPaged(loc, queue.id);
       } catch (err) {
         // A damaged record cannot be delivered; skip it rather than wedge the queue.
-        queue.vhost.broker.reportError(
-          err,
-          `queue '${queue.name}': paged message unreadable, skipped`,
-        );
+        this.ctx.reportError(err, `queue '${queue.name}': paged message unreadable, skipped`);
         ring.shift();
         continue;
       }

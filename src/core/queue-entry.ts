@@ -1,4 +1,5 @@
 import type { Consumer } from './consumer.js';
+import type { Delivery } from './delivery.js';
 import type { Message } from './message.js';
 import type { Queue } from './queue.js';
 import type { Session } from './session.js';
@@ -7,7 +8,7 @@ import type { Session } from './session.js';
  * A message's place in one queue. The same object is the delivery while it is unacked
  * (tag, consumer, session set), so dispatch allocates nothing beyond it.
  */
-export class QueueEntry {
+export class QueueEntry implements Delivery {
   queue: Queue;
   seq: number;
   message: Message;
@@ -18,6 +19,8 @@ export class QueueEntry {
   tag: number;
   consumer: Consumer | undefined;
   session: Session | undefined;
+  /** Lease expiry for sessions whose deliveries time out (Date.now() ms), else 0. */
+  deadline: number;
 
   constructor(queue: Queue, seq: number, message: Message, journaled: boolean) {
     this.queue = queue;
@@ -29,5 +32,6 @@ export class QueueEntry {
     this.tag = 0;
     this.consumer = undefined;
     this.session = undefined;
+    this.deadline = 0;
   }
 }

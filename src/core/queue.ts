@@ -1,14 +1,16 @@
-import { RingBuffer } from '../util/ring-buffer.js';
-import type { Consumer } from './consumer.js';
-import { DRAIN_BUDGET } from './dispatch.js';
-import type { Message } from './message.js';
 import type { StoredMessage } from '../store/store.js';
-import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
-import { PagedTail } from './paged-tail.js';
-import { QueueEntry } from './queue-entry.js';
 import type { ClientConnection } from './connection.js';
+import type { Consumer } from './consumer.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { DRAIN_BUDGET } from './dispatch.js';
+import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
+import type { Message } from './message.js';
+import type { QueueContext } from './queue-context.js';
+import type { QueueEntry } from './queue-entry.js';
+import { parseQueuePolicy, type QueuePolicy } from './queue-policy.js';
+import { FifoReadyList } from './ready/fifo.js';
+import type { ReadyList } from './ready/ready-list.js';
 import type { Session } from './session.js';
-import type { VirtualHost } from './vhost.js';
 
 export interface QueueOptions {
   durable?: boolean;
@@ -18,28 +20,41 @@ export interface QueueOptions {
 }
 
 /**
- * A FIFO of entries with competing consumers. Ready entries live in a ring buffer; entries put
- * back by nack/requeue or a closed session go to `requeued`, sorted into descending seq order
- * (lazily, before the next take) so the lowest (oldest) is popped first: a requeued message
- * gets its original place back. Sorting once per batch keeps a mass requeue O(n log n).
+ * Why a message left a queue for good. Names of the dead-letter reasons are RabbitMQ's
+ * (x-death `reason`): rejected, expired, maxlen, delivery_limit.
+ */
+export type RemovalReason =
+  'acked' | 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'purged' | 'deleted';
+
+/**
+ * Told when a message leaves a queue one by one (not by purge or delete). Returning true
+ * takes the removal over, store write included (a dead-letter move journals the settle of the
+ * source together with the enqueue on the target); false lets the queue settle it as usual.
+ */
+export type RemovalHook = (queue: Queue, entry: QueueEntry, reason: RemovalReason) => boolean;
+
+/**
+ * A queue with competing consumers. What is ready, and in which order it is delivered, is the
+ * ready list's business (today: oldest first); the queue does dispatch (round robin among
+ * consumers with credit), unacked bookkeeping, the removal path and publisher flow control.
  */
 export class Queue {
   readonly id: number;
   readonly name: string;
-  readonly vhost: VirtualHost;
+  readonly vhostName: string;
   readonly durable: boolean;
   readonly exclusive: boolean;
   readonly autoDelete: boolean;
   readonly arguments: Record<string, unknown>;
+  readonly policy: QueuePolicy;
   /** The connection an exclusive queue belongs to. */
   readonly owner: ClientConnection | undefined;
-
-  private readonly ready = new RingBuffer<QueueEntry>();
-  private readonly requeued: QueueEntry[] = [];
-  private requeuedUnsorted = false;
-  /** Behind `ready`: messages paged out to the journal once the body budget is spent. */
-  private readonly tail = new PagedTail();
-  private waitingForWrite = false;
+  private readonly ctx: QueueContext;
+  private readonly ready: ReadyList;
+  /** One wake-up for everything due at a time (expiry, retry delays, timeouts). */
+  readonly timer: DeadlineTimer;
+  /** Policies (dead-lettering) that take over removals; undefined for none. */
+  removalHook: RemovalHook | undefined = undefined;
   /** Publishers throttled by this queue's backlog. */
   readonly flow = new FlowGate();
   readonly consumers: Consumer[] = [];
@@ -54,139 +69,74 @@ export class Queue {
   private hadConsumer = false;
   /** Routing walk marker: the publish generation that last reached this queue. */
   routeMark = 0;
+  /** When an ack last settled a delivery of this queue (performance.now()). */
+  private lastSettleAt = 0;
 
   constructor(
-    vhost: VirtualHost,
+    ctx: QueueContext,
+    vhostName: string,
     id: number,
     name: string,
     options: QueueOptions,
     owner: ClientConnection | undefined,
+    policy?: QueuePolicy,
   ) {
-    this.vhost = vhost;
+    this.ctx = ctx;
+    this.vhostName = vhostName;
     this.id = id;
     this.name = name;
     this.durable = options.durable ?? false;
     this.exclusive = options.exclusive ?? false;
     this.autoDelete = options.autoDelete ?? false;
     this.arguments = options.arguments ?? {};
+    this.policy = policy ?? parseQueuePolicy(this.arguments, { queue: name, vhost: vhostName });
     this.owner = owner;
+    this.ready = new FifoReadyList(this, ctx);
+    this.timer = new DeadlineTimer(() => this.scheduleDrain());
   }
 
   /** Ready messages (not counting unacked ones), as queue.declare-ok reports. */
   get messageCount(): number {
-    return this.ready.length + this.requeued.length + this.tail.length;
+    return this.ready.length;
   }
 
   get consumerCount(): number {
     return this.consumers.length;
   }
 
-  /**
-   * Add a published (or recovered) message at the tail. Once the broker's body budget is
-   * spent, a journaled message is kept only as its journal position (paged out) and any other
-   * is written to the transient spill; after that, everything goes behind them until the paged
-   * tail has been read back in.
-   */
+  /** Add a published (or recovered) message at the tail. */
   push(message: Message, seq: number, journaled: boolean, redelivered = false): void {
     if (redelivered && seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
-    const broker = this.vhost.broker;
-    if (this.tail.length === 0 && message.body !== undefined && !broker.overBudget()) {
-      const entry = new QueueEntry(this, seq, message, journaled);
-      if (redelivered) {
-        entry.redelivered = true;
-        entry.deliveryCount = 1;
-      }
-      this.hold(message);
-      this.ready.push(entry);
-    } else this.pageOut(message, seq, journaled, redelivered);
+    this.ready.add(message, seq, journaled, redelivered);
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
-
-  private pageOut(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
-    const tail = this.tail;
-    const location = message.location;
-    if (journaled && location !== undefined && this.vhost.broker.store.canPage) {
-      tail.pushLocation(location);
-      if (redelivered) tail.redeliveredUpTo = seq;
-    } else {
-      tail.spill(this, message, seq, journaled, redelivered);
-    }
-  }
-
-  /** Body accounting: a message's body counts once, however many entries hold it. */
-  private hold(m: Message): void {
-    if (m.refs++ === 0) this.vhost.broker.bodyBytes += m.bodySize;
-  }
-
-  private unhold(m: Message): void {
-    if (--m.refs === 0) this.vhost.broker.bodyBytes -= m.bodySize;
-  }
-
-  /** When an ack last settled a delivery of this queue (performance.now()). */
-  private lastSettleAt = 0;
 
   /** True when publishers should pause: a backlog builds while consumers work through it. */
   congested(): boolean {
     return (
       this.consumers.length !== 0 &&
-      this.messageCount > FLOW_HIGH &&
+      this.ready.length > FLOW_HIGH &&
       performance.now() - this.lastSettleAt < FLOW_ACTIVE_MS
     );
   }
 
   /** Release throttled publishers once the backlog is small again (or nobody consumes). */
   private checkFlow(): void {
-    if (this.flow.blocked && (this.messageCount <= FLOW_LOW || this.consumers.length === 0))
+    if (this.flow.blocked && (this.ready.length <= FLOW_LOW || this.consumers.length === 0))
       this.flow.open(this);
   }
 
   scheduleDrain(): void {
-    if (!this.deleted) this.vhost.broker.scheduler.add(this);
+    if (!this.deleted) this.ctx.scheduler.add(this);
   }
-
-  /** The oldest ready entry, removed from the ready list. */
-  private take(): QueueEntry | undefined {
-    const r = this.requeued;
-    if (r.length !== 0) {
-      if (this.requeuedUnsorted) {
-        r.sort(bySeqDescending);
-        this.requeuedUnsorted = false;
-      }
-      return r.pop();
-    }
-    if (this.ready.length === 0 && this.tail.length !== 0) this.pageIn();
-    return this.ready.shift();
-  }
-
-  private hasReady(): boolean {
-    return this.requeued.length !== 0 || this.ready.length !== 0 || this.tail.length !== 0;
-  }
-
-  /** Read the next batch of the paged tail back into memory. */
-  private pageIn(): void {
-    const broker = this.vhost.broker;
-    if (this.tail.pageIn(this, broker.store, PAGE_IN_BATCH, this.takeIn)) return;
-    // The next record is still in the batch being written: try again after the sync.
-    if (this.waitingForWrite) return;
-    this.waitingForWrite = true;
-    broker.afterSync((err) => {
-      this.waitingForWrite = false;
-      // A failed store never makes the record readable: retrying would spin forever.
-      if (err === undefined) this.scheduleDrain();
-    });
-  }
-
-  private readonly takeIn = (e: QueueEntry): void => {
-    if (e.message.refs === 0) this.hold(e.message);
-    this.ready.push(e);
-  };
 
   /** Hand ready entries to consumers with credit, round robin, up to the turn's budget. */
   drain(): void {
     if (this.deleted) return;
     const consumers = this.consumers;
+    const ready = this.ready;
     let budget = DRAIN_BUDGET;
-    while (budget > 0 && this.hasReady()) {
+    while (budget > 0 && ready.length !== 0) {
       const n = consumers.length;
       let chosen: Consumer | undefined;
       for (let i = 0; i < n; i++) {
@@ -198,14 +148,14 @@ export class Queue {
         }
       }
       if (chosen === undefined) break;
-      const entry = this.take();
+      const entry = ready.take();
       if (entry === undefined) break;
       this.deliver(chosen, entry);
       budget--;
     }
     this.flushDeliveredMark();
     this.checkFlow();
-    if (budget === 0 && this.hasReady()) this.vhost.broker.scheduler.addLater(this);
+    if (budget === 0 && ready.length !== 0) this.ctx.scheduler.addLater(this);
   }
 
   private deliver(consumer: Consumer, entry: QueueEntry): void {
@@ -213,26 +163,24 @@ export class Queue {
     this.loadBody(entry);
     entry.deliveryCount++;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
-    if (consumer.noAck) {
-      if (!session.handler.deliver(consumer, entry, 0)) consumer.paused = true;
-      this.remove(entry);
-      return;
-    }
-    const tag = session.track(entry, consumer);
-    this.unackedCount++;
+    // No-ack deliveries are numbered too (RabbitMQ does), but never tracked.
+    const tag = consumer.noAck ? session.nextDeliveryTag() : session.track(entry, consumer);
+    if (!consumer.noAck) this.unackedCount++;
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
+    if (consumer.noAck) this.remove(entry, 'acked');
   }
 
   /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */
   get(session: Session, noAck: boolean): QueueEntry | undefined {
-    const entry = this.take();
+    const entry = this.ready.take();
     if (entry === undefined) return undefined;
     this.loadBody(entry);
     entry.deliveryCount++;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
     if (noAck) {
-      this.remove(entry);
+      entry.tag = session.nextDeliveryTag();
+      this.remove(entry, 'acked');
     } else {
       session.track(entry, undefined);
       this.unackedCount++;
@@ -242,43 +190,47 @@ export class Queue {
 
   private loadBody(entry: QueueEntry): void {
     const m = entry.message;
-    if (m.body === undefined) m.body = this.vhost.broker.journal.store.readBody(m);
+    if (m.body === undefined) m.body = this.ctx.store.store.readBody(m);
   }
 
   private flushDeliveredMark(): void {
     if (this.durable && this.deliveredSeq > this.markedSeq) {
       this.markedSeq = this.deliveredSeq;
-      this.vhost.broker.journal.markDelivered(this.id, this.markedSeq);
+      this.ctx.store.markDelivered(this.id, this.markedSeq);
     }
   }
 
-  /** An unacked entry was acked (or dropped by nack without requeue). */
-  settle(entry: QueueEntry): void {
+  /** An unacked entry is done with: acked, or rejected / nacked without requeue. */
+  settle(entry: QueueEntry, reason: RemovalReason = 'acked'): void {
     this.unackedCount--;
     this.lastSettleAt = performance.now();
-    this.remove(entry);
+    this.remove(entry, reason);
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
-  /** Forget an entry for good: release the message and tell the store. */
-  private remove(entry: QueueEntry): void {
-    this.unhold(entry.message);
-    if (entry.journaled) this.vhost.broker.journal.settle(this.id, entry.seq, entry.message);
+  /** The one path by which a single message leaves the queue for good. */
+  private remove(entry: QueueEntry, reason: RemovalReason): void {
+    const hook = this.removalHook;
+    if (hook !== undefined && reason !== 'acked' && hook(this, entry, reason)) {
+      this.ctx.bodies.unhold(entry.message);
+      return;
+    }
+    this.ctx.bodies.unhold(entry.message);
+    if (entry.journaled) this.ctx.store.settle(this.id, entry.seq, entry.message);
   }
 
-  /** Put unacked entries back at their original positions, marked redelivered. */
+  /** Put an unacked entry back at its original position, marked redelivered. */
   requeue(entry: QueueEntry): void {
     this.unackedCount--;
     if (this.deleted) {
-      this.remove(entry);
+      this.remove(entry, 'deleted');
       return;
     }
     entry.redelivered = true;
     entry.tag = 0;
     entry.consumer = undefined;
     entry.session = undefined;
-    this.requeued.push(entry);
-    this.requeuedUnsorted = true;
+    this.ready.requeue(entry);
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
@@ -302,16 +254,16 @@ export class Queue {
 
   /** Drop every ready message; unacked ones stay with their sessions. Returns the count. */
   purge(): number {
-    const n = this.messageCount;
+    const n = this.ready.length;
     if (n === 0) return 0;
     const { entries, stored } = this.takeAllReady();
     if (stored.length !== 0) {
-      const journal = this.vhost.broker.journal;
+      const store = this.ctx.store;
       // One purge record covers every seq up to the newest only when none of them is unacked.
       if (this.unackedCount === 0) {
-        journal.purge(this.id, this.nextSeq - 1, stored);
+        store.purge(this.id, this.nextSeq - 1, stored);
       } else {
-        for (const e of entries) journal.settle(this.id, e.seq, e.message);
+        for (const e of entries) store.settle(this.id, e.seq, e.message);
         this.settlePaged(stored.slice(entries.length));
       }
     }
@@ -324,46 +276,45 @@ export class Queue {
    * record still in the batch being written can only be read after the next sync.
    */
   private settlePaged(messages: StoredMessage[]): void {
-    const broker = this.vhost.broker;
-    const store = broker.store;
+    const guard = this.ctx.store;
+    const store = guard.store;
     const later: StoredMessage[] = [];
     for (const m of messages) {
       if (store.isReadable(m.location!)) {
-        broker.journal.settle(this.id, store.readPaged(m.location!, this.id).seq, m);
+        guard.settle(this.id, store.readPaged(m.location!, this.id).seq, m);
       } else later.push(m);
     }
     if (later.length !== 0)
-      broker.afterSync((err) => {
+      store.afterSync((err) => {
         if (err === undefined) this.settlePaged(later);
       });
   }
 
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
   destroy(): number {
-    const n = this.messageCount;
+    const n = this.ready.length;
     const { stored } = this.takeAllReady();
     // Unacked entries are settled one by one as their sessions let go of them.
-    if (this.durable) this.vhost.broker.journal.purge(this.id, this.nextSeq - 1, stored);
+    if (this.durable) this.ctx.store.purge(this.id, this.nextSeq - 1, stored);
     this.deleted = true;
+    this.timer.stop();
     this.flow.open(this);
     return n;
   }
 
   /**
-   * Empty requeued, ready and the paged tail. Returns the journaled in-memory entries and,
-   * for the store, every journaled message (those entries first, then paged-out positions).
+   * Empty the ready list. Returns the journaled in-memory entries and, for the store, every
+   * journaled message (those entries first, then paged-out references).
    */
   private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
     const entries: Settleable[] = [];
-    const take = (e: QueueEntry): void => {
-      this.unhold(e.message);
-      if (e.journaled) entries.push(e);
-    };
-    for (const e of this.requeued) take(e);
-    for (const e of this.ready) take(e);
-    this.requeued.length = 0;
-    this.ready.clear();
-    const paged = this.tail.drainAll((seq, message) => entries.push({ seq, message }));
+    const paged = this.ready.clear(
+      (e) => {
+        this.ctx.bodies.unhold(e.message);
+        if (e.journaled) entries.push(e);
+      },
+      (seq, message) => entries.push({ seq, message }),
+    );
     const stored: StoredMessage[] = entries.map((e) => e.message);
     for (const m of paged) stored.push(m);
     return { entries, stored };
@@ -374,10 +325,4 @@ export class Queue {
 interface Settleable {
   seq: number;
   message: StoredMessage;
-}
-
-const PAGE_IN_BATCH = 256;
-
-function bySeqDescending(a: QueueEntry, b: QueueEntry): number {
-  return b.seq - a.seq;
 }

@@ -1,25 +1,50 @@
 import { Consumer, type ConsumeOptions } from './consumer.js';
 import type { ClientConnection } from './connection.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import type { Delivery, QueueView } from './delivery.js';
 import { AccessRefusedError, NotAllowedError, PreconditionFailedError } from './errors.js';
+import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
+import type { QueueOptions } from './queue.js';
 import type { QueueEntry } from './queue-entry.js';
+import { Routed } from './routing.js';
 import type { VirtualHost } from './vhost.js';
 
 /** What a protocol gives a session so the core can push to it. */
 export interface SessionHandler {
   /**
-   * Send one delivery. `tag` is 0 for no-ack consumers. Return false when the transport is
-   * full: the consumer pauses until `consumer.resume()`.
+   * Send one delivery. Return false when the transport is full: the consumer pauses until
+   * `consumer.resume()`.
    */
-  deliver(consumer: Consumer, entry: QueueEntry, tag: number): boolean;
+  deliver(consumer: Consumer, delivery: Delivery, tag: number): boolean;
   /** The broker ended a consumer (its queue was deleted). */
   consumerCancelled(consumer: Consumer): void;
+  /**
+   * Publisher confirms (after `enableConfirms`): every publish numbered up to `upto` (1, 2, 3 …
+   * in publish order) is safe. Called at most once per store sync.
+   */
+  confirmed?(upto: number): void;
+  /**
+   * The store failed: publishes after the last confirmed one may or may not be on disk, so
+   * they are neither confirmed nor refused. Called once.
+   */
+  confirmsFailed?(err: Error): void;
+}
+
+export interface SessionOptions {
+  /**
+   * Deliveries not settled within this many ms go back to their queue (a visibility timeout,
+   * as SQS): for sessions that outlive a connection, such as an HTTP API's. 0: never.
+   */
+  leaseMs?: number;
 }
 
 /**
- * A unit of work that owns unacked deliveries: an AMQP channel, a STOMP connection, an HTTP
- * lease. Delivery tags are per session and increase by one per delivery, so `unacked` (a Map,
- * iterated in insertion order) is also in tag order and a multiple ack takes a prefix.
+ * The door into the core: every client operation of a protocol session (an AMQP channel, a
+ * STOMP connection, an HTTP lease holder) enters here, so permission checks, counters and
+ * transactions have one place to sit. A session owns unacked deliveries; their tags are per
+ * session and increase by one per delivery, so `unacked` (a Map, iterated in insertion order)
+ * is also in tag order and a multiple ack takes a prefix.
  */
 export class Session {
   readonly connection: ClientConnection;
@@ -35,24 +60,145 @@ export class Session {
   consumerPrefetch = 0;
   flowActive = true;
   closed = false;
+  /** This session's publish, reused: routing allocates nothing per message. */
+  private readonly routed = new Routed();
+  // ---- publisher confirms ----
+  private confirming = false;
+  private publishSeq = 0;
+  private confirmedSeq = 0;
+  private confirmArmed = false;
+  private waitingForSync = false;
+  /** Highest publish seq the in-flight afterSync covers. */
+  private syncCovers = 0;
+  // ---- leases ----
+  private readonly leaseMs: number;
+  private leaseTimer: DeadlineTimer | undefined;
 
-  constructor(connection: ClientConnection, vhost: VirtualHost, handler: SessionHandler) {
+  constructor(
+    connection: ClientConnection,
+    vhost: VirtualHost,
+    handler: SessionHandler,
+    options: SessionOptions = {},
+  ) {
     this.connection = connection;
     this.vhost = vhost;
     this.handler = handler;
+    this.leaseMs = options.leaseMs ?? 0;
   }
 
   get unackedCount(): number {
     return this.unacked.size;
   }
 
-  /** Publish through an exchange; returns how many queues took the message. */
-  publish(exchange: string, routingKey: string, message: Message): number {
-    const n = this.vhost.publish(exchange, routingKey, message);
-    const congested = this.vhost.congested;
-    if (congested !== undefined) this.connection.throttle(congested);
-    return n;
+  // ---- declarations -------------------------------------------------------------------
+
+  declareQueue(name: string, options: QueueOptions, passive = false): QueueView {
+    return this.vhost.declareQueue(name, options, this.connection, passive);
   }
+
+  deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
+    return this.vhost.deleteQueue(name, options, this.connection);
+  }
+
+  purgeQueue(name: string): number {
+    return this.vhost.purgeQueue(name, this.connection);
+  }
+
+  /** A queue as this session may see it (exclusivity enforced). */
+  queue(name: string): QueueView {
+    return this.vhost.getQueue(name, this.connection);
+  }
+
+  declareExchange(name: string, type: string, options: ExchangeOptions, passive = false): Exchange {
+    return this.vhost.declareExchange(name, type, options, passive);
+  }
+
+  deleteExchange(name: string, ifUnused = false): void {
+    this.vhost.deleteExchange(name, ifUnused);
+  }
+
+  bind(
+    source: string,
+    destination: string,
+    destinationType: 'queue' | 'exchange',
+    routingKey: string,
+    args: Record<string, unknown> = {},
+  ): void {
+    this.vhost.bind(source, destination, destinationType, routingKey, args, this.connection);
+  }
+
+  unbind(
+    source: string,
+    destination: string,
+    destinationType: 'queue' | 'exchange',
+    routingKey: string,
+    args: Record<string, unknown> = {},
+  ): void {
+    this.vhost.unbind(source, destination, destinationType, routingKey, args, this.connection);
+  }
+
+  // ---- publishing ---------------------------------------------------------------------
+
+  /** Number the publishes from now on and confirm them through the handler. */
+  enableConfirms(): void {
+    this.confirming = true;
+  }
+
+  get confirms(): boolean {
+    return this.confirming;
+  }
+
+  /**
+   * Publish through an exchange. The result (valid until this session's next publish) says
+   * which queues took it; with confirms on, the publish is numbered and confirmed once durable.
+   * A store failure is an outcome, not an exception, when confirms are on (the handler hears
+   * of it); without confirms the publisher has no other way to learn, so it is thrown.
+   */
+  publish(exchange: string, routingKey: string, message: Message): Routed {
+    const r = this.routed;
+    this.vhost.route(exchange, routingKey, message, r);
+    this.vhost.apply(r);
+    if (r.congested !== undefined) this.connection.throttle(r.congested);
+    if (this.confirming) {
+      this.publishSeq++;
+      this.armConfirm();
+    } else if (r.failed !== undefined) throw r.failed;
+    return r;
+  }
+
+  /** Wait for the store once for everything published in this turn of the event loop. */
+  private armConfirm(): void {
+    if (this.confirmArmed) return;
+    this.confirmArmed = true;
+    queueMicrotask(this.flushConfirms);
+  }
+
+  private readonly flushConfirms = (): void => {
+    this.confirmArmed = false;
+    if (this.closed || this.waitingForSync || this.publishSeq === this.confirmedSeq) return;
+    this.waitingForSync = true;
+    this.syncCovers = this.publishSeq;
+    this.vhost.broker.afterSync(this.onSynced);
+  };
+
+  private readonly onSynced = (err: Error | undefined): void => {
+    this.waitingForSync = false;
+    if (this.closed) return;
+    if (err !== undefined) {
+      const h = this.handler;
+      this.confirming = false;
+      h.confirmsFailed?.(err);
+      return;
+    }
+    const upto = this.syncCovers;
+    if (upto > this.confirmedSeq) {
+      this.confirmedSeq = upto;
+      this.handler.confirmed?.(upto);
+    }
+    if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
+  };
+
+  // ---- consuming ----------------------------------------------------------------------
 
   consume(queueName: string, options: ConsumeOptions = {}): Consumer {
     const queue = this.vhost.getQueue(queueName, this.connection);
@@ -97,9 +243,15 @@ export class Session {
     this.handler.consumerCancelled(consumer);
   }
 
-  get(queueName: string, noAck: boolean): QueueEntry | undefined {
+  /** Pull one message (AMQP basic.get); undefined when the queue has none ready. */
+  get(queueName: string, noAck: boolean): Delivery | undefined {
     const queue = this.vhost.getQueue(queueName, this.connection);
     return queue.get(this, noAck);
+  }
+
+  /** A tag for a delivery nobody will ack (no-ack): numbered like the rest, never tracked. */
+  nextDeliveryTag(): number {
+    return this.nextTag++;
   }
 
   /** Record an unacked delivery and return its tag. */
@@ -109,21 +261,52 @@ export class Session {
     entry.consumer = consumer;
     entry.session = this;
     if (consumer !== undefined) consumer.unacked++;
+    if (this.leaseMs !== 0) {
+      entry.deadline = Date.now() + this.leaseMs;
+      (this.leaseTimer ??= new DeadlineTimer(this.expireLeases)).wakeAt(entry.deadline);
+    }
     this.unacked.set(tag, entry);
     return tag;
   }
+
+  // ---- settling -----------------------------------------------------------------------
 
   ack(tag: number, multiple: boolean): void {
     this.settle(tag, multiple, settleAck);
   }
 
-  /** nack/reject: requeue to the original position, or drop. */
+  /** nack/reject: requeue to the original position, or drop (dead-letter, with a DLX). */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? settleRequeue : settleAck);
+    this.settle(tag, multiple, requeue ? settleRequeue : settleReject);
+  }
+
+  /**
+   * Cumulative ack of one consumer's deliveries (STOMP `ack:client`): every unacked delivery
+   * of `consumerTag` with a tag up to `tag`; other consumers' deliveries stay.
+   */
+  ackConsumer(consumerTag: string, tag: number): number {
+    const entry = this.unacked.get(tag);
+    if (entry === undefined || entry.consumer?.tag !== consumerTag) throw unknownTag(tag);
+    const wasBlocked = this.blocked();
+    let n = 0;
+    for (const [t, e] of this.unacked) {
+      if (t > tag) break;
+      if (e.consumer?.tag !== consumerTag) continue;
+      this.unacked.delete(t);
+      this.release(e);
+      settleAck(e);
+      n++;
+    }
+    this.afterSettle(wasBlocked);
+    return n;
+  }
+
+  private blocked(): boolean {
+    return this.prefetch !== 0 && this.unacked.size >= this.prefetch;
   }
 
   private settle(tag: number, multiple: boolean, fn: (e: QueueEntry) => void): void {
-    const wasBlocked = this.prefetch !== 0 && this.unacked.size >= this.prefetch;
+    const wasBlocked = this.blocked();
     if (multiple) {
       if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
       for (const [t, entry] of this.unacked) {
@@ -139,17 +322,46 @@ export class Session {
       this.release(entry);
       fn(entry);
     }
-    // A channel-wide limit may have held back consumers of other queues too.
+    this.afterSettle(wasBlocked);
+  }
+
+  /** A channel-wide limit may have held back consumers of other queues too. */
+  private afterSettle(wasBlocked: boolean): void {
     if (wasBlocked) for (const c of this.consumers.values()) c.queue.scheduleDrain();
   }
 
   private release(entry: QueueEntry): void {
+    entry.deadline = 0;
     const c = entry.consumer;
     if (c !== undefined) {
       c.unacked--;
       if (!c.cancelled && c.unacked === c.prefetch - 1) c.queue.scheduleDrain();
     }
   }
+
+  /** Push a lease's deadline out (SQS ChangeMessageVisibility): `ms` from now. */
+  extendLease(tag: number, ms: number): void {
+    const entry = this.unacked.get(tag);
+    if (entry === undefined) throw unknownTag(tag);
+    if (this.leaseMs === 0) throw new PreconditionFailedError('this session has no leases');
+    entry.deadline = Date.now() + ms;
+    this.leaseTimer!.wakeAt(entry.deadline);
+  }
+
+  /** Deliveries whose lease ran out go back to their queues, as if nacked with requeue. */
+  private readonly expireLeases = (now: number): void => {
+    const wasBlocked = this.blocked();
+    let next = Infinity;
+    for (const [t, e] of this.unacked) {
+      if (e.deadline <= now) {
+        this.unacked.delete(t);
+        this.release(e);
+        settleRequeue(e);
+      } else if (e.deadline < next) next = e.deadline;
+    }
+    if (next !== Infinity) this.leaseTimer!.wakeAt(next);
+    this.afterSettle(wasBlocked);
+  };
 
   /** basic.recover: requeue every unacked delivery. */
   recover(): void {
@@ -171,12 +383,18 @@ export class Session {
     this.closed = true;
     for (const c of [...this.consumers.values()]) this.detach(c);
     this.recover();
+    this.leaseTimer?.stop();
+    this.routed.release();
     this.connection.sessions.delete(this);
   }
 }
 
 function settleAck(entry: QueueEntry): void {
-  entry.queue.settle(entry);
+  entry.queue.settle(entry, 'acked');
+}
+
+function settleReject(entry: QueueEntry): void {
+  entry.queue.settle(entry, 'rejected');
 }
 
 function settleRequeue(entry: QueueEntry): void {

@@ -18,7 +18,9 @@ import {
 } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue, type QueueOptions } from './queue.js';
+import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
+import { Router, type Routed } from './routing.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -29,11 +31,6 @@ const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['amq.match', 'headers'],
 ];
 
-/** Scratch arrays for one publish; store.enqueue copies what it needs before returning. */
-const routed: Queue[] = [];
-const journalIds: number[] = [];
-const journalSeqs: number[] = [];
-
 /** A namespace of queues and exchanges, and the routing walk between them. */
 export class VirtualHost {
   readonly name: string;
@@ -41,14 +38,13 @@ export class VirtualHost {
   readonly queues = new Map<string, Queue>();
   readonly exchanges = new Map<string, Exchange>();
   readonly definitions: Definitions;
-  private routeGen = 0;
-  /** Set by `publish` when a queue it reached is congested (see flow.ts); else undefined. */
-  congested: Queue | undefined = undefined;
+  private readonly router: Router;
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
     this.name = name;
     this.definitions = new Definitions(broker.journal, name);
+    this.router = new Router(this.exchanges, broker.headersOf);
     for (const [n, type] of BUILTIN_EXCHANGES) {
       this.exchanges.set(n, new Exchange(n, type, { durable: true }));
     }
@@ -81,7 +77,16 @@ export class VirtualHost {
       );
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
     const owner = options.exclusive ? connection : undefined;
-    const queue = new Queue(this, this.broker.allocateQueueId(), name, options, owner);
+    const policy = parseQueuePolicy(options.arguments ?? {}, { queue: name, vhost: this.name });
+    const queue = new Queue(
+      this.broker.queueContext,
+      this.name,
+      this.broker.allocateQueueId(),
+      name,
+      options,
+      owner,
+      policy,
+    );
     this.queues.set(name, queue);
     if (owner !== undefined) owner.exclusiveQueues.add(queue);
     if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
@@ -90,12 +95,23 @@ export class VirtualHost {
 
   /** Recreate a durable queue from its stored definition, keeping its id. */
   restoreQueue(d: QueueDefinition): Queue {
+    const options = { durable: true, autoDelete: d.autoDelete, arguments: d.arguments };
+    let policy;
+    try {
+      policy = parseQueuePolicy(d.arguments, { queue: d.name, vhost: this.name });
+    } catch (err) {
+      // Declared by an older Baton that checked less: keep the queue and its messages.
+      this.broker.reportError(err, `queue '${d.name}': arguments ignored at recovery`);
+      policy = parseQueuePolicy({}, { queue: d.name, vhost: this.name });
+    }
     const q = new Queue(
-      this,
+      this.broker.queueContext,
+      this.name,
       d.id,
       d.name,
-      { durable: true, autoDelete: d.autoDelete, arguments: d.arguments },
+      options,
       undefined,
+      policy,
     );
     this.queues.set(d.name, q);
     return q;
@@ -316,11 +332,10 @@ export class VirtualHost {
   // ---- publish ------------------------------------------------------------------------
 
   /**
-   * Route a message and enqueue it on every matched queue. Returns the number of queues.
-   * Persistent messages on durable queues are journaled as one record; the caller learns
-   * about durability through `broker.afterSync`.
+   * Route: fill `into` with the queues the message goes to. Throws only for the client's
+   * mistakes (no such exchange, an internal one); nothing is enqueued yet.
    */
-  publish(exchangeName: string, routingKey: string, message: Message): number {
+  route(exchangeName: string, routingKey: string, message: Message, into: Routed): void {
     const ex = this.exchanges.get(exchangeName);
     if (ex === undefined)
       throw new NotFoundError(`no exchange '${exchangeName}' in vhost '${this.name}'`);
@@ -328,62 +343,57 @@ export class VirtualHost {
       throw new AccessRefusedError(
         `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
       );
-    routed.length = 0;
-    this.congested = undefined;
-    const gen = ++this.routeGen;
+    into.reset(exchangeName, routingKey, message);
     if (exchangeName === '') {
       const q = this.queues.get(routingKey);
-      if (q !== undefined) routed.push(q);
-    } else {
-      this.walk(ex, routingKey, message, gen);
-    }
-    const n = routed.length;
-    if (n === 0) return 0;
-    journalIds.length = 0;
-    journalSeqs.length = 0;
-    for (let i = 0; i < n; i++) {
-      const q = routed[i]!;
-      if (message.persistent && q.durable) {
-        journalIds.push(q.id);
-        journalSeqs.push(q.nextSeq);
-      }
-    }
-    const journaled =
-      journalIds.length !== 0 && this.broker.journal.enqueue(message, journalIds, journalSeqs);
-    if (journalIds.length !== 0 && !journaled) this.broker.throwStoreFailure();
-    for (let i = 0; i < n; i++) {
-      const q = routed[i]!;
-      q.push(message, q.nextSeq++, journaled && message.persistent && q.durable);
-      if (q.congested()) this.congested = q;
-    }
-    routed.length = 0;
-    return n;
+      if (q !== undefined) into.queues.push(q);
+    } else this.router.route(ex, into);
   }
 
-  /** Visit each exchange once; a queue reached twice still gets one copy. */
-  private walk(ex: Exchange, routingKey: string, message: Message, gen: number): number {
-    if (ex.routeMark === gen) return 0;
-    ex.routeMark = gen;
-    let reached = 0;
-    const matched = ex.match(routingKey, message, this.broker.headersOf);
-    for (let i = 0; i < matched.length; i++) {
-      const dest = matched[i]!.destination;
-      if (dest instanceof Queue) {
-        reached++;
-        if (dest.routeMark !== gen) {
-          dest.routeMark = gen;
-          routed.push(dest);
+  /**
+   * Apply a routed publish: journal it (one record for every durable queue it reached, if
+   * persistent) and put it on its queues. The outcome is left in `r`; a store that refuses the
+   * write leaves `r.failed` set and the message on no queue. Whether it is durable the caller
+   * learns through `broker.afterSync`.
+   */
+  apply(r: Routed): void {
+    const message = r.message!;
+    const queues = r.queues;
+    const n = queues.length;
+    if (n === 0) return;
+    const ids = r.storeIds;
+    const seqs = r.storeSeqs;
+    ids.length = 0;
+    seqs.length = 0;
+    if (message.persistent)
+      for (let i = 0; i < n; i++) {
+        const q = queues[i]!;
+        if (q.durable && !q.deleted) {
+          ids.push(q.id);
+          seqs.push(q.nextSeq);
         }
-      } else {
-        reached += this.walk(dest, routingKey, message, gen);
       }
+    if (ids.length !== 0) {
+      if (!this.broker.journal.enqueue(message, ids, seqs)) {
+        r.failed = this.broker.storeFailure();
+        return;
+      }
+      r.journaled = true;
     }
-    if (reached === 0) {
-      const aeName = ex.alternateExchange;
-      const ae = aeName === undefined ? undefined : this.exchanges.get(aeName);
-      if (ae !== undefined) reached += this.walk(ae, routingKey, message, gen);
+    for (let i = 0; i < n; i++) {
+      const q = queues[i]!;
+      // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.
+      if (q.deleted) continue;
+      q.push(message, q.nextSeq++, r.journaled && q.durable);
+      if (q.congested()) r.congested = q;
     }
-    return reached;
+  }
+
+  /** Route and apply in one step; returns the number of queues. */
+  publish(exchangeName: string, routingKey: string, message: Message, into: Routed): number {
+    this.route(exchangeName, routingKey, message, into);
+    this.apply(into);
+    return into.queues.length;
   }
 }
 

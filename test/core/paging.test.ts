@@ -17,7 +17,10 @@ void test('paging: a backlog far past the body budget drains completely and in o
   }
   await synced(broker);
   // The budget, plus the transient messages parked in memory (they cannot be paged).
-  assert.ok(broker.bodyBytes <= 64 * 1024 + 31 * 1010, `bodies in memory: ${broker.bodyBytes}`);
+  assert.ok(
+    broker.bodies.bytes <= 64 * 1024 + 31 * 1010,
+    `bodies in memory: ${broker.bodies.bytes}`,
+  );
   assert.equal(v.getQueue('big', undefined).messageCount, N);
   session.consume('big', { prefetch: 100 });
   const order: number[] = [];

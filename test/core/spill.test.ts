@@ -25,7 +25,7 @@ void test('spill: a transient flood past the body budget stays on disk and drain
   const pad = 'x'.repeat(1000);
   for (let i = 0; i < N; i++) session.publish('', 'flood', msg(`${i}:${pad}`, false));
   // Nothing past the budget (plus one message) is held in memory.
-  assert.ok(broker.bodyBytes <= 32 * 1024 + 1010, `bodies in memory: ${broker.bodyBytes}`);
+  assert.ok(broker.bodies.bytes <= 32 * 1024 + 1010, `bodies in memory: ${broker.bodies.bytes}`);
   assert.equal(v.getQueue('flood', undefined).messageCount, N);
   assert.ok(spillFiles(dir).length > 10, `spill files: ${spillFiles(dir).length}`);
   const s = broker.spill.stats();

@@ -6,7 +6,7 @@ import { Broker, type BrokerOptions } from '../../src/core/broker.js';
 import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { Message } from '../../src/core/message.js';
-import type { QueueEntry } from '../../src/core/queue-entry.js';
+import type { Delivery } from '../../src/core/delivery.js';
 import type { Session, SessionHandler } from '../../src/core/session.js';
 
 export function tempDir(t: TestContext, prefix = 'baton-'): string {
@@ -50,7 +50,7 @@ export async function openBroker(
 
 export interface Received {
   consumer: Consumer;
-  entry: QueueEntry;
+  entry: Delivery;
   tag: number;
   body: string;
   redelivered: boolean;

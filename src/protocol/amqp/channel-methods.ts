@@ -10,12 +10,11 @@ import type { FieldTable } from './field-table.js';
  */
 export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
   const conn = ch.conn;
-  const core = conn.core;
-  const vhost = ch.session.vhost;
+  const session = ch.session;
   const id = ch.id;
   switch (m.id) {
     case MethodId.QueueDeclare: {
-      const q = vhost.declareQueue(
+      const q = session.declareQueue(
         m.queue,
         {
           durable: m.durable,
@@ -23,7 +22,6 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
           autoDelete: m.autoDelete,
           arguments: args(m.arguments),
         },
-        core,
         m.passive,
       );
       ch.lastQueue = q.name;
@@ -36,43 +34,28 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       return;
     }
     case MethodId.QueueBind:
-      vhost.bind(
-        m.exchange,
-        queueName(ch, m.queue),
-        'queue',
-        m.routingKey,
-        args(m.arguments),
-        core,
-      );
+      session.bind(m.exchange, queueName(ch, m.queue), 'queue', m.routingKey, args(m.arguments));
       if (!m.nowait) conn.sendMethod(id, MethodId.QueueBindOk, {});
       return;
     case MethodId.QueueUnbind:
-      vhost.unbind(
-        m.exchange,
-        queueName(ch, m.queue),
-        'queue',
-        m.routingKey,
-        args(m.arguments),
-        core,
-      );
+      session.unbind(m.exchange, queueName(ch, m.queue), 'queue', m.routingKey, args(m.arguments));
       conn.sendMethod(id, MethodId.QueueUnbindOk, {});
       return;
     case MethodId.QueuePurge: {
-      const n = vhost.purgeQueue(queueName(ch, m.queue), core);
+      const n = session.purgeQueue(queueName(ch, m.queue));
       if (!m.nowait) conn.sendMethod(id, MethodId.QueuePurgeOk, { messageCount: n });
       return;
     }
     case MethodId.QueueDelete: {
-      const n = vhost.deleteQueue(
-        queueName(ch, m.queue),
-        { ifUnused: m.ifUnused, ifEmpty: m.ifEmpty },
-        core,
-      );
+      const n = session.deleteQueue(queueName(ch, m.queue), {
+        ifUnused: m.ifUnused,
+        ifEmpty: m.ifEmpty,
+      });
       if (!m.nowait) conn.sendMethod(id, MethodId.QueueDeleteOk, { messageCount: n });
       return;
     }
     case MethodId.ExchangeDeclare:
-      vhost.declareExchange(
+      session.declareExchange(
         m.exchange,
         m.type,
         {
@@ -86,15 +69,15 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       if (!m.nowait) conn.sendMethod(id, MethodId.ExchangeDeclareOk, {});
       return;
     case MethodId.ExchangeDelete:
-      vhost.deleteExchange(m.exchange, m.ifUnused);
+      session.deleteExchange(m.exchange, m.ifUnused);
       if (!m.nowait) conn.sendMethod(id, MethodId.ExchangeDeleteOk, {});
       return;
     case MethodId.ExchangeBind:
-      vhost.bind(m.source, m.destination, 'exchange', m.routingKey, args(m.arguments), core);
+      session.bind(m.source, m.destination, 'exchange', m.routingKey, args(m.arguments));
       if (!m.nowait) conn.sendMethod(id, MethodId.ExchangeBindOk, {});
       return;
     case MethodId.ExchangeUnbind:
-      vhost.unbind(m.source, m.destination, 'exchange', m.routingKey, args(m.arguments), core);
+      session.unbind(m.source, m.destination, 'exchange', m.routingKey, args(m.arguments));
       if (!m.nowait) conn.sendMethod(id, MethodId.ExchangeUnbindOk, {});
       return;
     case MethodId.BasicQos:
@@ -102,12 +85,12 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
         throw new NotImplementedError(
           'basic.qos with a prefetch-size is not implemented; limit by prefetch-count instead',
         );
-      if (m.global) ch.session.prefetch = m.prefetchCount;
-      else ch.session.consumerPrefetch = m.prefetchCount;
+      if (m.global) session.prefetch = m.prefetchCount;
+      else session.consumerPrefetch = m.prefetchCount;
       conn.sendMethod(id, MethodId.BasicQosOk, {});
       return;
     case MethodId.BasicConsume: {
-      const consumer = ch.session.consume(queueName(ch, m.queue), {
+      const consumer = session.consume(queueName(ch, m.queue), {
         tag: m.consumerTag,
         noAck: m.noAck,
         exclusive: m.exclusive,
@@ -117,14 +100,13 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       return;
     }
     case MethodId.BasicCancel:
-      ch.session.cancel(m.consumerTag);
+      session.cancel(m.consumerTag);
       if (!m.nowait) conn.sendMethod(id, MethodId.BasicCancelOk, { consumerTag: m.consumerTag });
       return;
     case MethodId.BasicGet: {
-      const name = queueName(ch, m.queue);
-      const entry = ch.session.get(name, m.noAck);
+      const entry = session.get(queueName(ch, m.queue), m.noAck);
       if (entry === undefined) conn.sendMethod(id, MethodId.BasicGetEmpty, { clusterId: '' });
-      else ch.sendGetOk(entry, vhost.getQueue(name, core).messageCount);
+      else ch.sendGetOk(entry, entry.queue.messageCount);
       return;
     }
     case MethodId.BasicRecover:
@@ -133,7 +115,7 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
         throw new NotImplementedError(
           'basic.recover with requeue=false is not implemented; use requeue=true, which returns unacked messages to their queues',
         );
-      ch.session.recover();
+      session.recover();
       if (m.id === MethodId.BasicRecover) conn.sendMethod(id, MethodId.BasicRecoverOk, {});
       return;
     case MethodId.ConfirmSelect:
@@ -141,7 +123,7 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       if (!m.nowait) conn.sendMethod(id, MethodId.ConfirmSelectOk, {});
       return;
     case MethodId.ChannelFlow:
-      ch.session.setFlow(m.active);
+      session.setFlow(m.active);
       conn.sendMethod(id, MethodId.ChannelFlowOk, { active: m.active });
       return;
     case MethodId.AccessRequest:

@@ -1,13 +1,12 @@
 import type { Consumer } from '../../core/consumer.js';
+import type { Delivery } from '../../core/delivery.js';
 import {
   FrameError,
   NotImplementedError,
   PreconditionFailedError,
-  StoreFailedError,
   UnexpectedFrameError,
 } from '../../core/errors.js';
 import { Message } from '../../core/message.js';
-import type { QueueEntry } from '../../core/queue-entry.js';
 import type { Session, SessionHandler } from '../../core/session.js';
 import type { AmqpConnection } from './connection.js';
 import { MethodId, type AmqpMethod } from './generated/methods.js';
@@ -51,14 +50,6 @@ export class AmqpChannel implements SessionHandler {
   };
   private readonly peeked = new PeekedProperties();
   private readonly header = new ContentHeader();
-  private confirm = false;
-  private publishSeq = 0;
-  private confirmedSeq = 0;
-  private waitingForSync = false;
-  /** Highest publish seq the in-flight afterSync covers. */
-  private syncCovers = 0;
-  /** Set when a publish happened this turn and the confirm wait must be (re)armed. */
-  needsConfirm = false;
   /** The queue named by an empty queue argument (the channel's last declared queue). */
   lastQueue = '';
 
@@ -168,19 +159,9 @@ export class AmqpChannel implements SessionHandler {
       peek.priority ?? 0,
       expiration === undefined ? 0 : expiresAt(expiration),
     );
-    const seq = this.confirm ? ++this.publishSeq : 0;
-    let routed: number;
-    try {
-      routed = this.session.publish(p.exchange, p.routingKey, message);
-    } catch (err) {
-      if (err instanceof StoreFailedError && this.confirm) {
-        // Left unconfirmed: the store's sticky failure nacks it through afterSync.
-        this.armConfirm();
-        return;
-      }
-      throw err;
-    }
-    if (routed === 0 && p.mandatory) {
+    // The session numbers and confirms it (confirm mode); a failed store is its outcome.
+    const r = this.session.publish(p.exchange, p.routingKey, message);
+    if (r.queues.length === 0 && r.failed === undefined && p.mandatory) {
       this.conn.write(
         encodeReturn(
           this.id,
@@ -194,54 +175,32 @@ export class AmqpChannel implements SessionHandler {
         ),
       );
     }
-    if (seq !== 0) this.armConfirm();
   }
 
   // ---- confirms -----------------------------------------------------------------------
 
   enableConfirms(): void {
-    this.confirm = true;
+    this.session.enableConfirms();
   }
 
   get confirming(): boolean {
-    return this.confirm;
+    return this.session.confirms;
   }
 
-  private armConfirm(): void {
-    if (!this.needsConfirm) {
-      this.needsConfirm = true;
-      this.conn.confirmPending(this);
-    }
+  /** Everything published up to `upto` is durable: one multiple ack. */
+  confirmed(upto: number): void {
+    this.conn.sendConfirm(this.id, upto, false);
   }
 
   /**
-   * Called by the connection once per input chunk: wait for the store to cover everything
-   * published so far, then confirm it with one multiple ack.
+   * The store failed: these publishes may or may not be on disk, so they are neither
+   * confirmed nor nacked (a nack must mean "not enqueued"); the server closes the connection.
    */
-  flushConfirms(): void {
-    this.needsConfirm = false;
-    if (this.waitingForSync || this.publishSeq === this.confirmedSeq) return;
-    this.waitingForSync = true;
-    this.syncCovers = this.publishSeq;
-    this.conn.core.broker.afterSync(this.onSynced);
-  }
-
-  private readonly onSynced = (err: Error | undefined): void => {
-    this.waitingForSync = false;
-    // A failed store: these publishes may or may not be on disk, so they are neither
-    // confirmed nor nacked (a nack must mean "not enqueued"); the connection is closed.
-    if (this.session.closed || err !== undefined) return;
-    const upto = this.syncCovers;
-    if (upto > this.confirmedSeq) {
-      this.confirmedSeq = upto;
-      this.conn.sendConfirm(this.id, upto, false);
-    }
-    if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
-  };
+  confirmsFailed(): void {}
 
   // ---- core → wire --------------------------------------------------------------------
 
-  deliver(consumer: Consumer, entry: QueueEntry, tag: number): boolean {
+  deliver(consumer: Consumer, entry: Delivery, tag: number): boolean {
     const m = entry.message;
     return this.conn.write(
       encodeDelivery(
@@ -258,7 +217,7 @@ export class AmqpChannel implements SessionHandler {
     );
   }
 
-  sendGetOk(entry: QueueEntry, messageCount: number): void {
+  sendGetOk(entry: Delivery, messageCount: number): void {
     const m = entry.message;
     this.conn.write(
       encodeGetOk(

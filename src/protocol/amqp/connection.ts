@@ -79,7 +79,6 @@ export class AmqpConnection {
   private corked = false;
   /** False while the socket's buffer is over its high-water mark. */
   writable = true;
-  private readonly confirmQueue: AmqpChannel[] = [];
   /** True while flow control has stopped reading this socket. */
   private readPaused = false;
   private flowTimer: NodeJS.Timeout | undefined;
@@ -141,10 +140,6 @@ export class AmqpConnection {
     } catch (err) {
       this.fail(err, 0, 0);
     }
-    // One confirm wait per channel per chunk, however many publishes it held.
-    const q = this.confirmQueue;
-    for (let i = 0; i < q.length; i++) q[i]!.flushConfirms();
-    q.length = 0;
     if (this.published) {
       this.published = false;
       this.publisher = true;
@@ -326,6 +321,9 @@ export class AmqpConnection {
             this.flowTimer = setTimeout(() => this.resumeReading(), MAX_FLOW_PAUSE_MS).unref();
           } else this.resumeReading();
         };
+        // The broker (an operator, later the management API) may close us.
+        this.coreConnection.onCloseRequest = (code, reason) =>
+          this.closeWith(code, `CONNECTION_FORCED - ${reason}`);
         clearTimeout(this.handshakeTimer);
         this.state = 'opened';
         this.sendMethod(0, MethodId.ConnectionOpenOk, { knownHosts: '' });
@@ -445,10 +443,6 @@ export class AmqpConnection {
     this.write(
       nack ? encodeBasicNack(channel, tag, true, false) : encodeBasicAck(channel, tag, true),
     );
-  }
-
-  confirmPending(ch: AmqpChannel): void {
-    this.confirmQueue.push(ch);
   }
 
   private resumeReading(): void {

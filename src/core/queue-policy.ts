@@ -1,0 +1,119 @@
+import { PreconditionFailedError } from './errors.js';
+
+export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
+
+/** Retry backoff (LavinMQ's x-delayed-retry-*): delay before a requeued message is ready. */
+export interface RetryBackoff {
+  minMs: number;
+  maxMs: number | undefined;
+  /** Unset: linear (min × attempt); 1: constant; ≥ 2: exponential. */
+  multiplier: number | undefined;
+}
+
+/**
+ * A queue's x-arguments, parsed and checked once at declare (RabbitMQ's names and rules), so
+ * nothing on the hot path reads the raw table. Undefined means "not set".
+ */
+export interface QueuePolicy {
+  messageTtl: number | undefined;
+  expires: number | undefined;
+  maxLength: number | undefined;
+  maxLengthBytes: number | undefined;
+  overflow: Overflow;
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
+  deliveryLimit: number | undefined;
+  maxPriority: number | undefined;
+  singleActiveConsumer: boolean;
+  consumerTimeout: number | undefined;
+  retry: RetryBackoff | undefined;
+  queueType: string;
+}
+
+type Where = { queue: string; vhost: string };
+
+/** Parse a queue's arguments; a value of the wrong type or range is a 406, as in RabbitMQ. */
+export function parseQueuePolicy(args: Record<string, unknown>, where: Where): QueuePolicy {
+  const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined =>
+    integerArg(args, name, min, max, where);
+  const str = (name: string): string | undefined => stringArg(args, name, where);
+  const overflow = str('x-overflow') ?? 'drop-head';
+  if (
+    overflow !== 'drop-head' &&
+    overflow !== 'reject-publish' &&
+    overflow !== 'reject-publish-dlx'
+  )
+    throw invalid('x-overflow', where, `unknown overflow behaviour '${overflow}'`);
+  const retryMin = int('x-delayed-retry-min', 0);
+  const sac = args['x-single-active-consumer'];
+  if (sac !== undefined && typeof sac !== 'boolean')
+    throw invalid('x-single-active-consumer', where, 'must be a boolean');
+  const dlx = str('x-dead-letter-exchange');
+  const dlrk = str('x-dead-letter-routing-key');
+  if (dlrk !== undefined && dlx === undefined)
+    throw invalid(
+      'x-dead-letter-routing-key',
+      where,
+      'x-dead-letter-exchange must be set when x-dead-letter-routing-key is',
+    );
+  return {
+    messageTtl: int('x-message-ttl', 0),
+    expires: int('x-expires', 1),
+    maxLength: int('x-max-length', 0),
+    maxLengthBytes: int('x-max-length-bytes', 0),
+    overflow,
+    deadLetterExchange: dlx,
+    deadLetterRoutingKey: dlrk,
+    deliveryLimit: int('x-delivery-limit', 0),
+    maxPriority: int('x-max-priority', 0, 255),
+    singleActiveConsumer: sac === true,
+    consumerTimeout: int('x-consumer-timeout', 0),
+    retry:
+      retryMin === undefined
+        ? undefined
+        : {
+            minMs: retryMin,
+            maxMs: int('x-delayed-retry-max', 0),
+            multiplier: int('x-delayed-retry-multiplier', 1),
+          },
+    queueType: str('x-queue-type') ?? 'classic',
+  };
+}
+
+function integerArg(
+  args: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  where: Where,
+): number | undefined {
+  let v = args[name];
+  if (v === undefined) return undefined;
+  if (typeof v === 'bigint') v = Number(v);
+  // Some clients send whole numbers as doubles or strings of digits; RabbitMQ takes neither.
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw invalid(name, where, `must be an integer, got ${describe(v)}`);
+  if (v < min) throw invalid(name, where, `must be at least ${min}, got ${v}`);
+  if (v > max) throw invalid(name, where, `must be at most ${max}, got ${v}`);
+  return v;
+}
+
+function stringArg(args: Record<string, unknown>, name: string, where: Where): string | undefined {
+  const v = args[name];
+  if (v === undefined) return undefined;
+  if (Buffer.isBuffer(v)) return v.toString();
+  if (typeof v !== 'string') throw invalid(name, where, `must be a string, got ${describe(v)}`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v) ?? typeof v;
+}
+
+function invalid(name: string, where: Where, why: string): PreconditionFailedError {
+  return new PreconditionFailedError(
+    `invalid arg '${name}' for queue '${where.queue}' in vhost '${where.vhost}': ${why}`,
+  );
+}

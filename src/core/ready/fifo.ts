@@ -1,0 +1,127 @@
+import type { StoredMessage } from '../../store/store.js';
+import { RingBuffer } from '../../util/ring-buffer.js';
+import type { Message } from '../message.js';
+import { PagedTail } from '../paged-tail.js';
+import type { QueueContext } from '../queue-context.js';
+import { QueueEntry } from '../queue-entry.js';
+import type { Queue } from '../queue.js';
+import type { ReadyList } from './ready-list.js';
+
+const PAGE_IN_BATCH = 256;
+
+/**
+ * Oldest first. Ready entries live in a ring; entries put back by nack/requeue or a closed
+ * session go to `requeued`, sorted into descending seq order (lazily, before the next take) so
+ * the oldest is popped first and a requeued message gets its original place back; sorting once
+ * per batch keeps a mass requeue O(n log n). Behind the ring is the paged tail: messages kept
+ * only as store references (or spilled) once the broker's body budget is spent, read back in
+ * batches when the ring runs dry.
+ */
+export class FifoReadyList implements ReadyList {
+  private readonly queue: Queue;
+  private readonly ctx: QueueContext;
+  private readonly ring = new RingBuffer<QueueEntry>();
+  private readonly requeued: QueueEntry[] = [];
+  private requeuedUnsorted = false;
+  private readonly tail: PagedTail;
+  private waitingForWrite = false;
+
+  constructor(queue: Queue, ctx: QueueContext) {
+    this.queue = queue;
+    this.ctx = ctx;
+    this.tail = new PagedTail(ctx);
+  }
+
+  get length(): number {
+    return this.ring.length + this.requeued.length + this.tail.length;
+  }
+
+  /**
+   * Once the body budget is spent, a journaled message is kept only as its store reference
+   * (paged out) and any other is written to the transient spill; after that, everything goes
+   * behind them until the paged tail has been read back in, so order holds.
+   */
+  add(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
+    if (this.tail.length === 0 && message.body !== undefined && !this.ctx.bodies.over) {
+      const entry = new QueueEntry(this.queue, seq, message, journaled);
+      if (redelivered) {
+        entry.redelivered = true;
+        entry.deliveryCount = 1;
+      }
+      this.ctx.bodies.hold(message);
+      this.ring.push(entry);
+      return;
+    }
+    const location = message.location;
+    if (journaled && location !== undefined && this.ctx.store.store.canPage) {
+      this.tail.pushLocation(location);
+      if (redelivered) this.tail.redeliveredUpTo = seq;
+    } else {
+      this.tail.spill(this.queue, message, seq, journaled, redelivered);
+    }
+  }
+
+  requeue(entry: QueueEntry): void {
+    this.requeued.push(entry);
+    this.requeuedUnsorted = true;
+  }
+
+  take(): QueueEntry | undefined {
+    const r = this.requeued;
+    if (r.length !== 0) {
+      this.sortRequeued();
+      return r.pop();
+    }
+    if (this.ring.length === 0 && this.tail.length !== 0) this.pageIn();
+    return this.ring.shift();
+  }
+
+  peek(): QueueEntry | undefined {
+    const r = this.requeued;
+    if (r.length !== 0) {
+      this.sortRequeued();
+      return r[r.length - 1];
+    }
+    if (this.ring.length === 0 && this.tail.length !== 0) this.pageIn();
+    return this.ring.peek();
+  }
+
+  private sortRequeued(): void {
+    if (!this.requeuedUnsorted) return;
+    this.requeued.sort(bySeqDescending);
+    this.requeuedUnsorted = false;
+  }
+
+  /** Read the next batch of the paged tail back into memory. */
+  private pageIn(): void {
+    if (this.tail.pageIn(this.queue, this.ctx.store.store, PAGE_IN_BATCH, this.takeIn)) return;
+    // The next record is still in the batch being written: try again after the sync.
+    if (this.waitingForWrite) return;
+    this.waitingForWrite = true;
+    this.ctx.store.store.afterSync((err) => {
+      this.waitingForWrite = false;
+      // A failed store never makes the record readable: retrying would spin forever.
+      if (err === undefined) this.queue.scheduleDrain();
+    });
+  }
+
+  private readonly takeIn = (e: QueueEntry): void => {
+    if (e.message.refs === 0) this.ctx.bodies.hold(e.message);
+    this.ring.push(e);
+  };
+
+  clear(
+    entry: (e: QueueEntry) => void,
+    journaledSpill: (seq: number, m: StoredMessage) => void,
+  ): StoredMessage[] {
+    for (const e of this.requeued) entry(e);
+    for (const e of this.ring) entry(e);
+    this.requeued.length = 0;
+    this.ring.clear();
+    return this.tail.drainAll(journaledSpill);
+  }
+}
+
+function bySeqDescending(a: QueueEntry, b: QueueEntry): number {
+  return b.seq - a.seq;
+}

@@ -1,0 +1,94 @@
+import type { Exchange } from './exchange.js';
+import type { Message } from './message.js';
+import { Queue } from './queue.js';
+
+/**
+ * Where one publish goes, and then what happened to it. The caller owns it and reuses it
+ * (a session keeps one), so routing allocates nothing and a publish made while another is
+ * being applied (dead-lettering from a settle, overflow dropping the head) has its own and
+ * cannot corrupt the outer one. A transaction keeps one per publish and applies them at
+ * commit.
+ */
+export class Routed {
+  exchange = '';
+  routingKey = '';
+  message: Message | undefined = undefined;
+  /** Matched queues, each once. */
+  readonly queues: Queue[] = [];
+  // ---- outcome, filled by apply ----
+  /** The message is in the store (it was persistent and at least one queue is durable). */
+  journaled = false;
+  /** A queue it reached whose backlog should hold publishers back (see flow.ts). */
+  congested: Queue | undefined = undefined;
+  /** The store refused the write: the message was not enqueued anywhere. */
+  failed: Error | undefined = undefined;
+  /** Scratch for the store: durable queue ids and their seqs. */
+  readonly storeIds: number[] = [];
+  readonly storeSeqs: number[] = [];
+
+  reset(exchange: string, routingKey: string, message: Message): void {
+    this.exchange = exchange;
+    this.routingKey = routingKey;
+    this.message = message;
+    this.queues.length = 0;
+    this.journaled = false;
+    this.congested = undefined;
+    this.failed = undefined;
+  }
+
+  /** Drop references so a reused result does not keep a message alive. */
+  release(): void {
+    this.message = undefined;
+    this.queues.length = 0;
+    this.congested = undefined;
+  }
+}
+
+/** Reads a message's application headers (headers exchanges). */
+export type HeadersOf = (m: Message) => Record<string, unknown> | undefined;
+
+/**
+ * The routing walk: exchange-to-exchange bindings, alternate exchanges. Each exchange is
+ * visited once per walk and a queue reached twice gets one copy, tracked with a generation
+ * mark on exchanges and queues. A walk never calls out, so it is never re-entered.
+ */
+export class Router {
+  private gen = 0;
+  private readonly exchanges: ReadonlyMap<string, Exchange>;
+  private readonly headersOf: HeadersOf;
+
+  constructor(exchanges: ReadonlyMap<string, Exchange>, headersOf: HeadersOf) {
+    this.exchanges = exchanges;
+    this.headersOf = headersOf;
+  }
+
+  /** Fill `into.queues` with the queues `ex` routes the message to. */
+  route(ex: Exchange, into: Routed): void {
+    this.walk(ex, into, ++this.gen);
+  }
+
+  private walk(ex: Exchange, into: Routed, gen: number): number {
+    if (ex.routeMark === gen) return 0;
+    ex.routeMark = gen;
+    let reached = 0;
+    const matched = ex.match(into.routingKey, into.message!, this.headersOf);
+    for (let i = 0; i < matched.length; i++) {
+      const dest = matched[i]!.destination;
+      if (dest instanceof Queue) {
+        reached++;
+        if (dest.routeMark !== gen) {
+          dest.routeMark = gen;
+          into.queues.push(dest);
+        }
+      } else {
+        reached += this.walk(dest, into, gen);
+      }
+    }
+    if (reached === 0) {
+      const aeName = ex.alternateExchange;
+      const ae = aeName === undefined ? undefined : this.exchanges.get(aeName);
+      if (ae !== undefined) reached += this.walk(ae, into, gen);
+    }
+    return reached;
+  }
+}
