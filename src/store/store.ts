@@ -29,17 +29,22 @@ export interface StoredMessage {
 }
 
 /**
- * Where a journaled message's record lives. The core may keep only these three numbers for a
- * paged-out message and hand back a plain object with them later: every verb that takes a
- * StoredMessage or a location accepts such an object. For the journal, `size` is the whole
- * record (header included), so one read of `size` bytes at `offset` fetches it. A location
- * stays valid while the message is live, even after compaction copied its record elsewhere.
+ * An opaque reference to a stored message: three unsigned 32-bit integers whose meaning only
+ * the store knows. The core keeps them (12 bytes) for a paged-out message and hands back a
+ * plain object with the same numbers later: every verb that takes a StoredMessage or a
+ * reference accepts such an object. The field names are the journal's (segment number, record
+ * offset, record size: one read of `size` bytes at `offset` fetches it); another store puts
+ * what it likes in them (a SQL store: a row id's two words and 0). A reference stays valid
+ * while the message is live, even after compaction copied its record elsewhere.
  */
-export interface MessageLocation {
+export interface MessageRef {
   readonly segment: number;
   readonly offset: number;
   readonly size: number;
 }
+
+/** The older name of MessageRef. */
+export type MessageLocation = MessageRef;
 
 export interface RecoveredMessage {
   queueId: number;
@@ -62,7 +67,7 @@ export interface RecoveryVisitor {
    * A live message of queue `queueId`; called in ascending `seq` order per queue, queue after
    * queue. Messages whose bodies did not fit in the store's body budget come with `body`
    * undefined and only `location` meaningful (the other fields are placeholders): read them
-   * with `readPaged` when they are needed.
+   * with `load` when they are needed.
    */
   message(m: RecoveredMessage): void;
 }
@@ -123,8 +128,6 @@ export function emptyRecoveryStats(): RecoveryStats {
 export interface Store {
   /** What this store can do (the core checks flags, never the class). */
   readonly capabilities: StoreCapabilities;
-  /** @deprecated use `capabilities.paging`. */
-  readonly canPage: boolean;
   /** Replay what is on disk into the visitor. Call once, before any append. */
   recover(visitor: RecoveryVisitor): Promise<RecoveryStats>;
 
@@ -181,12 +184,12 @@ export interface Store {
    */
   load(locations: readonly MessageLocation[], queueId: number): Promise<(PagedMessage | Error)[]>;
 
-  /** @deprecated blocking; paged messages come back whole from `load`. */
+  /**
+   * The body of a message in hand (`message.body`); a store may read a paged-out one back
+   * synchronously (the journal does, for tools and tests) or throw. The core never calls it:
+   * paged messages come back whole from `load`.
+   */
   readBody(message: StoredMessage): Buffer;
-  /** @deprecated blocking paging; use `load`. */
-  isReadable(location: MessageLocation): boolean;
-  /** @deprecated blocking paging; use `load`. */
-  readPaged(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number };
 
   afterSync(cb: (err: Error | undefined) => void): void;
   /** Sticky error after a failed write or sync, else undefined. */

@@ -82,6 +82,7 @@ export class JournalStore extends JournalLog implements Store {
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
   private listener: StoreListener | undefined = undefined;
+  /** Not part of the Store contract (see capabilities.paging); kept for tools and tests. */
   readonly canPage = true;
   readonly capabilities: StoreCapabilities = Object.freeze({
     paging: true,
@@ -604,7 +605,8 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   /**
-   * True once the record at `location` has been written to its file (by the batch's writev,
+   * Blocking paging, not part of the Store contract (the core uses `load`); for tools, tests
+   * and the journal benchmark. True once the record at `location` has been written to its file (by the batch's writev,
    * fsync not needed), so readPaged can serve it; false while it is still in the batch being
    * gathered or written. Throws if no segment holds the record any more.
    */
@@ -613,7 +615,8 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   /**
-   * Read a journaled message back: a fresh StoredMessage (body and properties are copies, not
+   * Blocking paging, not part of the Store contract (the core uses `load`). Read a journaled
+   * message back: a fresh StoredMessage (body and properties are copies, not
    * views of the read-ahead window; `location` is a new object for the newest written copy of
    * the record) and the seq its record gives `queueId`. Sequential calls over consecutive
    * records are served from a read-ahead window (see RecordReader). Throws StoreCorruptError if

@@ -24,6 +24,7 @@ const MAX_QUEUE_ID = 0xffffffff;
 export class MemoryStore implements Store {
   readonly failure: Error | undefined = undefined;
   readonly stall: Error | undefined = undefined;
+  /** Not part of the Store contract (see capabilities.paging); kept for tests. */
   readonly canPage = false;
   /** Commits are trivially atomic: nothing survives a crash to be torn. */
   readonly capabilities: StoreCapabilities = Object.freeze({
@@ -114,7 +115,7 @@ export class MemoryStore implements Store {
     return message.body;
   }
 
-  /** Nothing is ever paged out of memory. */
+  /** Not part of the Store contract: nothing is ever paged out of memory. */
   isReadable(_location: MessageLocation): boolean {
     return false;
   }
