@@ -1,5 +1,10 @@
 export type {
+  Located,
   MessageLocation,
+  MessageRef,
+  PagedMessage,
+  StoreCapabilities,
+  StoreOp,
   RecoveredMessage,
   RecoveryStats,
   RecoveryVisitor,
