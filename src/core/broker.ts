@@ -57,7 +57,6 @@ export class Broker {
   /** Where messages the store cannot page go past the body budget; gone at restart. */
   readonly spill: Spill;
   monitor: ResourceMonitor | undefined;
-  private nextQueueId = 1;
   private nextConnectionId = 1;
   private closed = false;
   /** Reads and writes message properties in the broker's canonical encoding. */
@@ -142,8 +141,9 @@ export class Broker {
     return v;
   }
 
+  /** Queue ids come from the store, so they never repeat across restarts (or, later, nodes). */
   allocateQueueId(): number {
-    return this.nextQueueId++;
+    return this.store.allocateQueueId();
   }
 
   connect(info: ConnectionInfo, vhostName = '/'): ClientConnection {
@@ -206,7 +206,6 @@ export class Broker {
       },
     });
     build();
-    this.nextQueueId = Math.max(this.nextQueueId, this.recovery.maxQueueId + 1);
     // Never reuse a seq, even of a queue whose messages are all gone: old records may name it.
     for (const [id, maxSeq] of this.recovery.queueSeqs) {
       const q = byId.get(id);
@@ -230,7 +229,8 @@ export class Broker {
     for (const d of defs) {
       if (d.type !== 'queue') continue;
       queues.push(this.vhostFor(d.vhost).restoreQueue(d));
-      if (d.id >= this.nextQueueId) this.nextQueueId = d.id + 1;
+      // A definition written before the store kept its own high-water mark.
+      this.store.reserveQueueIds(d.id);
     }
     for (const d of defs) {
       if (d.type !== 'binding') continue;

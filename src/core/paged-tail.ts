@@ -1,70 +1,109 @@
 import type { SpillStream } from '../store/spill.js';
-import type { MessageLocation, Store, StoredMessage } from '../store/store.js';
+import type { MessageRef, PagedMessage, StoredMessage } from '../store/store.js';
 import { PagedRing } from '../util/paged-ring.js';
+import { RingBuffer } from '../util/ring-buffer.js';
 import { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
 import type { Queue } from './queue.js';
 
-/**
- * Segment number that marks a spilled message instead of a journal position. Its record is the
- * next one in the queue's spill stream; the ring slot keeps its seq (offset: low 32 bits,
- * size: flags and the high bits) so a purge can settle it without reading it back.
- */
-const SPILLED = 0xffffffff;
-const JOURNALED = 1;
-const REDELIVERED = 2;
-const FLAG_BITS = 2;
-const LOW = 2 ** 32;
+/** Flags of a ring entry. */
+const SPILLED = 1;
+const JOURNALED = 2;
+const REDELIVERED = 4;
+
+/** Messages one store read fetches; the next read starts once half of them are delivered. */
+export const PAGE_IN_BATCH = 256;
 
 /**
  * The paged-out tail of a queue: everything behind the in-memory ready list once the broker's
- * body budget is spent. Journaled messages are kept as three numbers (their journal position)
- * and read back just before delivery; any other message (transient, non-durable queue, memory
- * store) is written to the broker's transient spill, with a marker in the ring, so order holds.
+ * body budget is spent. Each message is a ring entry with its seq and flags: a journaled one
+ * also keeps the store's reference (three opaque numbers) and is read back asynchronously
+ * (`Store.load`) before delivery; any other (transient, non-durable queue, a store that cannot
+ * page) is written to the broker's transient spill and read back in order from there.
+ *
+ * Read-ahead: a window of loaded entries sits in front of the ring. When it falls to half a
+ * batch, the next batch is read while deliveries continue from the window; a take that finds
+ * the window empty returns undefined, and the read's completion wakes the queue. Entries being
+ * read stay in the ring until the read lands, so `length` never drops and nothing published
+ * meanwhile can overtake them.
  */
 export class PagedTail {
   private readonly ring = new PagedRing();
+  private readonly window = new RingBuffer<QueueEntry>();
   private spilled: SpillStream | undefined;
-  /** Recovered messages with seq at or below this had been delivered before the restart. */
-  redeliveredUpTo = 0;
-  private readonly scratch = { segment: 0, offset: 0, size: 0 };
+  /** Entries at the ring's front being read by the store now. */
+  private reading = 0;
+  /** Bumped by `drainAll`: a read that lands after it is thrown away. */
+  private generation = 0;
+  /** Callers waiting for the next entry to be in memory (basic.get). */
+  private waiters: (() => void)[] = [];
+  private readonly queue: Queue;
   private readonly ctx: QueueContext;
+  private readonly refs: MessageRef[] = [];
+  private readonly pool: { segment: number; offset: number; size: number }[] = [];
 
-  constructor(ctx: QueueContext) {
+  constructor(queue: Queue, ctx: QueueContext) {
+    this.queue = queue;
     this.ctx = ctx;
   }
 
   get length(): number {
-    return this.ring.length;
+    return this.ring.length + this.window.length;
   }
 
-  pushLocation(location: MessageLocation): void {
-    this.ring.push(location.segment, location.offset, location.size);
+  /** A journaled message, kept only as its store reference. */
+  pushRef(ref: MessageRef, seq: number, redelivered: boolean): void {
+    const flags = JOURNALED | (redelivered ? REDELIVERED : 0);
+    this.ring.push(ref.segment, ref.offset, ref.size, seq, flags);
   }
 
   /** Write `message` to the spill; it comes back as a new Message when the queue reaches it. */
-  spill(queue: Queue, message: Message, seq: number, journaled: boolean, redelivered: boolean) {
-    const stream = (this.spilled ??= this.ctx.spill.stream(queue.id));
+  spill(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
+    const stream = (this.spilled ??= this.ctx.spill.stream(this.queue.id));
     stream.append(message as Message & { body: Buffer });
-    const flags = (journaled ? JOURNALED : 0) | (redelivered ? REDELIVERED : 0);
-    this.ring.push(SPILLED, seq % LOW, flags | (Math.floor(seq / LOW) << FLAG_BITS));
+    const flags = SPILLED | (journaled ? JOURNALED : 0) | (redelivered ? REDELIVERED : 0);
+    this.ring.push(0, 0, 0, seq, flags);
   }
 
   /**
-   * Move up to `max` entries from the front of the tail into `out`. Stops early (returning
-   * false) when the next record has not been written yet; the caller retries after a sync.
+   * The next entry, if it is in memory (removed). Keeps the read-ahead going; undefined while
+   * the next one is still being read (the queue is woken when it lands).
    */
-  pageIn(queue: Queue, store: Store, max: number, out: (e: QueueEntry) => void): boolean {
+  take(): QueueEntry | undefined {
+    const w = this.window;
+    if (w.length === 0) this.fill();
+    const e = w.shift();
+    if (w.length <= PAGE_IN_BATCH >>> 1) this.fill();
+    return e;
+  }
+
+  /** The entry `take` would return, if it is in memory. */
+  peek(): QueueEntry | undefined {
+    if (this.window.length === 0) this.fill();
+    return this.window.peek();
+  }
+
+  /**
+   * When the tail holds messages but none in memory: a promise that resolves once one is (or
+   * the tail was emptied, or the store failed). Undefined when there is nothing to wait for.
+   */
+  whenLoaded(): Promise<void> | undefined {
+    if (this.window.length !== 0 || this.ring.length === 0) return undefined;
+    this.fill();
+    if (this.window.length !== 0) return undefined;
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Move entries from the ring into the window: spilled ones now, journaled ones by a read. */
+  private fill(): void {
     const ring = this.ring;
-    for (let n = 0; n < max && ring.length !== 0; n++) {
-      const seg = ring.segmentAt0();
-      let entry: QueueEntry;
-      if (seg === SPILLED) {
-        const bits = ring.sizeAt0();
-        const seq = ring.offsetAt0() + (bits >>> FLAG_BITS) * LOW;
-        const r = this.spilled!.shift();
+    while (this.reading === 0 && ring.length !== 0 && this.window.length < PAGE_IN_BATCH) {
+      const flags = ring.flagsAt0();
+      if ((flags & SPILLED) !== 0) {
+        const seq = ring.seqAt0();
         ring.shift();
+        const r = this.spilled!.shift();
         // Unreadable (reported by the spill): skipped rather than wedging the queue.
         if (r === undefined) continue;
         const m = new Message(
@@ -76,64 +115,114 @@ export class PagedTail {
           r.priority,
           r.expiresAt,
         );
-        entry = new QueueEntry(queue, seq, m, (bits & JOURNALED) !== 0);
-        if ((bits & REDELIVERED) !== 0) {
-          entry.redelivered = true;
-          entry.deliveryCount = 1;
-        }
-        out(entry);
+        this.loaded(new QueueEntry(this.queue, seq, m, (flags & JOURNALED) !== 0), flags);
         continue;
       }
-      const loc = this.scratch;
-      loc.segment = seg;
-      loc.offset = ring.offsetAt0();
-      loc.size = ring.sizeAt0();
-      let read;
-      try {
-        if (!store.isReadable(loc)) return false;
-        read = store.readPaged(loc, queue.id);
-      } catch (err) {
-        // A damaged record cannot be delivered; skip it rather than wedge the queue.
-        this.ctx.reportError(err, `queue '${queue.name}': paged message unreadable, skipped`);
-        ring.shift();
-        continue;
-      }
-      const { message: sm, seq } = read;
-      entry = new QueueEntry(queue, seq, Message.fromStored(sm), true);
-      if (seq <= this.redeliveredUpTo) {
-        entry.redelivered = true;
-        entry.deliveryCount = 1;
-      }
-      ring.shift();
-      out(entry);
+      this.read();
     }
-    return true;
+  }
+
+  /** Start one store read of the journaled entries at the ring's front. */
+  private read(): void {
+    const refs = this.refs;
+    const pool = this.pool;
+    refs.length = 0;
+    // The ring's front entries up to the first spilled one; they stay in the ring until the
+    // read lands. The reference objects are reused: load copies the numbers at once.
+    const n = this.ring.peekFront(
+      PAGE_IN_BATCH - this.window.length,
+      (flags) => (flags & SPILLED) === 0,
+      (a, b, c) => {
+        let r = pool[refs.length];
+        if (r === undefined) pool.push((r = { segment: 0, offset: 0, size: 0 }));
+        r.segment = a;
+        r.offset = b;
+        r.size = c;
+        refs.push(r);
+      },
+    );
+    if (n === 0) return;
+    this.reading = n;
+    const generation = this.generation;
+    this.ctx.store.store.load(refs, this.queue.id).then(
+      (results) => {
+        if (generation !== this.generation) return;
+        this.landed(results);
+      },
+      (err: unknown) => {
+        if (generation !== this.generation) return;
+        // The store failed or closed: nothing more can be read; the broker reports the failure.
+        this.reading = 0;
+        this.ctx.reportError(err, `queue '${this.queue.name}': paged messages not read back`);
+        this.wake();
+      },
+    );
+  }
+
+  private landed(results: (PagedMessage | Error)[]): void {
+    const ring = this.ring;
+    const n = this.reading;
+    this.reading = 0;
+    for (let i = 0; i < n; i++) {
+      const seq = ring.seqAt0();
+      const flags = ring.flagsAt0();
+      ring.shift();
+      const r = results[i];
+      if (r === undefined || r instanceof Error) {
+        // A damaged record cannot be delivered; skip it rather than wedge the queue.
+        this.ctx.reportError(r, `queue '${this.queue.name}': paged message unreadable, skipped`);
+        continue;
+      }
+      this.loaded(new QueueEntry(this.queue, seq, Message.fromStored(r.message), true), flags);
+    }
+    this.fill();
+    this.wake();
+  }
+
+  private loaded(entry: QueueEntry, flags: number): void {
+    if ((flags & REDELIVERED) !== 0) {
+      entry.redelivered = true;
+      entry.deliveryCount = 1;
+    }
+    this.ctx.bodies.hold(entry.message);
+    this.window.push(entry);
+  }
+
+  /** Entries are in memory (or never will be): tell the queue and basic.get waiters. */
+  private wake(): void {
+    this.queue.scheduleDrain();
+    const w = this.waiters;
+    if (w.length === 0) return;
+    this.waiters = [];
+    for (const resolve of w) resolve();
   }
 
   /**
-   * Empty the tail and delete its spill files. Journal positions are turned into minimal
-   * stored messages (location only) so the store can release their space; spilled messages the
-   * store holds (journaled ones, memory store only) go to `journaledSpill` with their seq.
+   * Empty the tail and delete its spill files. Loaded entries go to `entry`; every other
+   * message the store holds (journaled: referenced, or spilled from a store that cannot page)
+   * goes to `paged` with its seq and a stub carrying only its reference, so the store can
+   * settle it without reading it back. A read still under way is thrown away when it lands.
    */
-  drainAll(journaledSpill: (seq: number, m: StoredMessage) => void): StoredMessage[] {
+  drainAll(entry: (e: QueueEntry) => void, paged: (seq: number, m: StoredMessage) => void): void {
+    for (const e of this.window) entry(e);
+    this.window.clear();
     const ring = this.ring;
-    const journaled: StoredMessage[] = [];
     while (ring.length !== 0) {
-      const seg = ring.segmentAt0();
-      if (seg === SPILLED) {
-        const bits = ring.sizeAt0();
-        if ((bits & JOURNALED) !== 0)
-          journaledSpill(ring.offsetAt0() + (bits >>> FLAG_BITS) * LOW, locationOnly(0, 0, 0));
-      } else journaled.push(locationOnly(seg, ring.offsetAt0(), ring.sizeAt0()));
+      const flags = ring.flagsAt0();
+      if ((flags & SPILLED) === 0) {
+        paged(ring.seqAt0(), refOnly(ring.aAt0(), ring.bAt0(), ring.cAt0()));
+      } else if ((flags & JOURNALED) !== 0) paged(ring.seqAt0(), refOnly(0, 0, 0));
       ring.shift();
     }
     ring.clear();
+    this.reading = 0;
+    this.generation++;
     this.spilled?.clear();
-    return journaled;
+    this.wake();
   }
 }
 
-function locationOnly(segment: number, offset: number, size: number): StoredMessage {
+function refOnly(a: number, b: number, c: number): StoredMessage {
   return {
     exchange: '',
     routingKey: '',
@@ -142,7 +231,7 @@ function locationOnly(segment: number, offset: number, size: number): StoredMess
     bodySize: 0,
     priority: 0,
     expiresAt: 0,
-    location: { segment, offset, size },
+    location: { segment: a, offset: b, size: c },
   };
 }
 

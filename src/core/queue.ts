@@ -160,7 +160,6 @@ export class Queue {
 
   private deliver(consumer: Consumer, entry: QueueEntry): void {
     const session = consumer.session;
-    this.loadBody(entry);
     entry.deliveryCount++;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     // No-ack deliveries are numbered too (RabbitMQ does), but never tracked.
@@ -174,7 +173,6 @@ export class Queue {
   get(session: Session, noAck: boolean): QueueEntry | undefined {
     const entry = this.ready.take();
     if (entry === undefined) return undefined;
-    this.loadBody(entry);
     entry.deliveryCount++;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
@@ -188,9 +186,13 @@ export class Queue {
     return entry;
   }
 
-  private loadBody(entry: QueueEntry): void {
-    const m = entry.message;
-    if (m.body === undefined) m.body = this.ctx.store.store.readBody(m);
+  /**
+   * After `get` returned nothing although messages are ready (the next one is being read back
+   * from the store): resolves once one is in memory, or none is left. Undefined when `get`
+   * would answer now. basic.get waits for it rather than answering get-empty.
+   */
+  whenReady(): Promise<void> | undefined {
+    return this.deleted ? undefined : this.ready.whenReady();
   }
 
   private flushDeliveredMark(): void {
@@ -263,31 +265,12 @@ export class Queue {
       if (this.unackedCount === 0) {
         store.purge(this.id, this.nextSeq - 1, stored);
       } else {
+        // Paged-out messages too: their seqs are kept beside their references.
         for (const e of entries) store.settle(this.id, e.seq, e.message);
-        this.settlePaged(stored.slice(entries.length));
       }
     }
     this.checkFlow();
     return n;
-  }
-
-  /**
-   * Settle paged-out messages one by one: their seqs are in their journal records, and a
-   * record still in the batch being written can only be read after the next sync.
-   */
-  private settlePaged(messages: StoredMessage[]): void {
-    const guard = this.ctx.store;
-    const store = guard.store;
-    const later: StoredMessage[] = [];
-    for (const m of messages) {
-      if (store.isReadable(m.location!)) {
-        guard.settle(this.id, store.readPaged(m.location!, this.id).seq, m);
-      } else later.push(m);
-    }
-    if (later.length !== 0)
-      store.afterSync((err) => {
-        if (err === undefined) this.settlePaged(later);
-      });
   }
 
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
@@ -303,12 +286,12 @@ export class Queue {
   }
 
   /**
-   * Empty the ready list. Returns the journaled in-memory entries and, for the store, every
-   * journaled message (those entries first, then paged-out references).
+   * Empty the ready list. Returns every journaled message with its seq (in memory or paged
+   * out: a paged one as a stub with only its reference) and, for the store, their messages.
    */
   private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
     const entries: Settleable[] = [];
-    const paged = this.ready.clear(
+    this.ready.clear(
       (e) => {
         this.ctx.bodies.unhold(e.message);
         if (e.journaled) entries.push(e);
@@ -316,7 +299,6 @@ export class Queue {
       (seq, message) => entries.push({ seq, message }),
     );
     const stored: StoredMessage[] = entries.map((e) => e.message);
-    for (const m of paged) stored.push(m);
     return { entries, stored };
   }
 }

@@ -252,6 +252,24 @@ export class Session {
     return queue.get(this, noAck);
   }
 
+  /**
+   * basic.get that never answers "empty" while messages are ready but still being read back
+   * from the store (RabbitMQ never does): the delivery now, undefined when the queue has none
+   * ready, or a promise of one of those once the read has landed.
+   */
+  getOrWait(
+    queueName: string,
+    noAck: boolean,
+  ): Delivery | undefined | Promise<Delivery | undefined> {
+    const queue = this.vhost.getQueue(queueName, this.connection);
+    const d = queue.get(this, noAck);
+    if (d !== undefined) return d;
+    const later = queue.whenReady();
+    if (later === undefined) return undefined;
+    // A session closed meanwhile takes nothing: what it took would have no one to go to.
+    return later.then(() => (this.closed ? undefined : this.getOrWait(queueName, noAck)));
+  }
+
   /** A tag for a delivery nobody will ack (no-ack): numbered like the rest, never tracked. */
   nextDeliveryTag(): number {
     return this.nextTag++;

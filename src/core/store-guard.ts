@@ -1,4 +1,4 @@
-import type { Store, StoredMessage } from '../store/store.js';
+import type { Store, StoredMessage, StoreOp } from '../store/store.js';
 
 /**
  * The core's view of the store. After the store fails (sticky), settles and marks become
@@ -15,6 +15,20 @@ export class StoreGuard {
     if (this.store.failure !== undefined) return false;
     try {
       this.store.enqueue(message, queueIds, seqs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Apply `ops` as one unit (a transaction, a dead-letter move). False when the store has
+   * failed or refused them; the caller fails what they stood for, as with enqueue.
+   */
+  commit(ops: readonly StoreOp[]): boolean {
+    if (this.store.failure !== undefined) return false;
+    try {
+      this.store.commit(ops);
       return true;
     } catch {
       return false;

@@ -7,6 +7,10 @@
  * `cb` once every record appended before the call is durable (fdatasync done), or with an
  * error if the write or sync that covered them failed. A failure is sticky: every later append
  * throws StoreFailedError and every later afterSync reports the error.
+ *
+ * The core holds a message only by its `MessageLocation` (an opaque reference) and its
+ * (queueId, seq); it never learns how a store lays records out. docs/storage.md ("Contract
+ * for a second store") maps every verb onto a shared SQL store.
  */
 
 /** A message as the store keeps it. `body` may be undefined for a paged-out message. */
@@ -25,17 +29,22 @@ export interface StoredMessage {
 }
 
 /**
- * Where a journaled message's record lives. The core may keep only these three numbers for a
- * paged-out message and hand back a plain object with them later: every verb that takes a
- * StoredMessage or a location accepts such an object. For the journal, `size` is the whole
- * record (header included), so one read of `size` bytes at `offset` fetches it. A location
- * stays valid while the message is live, even after compaction copied its record elsewhere.
+ * An opaque reference to a stored message: three unsigned 32-bit integers whose meaning only
+ * the store knows. The core keeps them (12 bytes) for a paged-out message and hands back a
+ * plain object with the same numbers later: every verb that takes a StoredMessage or a
+ * reference accepts such an object. The field names are the journal's (segment number, record
+ * offset, record size: one read of `size` bytes at `offset` fetches it); another store puts
+ * what it likes in them (a SQL store: a row id's two words and 0). A reference stays valid
+ * while the message is live, even after compaction copied its record elsewhere.
  */
-export interface MessageLocation {
+export interface MessageRef {
   readonly segment: number;
   readonly offset: number;
   readonly size: number;
 }
+
+/** The older name of MessageRef. */
+export type MessageLocation = MessageRef;
 
 export interface RecoveredMessage {
   queueId: number;
@@ -58,7 +67,7 @@ export interface RecoveryVisitor {
    * A live message of queue `queueId`; called in ascending `seq` order per queue, queue after
    * queue. Messages whose bodies did not fit in the store's body budget come with `body`
    * undefined and only `location` meaningful (the other fields are placeholders): read them
-   * with `readPaged` when they are needed.
+   * with `load` when they are needed.
    */
   message(m: RecoveredMessage): void;
 }
@@ -117,13 +126,22 @@ export function emptyRecoveryStats(): RecoveryStats {
 }
 
 export interface Store {
-  /**
-   * Whether journaled messages can be paged out (kept only as their location and read back
-   * with readPaged). A store that keeps nothing on disk (MemoryStore) cannot.
-   */
-  readonly canPage: boolean;
+  /** What this store can do (the core checks flags, never the class). */
+  readonly capabilities: StoreCapabilities;
   /** Replay what is on disk into the visitor. Call once, before any append. */
   recover(visitor: RecoveryVisitor): Promise<RecoveryStats>;
+
+  /**
+   * A queue id never handed out before, by this process or any earlier one over the same data
+   * (the journal keeps a high-water mark in its log). Call after recover. Ids are positive
+   * and at most 2^32 - 1. Works while the store is failed (only durable writes are refused).
+   */
+  allocateQueueId(): number;
+  /**
+   * Ids up to `id` are in use (a queue the core rebuilt from a definition written before the
+   * store kept its own high-water mark): allocateQueueId never returns them.
+   */
+  reserveQueueIds(id: number): void;
 
   /** Journal a definition under a stable key (a redeclare replaces it). */
   putDefinition(key: string, value: unknown): void;
@@ -131,34 +149,47 @@ export interface Store {
 
   /**
    * Journal one message routed to several durable queues (one record, body written once).
-   * Sets `message.location`.
+   * Sets `message.location`. The hot path: one record, no commit framing.
    */
   enqueue(message: StoredMessage, queueIds: readonly number[], seqs: readonly number[]): void;
-  /** The message at (queueId, seq) is gone (acked, dropped, expired). */
-  settle(queueId: number, seq: number, message: StoredMessage): void;
+  /**
+   * The message at (queueId, seq) is gone (acked, dropped, expired). `message` needs only its
+   * location, so a paged-out message is settled without reading it back.
+   */
+  settle(queueId: number, seq: number, message: Located): void;
   /**
    * Every message of the queue with seq <= uptoSeq is gone (purge, delete): one record.
-   * `messages` are the ones that were live, so the store can release their space.
+   * `messages` are the ones that were live (only their locations are used), so the store can
+   * release their space.
    */
-  purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void;
+  purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void;
   /** Messages of the queue with seq <= seq have been handed to a consumer (redelivered flag). */
   markDelivered(queueId: number, seq: number): void;
+  /**
+   * Apply `ops` in order as one unit: after any crash, recovery finds all of them or none
+   * (a transaction's publishes and acks, a dead-letter move). The same rules as the single
+   * verbs apply to each op; an invalid op throws before anything is applied. afterSync covers
+   * a commit like any append. Needs `capabilities.atomicCommit` for the crash guarantee.
+   */
+  commit(ops: readonly StoreOp[]): void;
 
-  /** Read back a paged-out body. */
+  /**
+   * Paging: read journaled messages back, without blocking the caller: one result per
+   * location, in order, each a PagedMessage (private copies of body and properties, and the
+   * seq its record gives `queueId`) or an Error for a record that cannot be read (damaged;
+   * the caller skips it). Records not yet written (still in the batch being written) are
+   * served once they are. Consecutive locations are read together (one read where possible).
+   * Rejects only when the store has failed or is closed, or never pages. `locations` may be
+   * plain objects and are not kept.
+   */
+  load(locations: readonly MessageLocation[], queueId: number): Promise<(PagedMessage | Error)[]>;
+
+  /**
+   * The body of a message in hand (`message.body`); a store may read a paged-out one back
+   * synchronously (the journal does, for tools and tests) or throw. The core never calls it:
+   * paged messages come back whole from `load`.
+   */
   readBody(message: StoredMessage): Buffer;
-
-  /**
-   * Paging: whether the record at `location` has been written, so `readPaged` can serve it.
-   * (Records of the batch still gathering or being written are not readable yet.) A store that
-   * never pages (MemoryStore) returns false.
-   */
-  isReadable(location: MessageLocation): boolean;
-  /**
-   * Paging: read a whole journaled message back (properties, body, routing; private copies)
-   * with its seq in `queueId`. Sequential calls are cheap (read ahead). `location` may be a
-   * plain object, and is not kept.
-   */
-  readPaged(location: MessageLocation, queueId: number): { message: StoredMessage; seq: number };
 
   afterSync(cb: (err: Error | undefined) => void): void;
   /** Sticky error after a failed write or sync, else undefined. */
@@ -171,7 +202,7 @@ export interface Store {
   /** Told when the store stalls, resumes and fails; set once, before recover. */
   listen(listener: StoreListener): void;
 
-  /** Flush, sync and release files. Further appends throw. */
+  /** Flush, sync and release files. Further appends throw; pending loads finish first. */
   close(): Promise<void>;
 
   /** Counters for metrics, tests and benchmarks. */
@@ -183,6 +214,57 @@ export interface StoreListener {
   stalled(err: Error | undefined): void;
   /** The store failed for good: no more confirms; the process should restart into recovery. */
   failed(err: Error): void;
+}
+
+/** What a store can do; the core checks these flags, never a store's class. */
+export interface StoreCapabilities {
+  /**
+   * Journaled messages can be paged out: the core keeps only their location and reads them
+   * back with `load`. A store that keeps nothing outside memory (MemoryStore) cannot.
+   */
+  readonly paging: boolean;
+  /** `commit` applies its ops all or nothing, also across a crash. */
+  readonly atomicCommit: boolean;
+  /** What was synced survives a restart (recover finds it). */
+  readonly durable: boolean;
+  /**
+   * Several brokers use the same store at once (a later SQL store). No store sets it yet, and
+   * the core does not support it: leases across nodes are not part of this contract.
+   */
+  readonly shared: boolean;
+}
+
+/** Anything that carries a message's location: a StoredMessage, or just `{ location }`. */
+export interface Located {
+  readonly location: MessageLocation | undefined;
+}
+
+/** One op of an atomic `commit`. */
+export type StoreOp =
+  | {
+      readonly op: 'enqueue';
+      readonly message: StoredMessage;
+      readonly queueIds: readonly number[];
+      readonly seqs: readonly number[];
+    }
+  | {
+      readonly op: 'settle';
+      readonly queueId: number;
+      readonly seq: number;
+      readonly message: Located;
+    }
+  | {
+      readonly op: 'purge';
+      readonly queueId: number;
+      readonly uptoSeq: number;
+      readonly messages: Iterable<Located>;
+    }
+  | { readonly op: 'markDelivered'; readonly queueId: number; readonly seq: number };
+
+/** A paged message read back by `load`, with the seq its queue gave it. */
+export interface PagedMessage {
+  message: StoredMessage;
+  seq: number;
 }
 
 export interface StoreStats {

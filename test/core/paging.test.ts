@@ -60,7 +60,8 @@ void test('paging: paged-out messages survive a restart and come back in order; 
   assert.equal(b2.vhost().getQueue('q', undefined).messageCount, 1000);
   const got: string[] = [];
   for (let i = 0; i < 1000; i++) {
-    const e = s2.get('q', true);
+    // Paged messages are read back asynchronously: wait for the read rather than get-empty.
+    const e = await s2.getOrWait('q', true);
     assert.ok(e, `message ${i}`);
     got.push(e.message.body!.toString().split(':')[0]!);
   }

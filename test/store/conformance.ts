@@ -4,13 +4,24 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import type { Store } from '../../src/store/store.js';
+import type { PagedMessage, Store, StoredMessage } from '../../src/store/store.js';
 import { message, recoverAll, synced } from './helpers.js';
 
 export interface StoreHarness {
   store: Store;
   /** Close the store and open a new one over the same data (durable stores only). */
   reopen?: () => Promise<Store>;
+  /** Make the store's next write fail for good (stores that can fail). */
+  breakWrites?: () => void;
+}
+
+function paged(r: PagedMessage | Error | undefined): PagedMessage {
+  if (r === undefined || r instanceof Error) throw r ?? new Error('no result');
+  return r;
+}
+
+function bodies(ms: readonly StoredMessage[]): string[] {
+  return ms.map((m) => m.body?.toString() ?? '<paged>');
 }
 
 export type StoreFactory = (t: TestContext) => Promise<StoreHarness>;
@@ -85,6 +96,10 @@ export function describeStore(name: string, factory: StoreFactory): void {
       assert.throws(() => store.enqueue(message('late'), [1], [1]), expected);
       assert.throws(() => store.putDefinition('k2', {}), expected);
       assert.throws(() => store.settle(1, 1, message('x')), expected);
+      assert.throws(
+        () => store.commit([{ op: 'enqueue', message: message('x'), queueIds: [1], seqs: [1] }]),
+        expected,
+      );
       assert.equal(store.failure, undefined, 'closing is not a failure');
     });
 
@@ -167,6 +182,180 @@ export function describeStore(name: string, factory: StoreFactory): void {
       assert.equal(r.messages[0]!.message.exchange, 'amq.direct');
       assert.equal(r.messages[0]!.message.routingKey, 'rk');
       assert.deepEqual(r.messages[0]!.message.properties, Buffer.from([0x80, 0, 0]));
+      await store.close();
+    });
+
+    void it('capabilities are plain flags; a durable store recovers what was synced', async (t) => {
+      const h = await factory(t);
+      const { store } = h;
+      const c = store.capabilities;
+      for (const k of ['paging', 'atomicCommit', 'durable', 'shared'] as const)
+        assert.equal(typeof c[k], 'boolean', k);
+      assert.equal(c.shared, false, 'no store supports sharing yet');
+      await recoverAll(store);
+      store.putDefinition('queue:/:d', { d: 1 });
+      store.enqueue(message('kept'), [1], [1]);
+      await synced(store);
+      if (h.reopen === undefined) return;
+      const again = await h.reopen();
+      const r = await recoverAll(again);
+      assert.equal(r.definitions.has('queue:/:d'), c.durable);
+      assert.equal(r.messages.length, c.durable ? 1 : 0);
+    });
+
+    void it('allocateQueueId hands out fresh ids, never again after a restart', async (t) => {
+      const h = await factory(t);
+      let store = h.store;
+      await recoverAll(store);
+      const seen = new Set<number>();
+      for (let i = 0; i < 2100; i++) {
+        const id = store.allocateQueueId();
+        assert.ok(Number.isInteger(id) && id > 0 && id <= 0xffffffff);
+        assert.ok(!seen.has(id), `id ${id} handed out twice`);
+        seen.add(id);
+      }
+      store.reserveQueueIds(5000);
+      const afterReserve = store.allocateQueueId();
+      assert.ok(afterReserve > 5000);
+      // Ids named by records count too (a queue of an older journal).
+      store.enqueue(message('x'), [afterReserve + 10], [1]);
+      await synced(store);
+      if (h.reopen === undefined || !store.capabilities.durable) return;
+      store = await h.reopen();
+      await recoverAll(store);
+      const next = store.allocateQueueId();
+      assert.ok(next > afterReserve + 10, `${next} after a restart reuses an old id`);
+    });
+
+    void it('commit applies every op kind in order, as one unit', async (t) => {
+      const h = await factory(t);
+      let store = h.store;
+      await recoverAll(store);
+      const a = message('a');
+      const b = message('b');
+      const c = message('c');
+      store.enqueue(a, [1], [1]);
+      store.enqueue(b, [1, 2], [2, 1]);
+      const records = store.stats().appendedRecords;
+      // A dead-letter move (settle in 1, enqueue in 3), a purge, a watermark, a fanout publish.
+      const moved = message('a, moved');
+      const d = message('d');
+      store.commit([
+        { op: 'settle', queueId: 1, seq: 1, message: a },
+        { op: 'enqueue', message: moved, queueIds: [3], seqs: [1] },
+        { op: 'purge', queueId: 2, uptoSeq: 1, messages: [b] },
+        { op: 'markDelivered', queueId: 1, seq: 2 },
+        { op: 'enqueue', message: d, queueIds: [1, 3], seqs: [3, 2] },
+        { op: 'enqueue', message: c, queueIds: [4], seqs: [1] },
+        { op: 'settle', queueId: 4, seq: 1, message: c },
+      ]);
+      assert.notEqual(moved.location, undefined);
+      assert.notEqual(d.location, undefined);
+      // Live: b in 1, moved in 3, d in 1 and 3.
+      assert.equal(store.stats().liveMessages, 4);
+      assert.ok(store.stats().appendedRecords > records);
+      store.commit([]);
+      // A bad op refuses the whole commit before anything is applied.
+      const before = store.stats();
+      assert.throws(() =>
+        store.commit([
+          { op: 'enqueue', message: message('never'), queueIds: [1], seqs: [9] },
+          { op: 'enqueue', message: message('bad'), queueIds: [1, 2], seqs: [10] },
+        ]),
+      );
+      assert.deepEqual(store.stats(), before);
+      await synced(store);
+      if (h.reopen === undefined || !store.capabilities.durable) return;
+      store = await h.reopen();
+      const r = await recoverAll(store);
+      const view = (q: number): [number, string | undefined, boolean][] =>
+        (r.byQueue.get(q) ?? []).map((e) => [e.seq, e.body, e.redelivered]);
+      assert.deepEqual(view(1), [
+        [2, 'b', true],
+        [3, 'd', false],
+      ]);
+      assert.deepEqual(view(2), []);
+      assert.deepEqual(view(3), [
+        [1, 'a, moved', false],
+        [2, 'd', false],
+      ]);
+      assert.deepEqual(view(4), []);
+      assert.equal(store.stats().liveMessages, 4);
+    });
+
+    void it('load reads paged messages back without blocking, or rejects when the store never pages', async (t) => {
+      const { store } = await factory(t);
+      await recoverAll(store);
+      const ms = Array.from({ length: 50 }, (_, i) => message(`p${i}`, `rk${i % 3}`));
+      for (let i = 0; i < ms.length; i++) store.enqueue(ms[i]!, [7, 8], [i + 1, 100 + i]);
+      const locations = ms.map((m) => m.location!);
+      if (!store.capabilities.paging) {
+        await assert.rejects(store.load(locations, 7));
+        return;
+      }
+      // Not written yet: served once they are; the caller is never blocked.
+      let settled = false;
+      const early = store.load(locations, 7).finally(() => (settled = true));
+      assert.equal(settled, false);
+      const first = (await early).map(paged);
+      assert.deepEqual(
+        first.map((p) => p.seq),
+        ms.map((_, i) => i + 1),
+      );
+      assert.deepEqual(bodies(first.map((p) => p.message)), bodies(ms));
+      assert.equal(first[4]!.message.routingKey, 'rk1');
+      assert.deepEqual(first[0]!.message.properties, ms[0]!.properties);
+      // Plain objects with the numbers work too; another queue of the record gets its seq.
+      const plain = locations.slice(10, 20).map((l) => ({ ...l }));
+      const second = (await store.load(plain, 8)).map(paged);
+      assert.deepEqual(
+        second.map((p) => p.seq),
+        Array.from({ length: 10 }, (_, i) => 110 + i),
+      );
+      // A location read back can be settled like the original.
+      store.settle(8, 110, second[0]!.message);
+      // A queue the record does not name is an error for that entry only.
+      const mixed = await store.load([locations[0]!, locations[1]!], 9);
+      assert.ok(mixed[0] instanceof Error && mixed[1] instanceof Error);
+      assert.deepEqual(await store.load([], 7), []);
+      // A load still waiting when close starts finishes first.
+      const tail = message('last');
+      store.enqueue(tail, [7], [51]);
+      const pending = store.load([tail.location!], 7);
+      await store.close();
+      assert.equal(paged((await pending)[0]).message.body?.toString(), 'last');
+      await assert.rejects(store.load(locations, 7), { code: 'BATON_STORE_FAILED' });
+    });
+
+    void it('a failed store stays failed: writes throw, afterSync and load report it', async (t) => {
+      const h = await factory(t);
+      const { store } = h;
+      await recoverAll(store);
+      const m = message('before');
+      store.enqueue(m, [1], [1]);
+      await synced(store);
+      if (h.breakWrites === undefined) {
+        assert.equal(store.failure, undefined, 'a store that cannot fail never reports one');
+        return;
+      }
+      h.breakWrites();
+      store.enqueue(message('lost'), [1], [2]);
+      const err = await new Promise<Error | undefined>((resolve) => store.afterSync(resolve));
+      assert.ok(err !== undefined);
+      assert.equal((store.failure as { code?: string }).code, 'BATON_STORE_FAILED');
+      const expected = { code: 'BATON_STORE_FAILED' };
+      assert.throws(() => store.enqueue(message('late'), [1], [3]), expected);
+      assert.throws(() => store.settle(1, 1, m), expected);
+      assert.throws(() => store.purge(1, 1, [m]), expected);
+      assert.throws(() => store.markDelivered(1, 1), expected);
+      assert.throws(() => store.putDefinition('k', {}), expected);
+      assert.throws(() => store.deleteDefinition('k'), expected);
+      assert.throws(() => store.commit([{ op: 'markDelivered', queueId: 1, seq: 1 }]), expected);
+      await assert.rejects(store.load([m.location!], 1), expected);
+      const again = await new Promise<Error | undefined>((resolve) => store.afterSync(resolve));
+      assert.equal(again, store.failure);
+      // Transient queues still get ids.
+      assert.ok(store.allocateQueueId() > 0);
       await store.close();
     });
   });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { closeSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync } from 'node:fs';
 import { it } from 'node:test';
 import { JournalStore } from '../../src/store/journal/journal-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -8,7 +8,17 @@ import { message, openJournal, recoverAll, synced, tempDir } from './helpers.js'
 
 describeStore('JournalStore', async (t) => {
   const j = await openJournal(t);
-  return { store: j.store, reopen: (): Promise<Store> => j.reopen() };
+  return {
+    store: j.store,
+    reopen: (): Promise<Store> => j.reopen(),
+    // The head segment's descriptor swapped for a read-only one: its next write fails.
+    breakWrites: (): void => {
+      const head = j.store.head;
+      const ro = openSync(head.path, 'r');
+      closeSync(head.fd);
+      head.fd = ro;
+    },
+  };
 });
 
 void it('group commit: many appends and one afterSync need few fdatasyncs', async (t) => {

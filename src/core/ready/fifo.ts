@@ -7,15 +7,13 @@ import { QueueEntry } from '../queue-entry.js';
 import type { Queue } from '../queue.js';
 import type { ReadyList } from './ready-list.js';
 
-const PAGE_IN_BATCH = 256;
-
 /**
  * Oldest first. Ready entries live in a ring; entries put back by nack/requeue or a closed
  * session go to `requeued`, sorted into descending seq order (lazily, before the next take) so
  * the oldest is popped first and a requeued message gets its original place back; sorting once
  * per batch keeps a mass requeue O(n log n). Behind the ring is the paged tail: messages kept
- * only as store references (or spilled) once the broker's body budget is spent, read back in
- * batches when the ring runs dry.
+ * only as store references (or spilled) once the broker's body budget is spent, read back
+ * asynchronously in batches, ahead of need (paged-tail.ts).
  */
 export class FifoReadyList implements ReadyList {
   private readonly queue: Queue;
@@ -24,12 +22,11 @@ export class FifoReadyList implements ReadyList {
   private readonly requeued: QueueEntry[] = [];
   private requeuedUnsorted = false;
   private readonly tail: PagedTail;
-  private waitingForWrite = false;
 
   constructor(queue: Queue, ctx: QueueContext) {
     this.queue = queue;
     this.ctx = ctx;
-    this.tail = new PagedTail(ctx);
+    this.tail = new PagedTail(queue, ctx);
   }
 
   get length(): number {
@@ -52,12 +49,11 @@ export class FifoReadyList implements ReadyList {
       this.ring.push(entry);
       return;
     }
-    const location = message.location;
-    if (journaled && location !== undefined && this.ctx.store.store.canPage) {
-      this.tail.pushLocation(location);
-      if (redelivered) this.tail.redeliveredUpTo = seq;
+    const ref = message.location;
+    if (journaled && ref !== undefined && this.ctx.store.store.capabilities.paging) {
+      this.tail.pushRef(ref, seq, redelivered);
     } else {
-      this.tail.spill(this.queue, message, seq, journaled, redelivered);
+      this.tail.spill(message, seq, journaled, redelivered);
     }
   }
 
@@ -72,8 +68,8 @@ export class FifoReadyList implements ReadyList {
       this.sortRequeued();
       return r.pop();
     }
-    if (this.ring.length === 0 && this.tail.length !== 0) this.pageIn();
-    return this.ring.shift();
+    if (this.ring.length !== 0) return this.ring.shift();
+    return this.tail.length !== 0 ? this.tail.take() : undefined;
   }
 
   peek(): QueueEntry | undefined {
@@ -82,8 +78,13 @@ export class FifoReadyList implements ReadyList {
       this.sortRequeued();
       return r[r.length - 1];
     }
-    if (this.ring.length === 0 && this.tail.length !== 0) this.pageIn();
-    return this.ring.peek();
+    if (this.ring.length !== 0) return this.ring.peek();
+    return this.tail.length !== 0 ? this.tail.peek() : undefined;
+  }
+
+  whenReady(): Promise<void> | undefined {
+    if (this.requeued.length !== 0 || this.ring.length !== 0) return undefined;
+    return this.tail.whenLoaded();
   }
 
   private sortRequeued(): void {
@@ -92,33 +93,12 @@ export class FifoReadyList implements ReadyList {
     this.requeuedUnsorted = false;
   }
 
-  /** Read the next batch of the paged tail back into memory. */
-  private pageIn(): void {
-    if (this.tail.pageIn(this.queue, this.ctx.store.store, PAGE_IN_BATCH, this.takeIn)) return;
-    // The next record is still in the batch being written: try again after the sync.
-    if (this.waitingForWrite) return;
-    this.waitingForWrite = true;
-    this.ctx.store.store.afterSync((err) => {
-      this.waitingForWrite = false;
-      // A failed store never makes the record readable: retrying would spin forever.
-      if (err === undefined) this.queue.scheduleDrain();
-    });
-  }
-
-  private readonly takeIn = (e: QueueEntry): void => {
-    if (e.message.refs === 0) this.ctx.bodies.hold(e.message);
-    this.ring.push(e);
-  };
-
-  clear(
-    entry: (e: QueueEntry) => void,
-    journaledSpill: (seq: number, m: StoredMessage) => void,
-  ): StoredMessage[] {
+  clear(entry: (e: QueueEntry) => void, paged: (seq: number, m: StoredMessage) => void): void {
     for (const e of this.requeued) entry(e);
     for (const e of this.ring) entry(e);
     this.requeued.length = 0;
     this.ring.clear();
-    return this.tail.drainAll(journaledSpill);
+    this.tail.drainAll(entry, paged);
   }
 }
 

@@ -24,11 +24,15 @@ export interface ReadyList {
   /** The entry `take` would return, if it is in memory, without removing it. */
   peek(): QueueEntry | undefined;
   /**
-   * Empty the list (purge, delete). In-memory entries go to `entry`; paged-out ones the store
-   * holds come back as stored messages (location only) for the store to release.
+   * When `take` found nothing although `length` is not 0 (the next message is being read back
+   * from the store): resolves once an entry is in memory, or the list was emptied, or the read
+   * failed. Undefined when `take` would return an entry now, or the list is empty.
    */
-  clear(
-    entry: (e: QueueEntry) => void,
-    journaledSpill: (seq: number, m: StoredMessage) => void,
-  ): StoredMessage[];
+  whenReady(): Promise<void> | undefined;
+  /**
+   * Empty the list (purge, delete). In-memory entries go to `entry`; paged-out ones the store
+   * holds go to `paged` with their seq and a stub with only their reference, so the store can
+   * settle them without reading them back.
+   */
+  clear(entry: (e: QueueEntry) => void, paged: (seq: number, m: StoredMessage) => void): void;
 }

@@ -1,3 +1,4 @@
+import type { Delivery } from '../../core/delivery.js';
 import { NotImplementedError } from '../../core/errors.js';
 import type { AmqpChannel } from './channel.js';
 import { MethodId, methodName, type AmqpMethod } from './generated/methods.js';
@@ -103,9 +104,14 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       if (!m.nowait) conn.sendMethod(id, MethodId.BasicCancelOk, { consumerTag: m.consumerTag });
       return;
     case MethodId.BasicGet: {
-      const entry = session.get(queueName(ch, m.queue), m.noAck);
-      if (entry === undefined) conn.sendMethod(id, MethodId.BasicGetEmpty, { clusterId: '' });
-      else ch.sendGetOk(entry, entry.queue.messageCount);
+      const got = session.getOrWait(queueName(ch, m.queue), m.noAck);
+      if (!(got instanceof Promise)) return answerGet(ch, got);
+      // The next message is being read back from disk: answer once it is here.
+      conn.holdChannel(
+        ch,
+        got.then((d) => answerGet(ch, d)),
+        MethodId.BasicGet,
+      );
       return;
     }
     case MethodId.BasicRecover:
@@ -141,6 +147,12 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
         `${methodName(m.id)} is not a method a client sends on a channel (or is not implemented); see docs/amqp.md for the supported methods`,
       );
   }
+}
+
+function answerGet(ch: AmqpChannel, d: Delivery | undefined): void {
+  if (ch.closing) return;
+  if (d === undefined) ch.conn.sendMethod(ch.id, MethodId.BasicGetEmpty, { clusterId: '' });
+  else ch.sendGetOk(d, d.queue.messageCount);
 }
 
 /** An empty queue name means the channel's most recently declared queue (AMQP rule). */

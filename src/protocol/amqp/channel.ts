@@ -50,6 +50,8 @@ export class AmqpChannel implements SessionHandler {
   };
   private readonly peeked = new PeekedProperties();
   private readonly header = new ContentHeader();
+  /** Frames that arrived while the channel owes an answer (see AmqpConnection.holdChannel). */
+  held: { type: number; payload: Buffer }[] | undefined = undefined;
   /** The queue named by an empty queue argument (the channel's last declared queue). */
   lastQueue = '';
 

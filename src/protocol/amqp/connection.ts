@@ -183,6 +183,15 @@ export class AmqpConnection {
 
   private onFrame(type: number, channel: number, payload: Buffer): void {
     if (this.state === 'closed') return;
+    if (channel !== 0) {
+      // A channel waiting for an answer it owes (basic.get reading from disk) keeps the
+      // client's later frames, so replies stay in order.
+      const held = this.channels.get(channel)?.held;
+      if (held !== undefined) {
+        held.push({ type, payload: Buffer.from(payload) });
+        return;
+      }
+    }
     try {
       if (type === FRAME_METHOD) {
         const m = decodeMethod(payload, 0, payload.length);
@@ -215,6 +224,32 @@ export class AmqpConnection {
     } catch (err) {
       this.fail(err, channel, 0);
     }
+  }
+
+  /**
+   * Hold `ch`'s input until `answer` settles (it sends the owed reply), then replay what came
+   * meanwhile. A failed answer is that channel's error, mapped as any other.
+   */
+  holdChannel(ch: AmqpChannel, answer: Promise<void>, methodKey: number): void {
+    ch.held = [];
+    const replay = (): void => {
+      const frames = ch.held ?? [];
+      ch.held = undefined;
+      if (this.channels.get(ch.id) !== ch) return;
+      for (let i = 0; i < frames.length; i++) {
+        // A replayed frame may start a new wait: the rest queue behind it, in order.
+        const again = heldFrames(ch);
+        if (again !== undefined) {
+          again.push(...frames.slice(i));
+          return;
+        }
+        this.onFrame(frames[i]!.type, ch.id, frames[i]!.payload);
+      }
+    };
+    answer.then(replay, (err: unknown) => {
+      if (this.channels.get(ch.id) === ch && !ch.closing) this.fail(err, ch.id, methodKey);
+      replay();
+    });
   }
 
   private channelFor(id: number): AmqpChannel {
@@ -399,4 +434,9 @@ export class AmqpConnection {
       this.closeWith(320, 'CONNECTION_FORCED - broker shutting down');
     else this.socket.destroy();
   }
+}
+
+/** Read through a call: a replayed frame may set it again (TS narrows the field otherwise). */
+function heldFrames(ch: AmqpChannel): AmqpChannel['held'] {
+  return ch.held;
 }

@@ -67,7 +67,7 @@ export class Reclaimer {
     if (this.busy || this.stopped) return;
     const h = this.host;
     const s = h.segments[0];
-    if (s === undefined || s === h.head || s.synced < s.size) return;
+    if (s === undefined || s === h.head || s.synced < s.size || s.readers > 0) return;
     if (s.live === 0) {
       if (s.pins > 0) h.reappendPinned(s);
       else if (h.gc.durableBatch >= s.supersededIn) this.remove(s);

@@ -1,25 +1,33 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, read, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   emptyRecoveryStats,
+  type Located,
   type MessageLocation,
+  type PagedMessage,
   type RecoveryStats,
   type RecoveryVisitor,
   type Store,
+  type StoreCapabilities,
   type StoredMessage,
   type StoreListener,
+  type StoreOp,
   type StoreStats,
 } from '../store.js';
-import { StoreFailure } from '../store-failure.js';
+import { StoreCorruptError, StoreFailure } from '../store-failure.js';
+import { checkOps } from '../store-ops.js';
 import { DirLock } from './dir-lock.js';
 import { journalKey } from './journal-key.js';
 import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
   BATCH_SIZE,
+  checkRecord,
+  describeCheck,
   ENQUEUE_FIXED,
   enqueueBodyStart,
   HEADER,
+  MAX_PAYLOAD,
   PAIR,
   RecordKind,
   sealRecord,
@@ -46,6 +54,15 @@ export type { JournalStoreOptions } from './journal-log.js';
 const INLINE_BODY = 64 * 1024;
 
 /**
+ * The definition key of the queue-id high-water mark (a NUL first: no real key starts so).
+ * It is kept and re-appended like any definition but never shown to the recovery visitor.
+ */
+const QUEUE_IDS_KEY = '\u0000baton:queue-ids';
+/** Queue ids reserved per high-water record, so a declare rarely writes one. */
+const QUEUE_ID_BLOCK = 1024;
+const MAX_QUEUE_ID = 0xffffffff;
+
+/**
  * The embedded journal: one append-only log in numbered segment files, group-committed
  * (one writev and one fdatasync per batch), recovered by a CRC-checked scan, reclaimed by
  * deleting (and compacting) its oldest segments, whose files are recycled for new segments.
@@ -65,7 +82,22 @@ export class JournalStore extends JournalLog implements Store {
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
   private listener: StoreListener | undefined = undefined;
+  /** Not part of the Store contract (see capabilities.paging); kept for tools and tests. */
   readonly canPage = true;
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    paging: true,
+    atomicCommit: true,
+    durable: true,
+    shared: false,
+  });
+  /** Highest queue id handed out, and the highest one a high-water record covers. */
+  private lastQueueId = 0;
+  private reservedQueueId = 0;
+  private recovered = false;
+  /** `load` calls not finished yet; close waits for them. */
+  private loading = 0;
+  private loadsIdle: (() => void) | undefined = undefined;
+  private readonly readAhead: number;
 
   private constructor(
     dir: string,
@@ -79,6 +111,7 @@ export class JournalStore extends JournalLog implements Store {
     this.lock = lock;
     const ids = files.segments;
     this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
+    this.readAhead = o.readAhead ?? 1 << 20;
     this.skipCorrupt = o.skipCorrupt ?? false;
     this.pendingIds = ids.length > 0 ? ids : undefined;
     this.writable = ids.length === 0;
@@ -136,12 +169,24 @@ export class JournalStore extends JournalLog implements Store {
   recover(visitor: RecoveryVisitor): Promise<RecoveryStats> {
     const ids = this.pendingIds;
     if (ids === undefined) {
-      if (this.gc.records > 0 || this.closing !== undefined) {
+      if (this.gc.records > 0 || this.closing !== undefined || this.recovered) {
         return Promise.reject(new Error('recover() must be called once, before any append'));
       }
+      this.recovered = true;
       return Promise.resolve(emptyRecoveryStats());
     }
     this.pendingIds = undefined;
+    this.recovered = true;
+    let idMark = 0;
+    const outer = visitor;
+    visitor = {
+      definition: (key, value) => {
+        if (key === QUEUE_IDS_KEY) idMark = typeof value === 'number' ? value : 0;
+        else outer.definition(key, value);
+      },
+      message: (m) => outer.message(m),
+      ...(outer.queue !== undefined && { queue: (q, n) => outer.queue!(q, n) }),
+    };
     try {
       const r = recoverJournal(
         this.dir,
@@ -161,12 +206,31 @@ export class JournalStore extends JournalLog implements Store {
       this.marks = r.marks;
       this.liveMessages = r.liveMessages;
       this.writable = this.closing === undefined;
+      this.lastQueueId = this.reservedQueueId = Math.max(idMark, r.stats.maxQueueId);
       // Segments left with nothing live go now (after their definitions move to the head).
       this.reclaimer.check();
       return Promise.resolve(r.stats);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
+  }
+
+  allocateQueueId(): number {
+    if (!this.recovered) throw new Error('call recover() before allocating queue ids');
+    if (this.lastQueueId >= MAX_QUEUE_ID) throw new RangeError('queue ids are exhausted');
+    const id = ++this.lastQueueId;
+    // Persist a high-water mark ahead of the ids handed out: a durable queue's definition goes
+    // after it in the log, so no restart can hand its id out again. A failed or closed
+    // journal only hands out ids for transient queues, which need no such mark.
+    if (id > this.reservedQueueId && this.writable && this.gc.failure === undefined) {
+      this.reservedQueueId = Math.min(MAX_QUEUE_ID, id + QUEUE_ID_BLOCK - 1);
+      this.putDefinition(QUEUE_IDS_KEY, this.reservedQueueId);
+    }
+    return id;
+  }
+
+  reserveQueueIds(id: number): void {
+    if (id > this.lastQueueId) this.lastQueueId = id;
   }
 
   putDefinition(key: string, value: unknown): void {
@@ -252,12 +316,12 @@ export class JournalStore extends JournalLog implements Store {
     message.location = new JournalLocation(seg.id, offset, size);
   }
 
-  settle(queueId: number, seq: number, message: StoredMessage): void {
+  settle(queueId: number, seq: number, message: Located): void {
     if (!this.writable || this.gc.failure !== undefined) this.refuse();
     this.appendSettle(queueId, seq, message.location);
   }
 
-  purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void {
+  purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
     if (!this.writable || this.gc.failure !== undefined) this.refuse();
     const seg = this.room(HEADER + PAIR);
     const gc = this.gc;
@@ -265,6 +329,10 @@ export class JournalStore extends JournalLog implements Store {
     gc.slab.writeUInt32LE(queueId, p + HEADER);
     writeSeq(gc.slab, p + HEADER + 4, uptoSeq);
     gc.commit(seg, sealRecord(gc.slab, p, p + HEADER + PAIR, RecordKind.PURGE, seg.id));
+    this.applyPurge(queueId, uptoSeq, messages);
+  }
+
+  private applyPurge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
     for (const m of messages) this.release(queueId, m.location);
     const mark = this.marks.get(queueId);
     if (mark !== undefined && mark.seq <= uptoSeq) {
@@ -288,6 +356,241 @@ export class JournalStore extends JournalLog implements Store {
     }
   }
 
+  /**
+   * One TXN record holding a whole record per op (layout in record.ts), so recovery applies
+   * all of them or none. Bodies are copied into the record. Validated before anything is
+   * encoded; the in-memory effects follow only once the record is in the batch.
+   */
+  commit(ops: readonly StoreOp[]): void {
+    if (!this.writable || this.gc.failure !== undefined) this.refuse();
+    checkOps(ops);
+    if (ops.length === 0) return;
+    let max = HEADER;
+    for (const o of ops) max += opBound(o);
+    if (max - HEADER > MAX_PAYLOAD) throw new RangeError(`a commit of ${max} bytes is too large`);
+    const seg = this.room(max);
+    const gc = this.gc;
+    const start = gc.reserve(seg, max);
+    const base = seg.size - start;
+    const b = gc.slab;
+    const id = seg.id;
+    const at: number[] = [];
+    let p = start + HEADER;
+    for (const o of ops) {
+      const q = p;
+      if (o.op === 'enqueue') {
+        p = encodeEnqueue(b, p, o.message, o.queueIds, o.seqs, id);
+      } else if (o.op === 'settle') {
+        p = encodePairs(b, p, RecordKind.SETTLE, o.queueId, o.seq, id);
+      } else if (o.op === 'purge') {
+        b.writeUInt32LE(o.queueId, p + HEADER);
+        writeSeq(b, p + HEADER + 4, o.uptoSeq);
+        p += sealRecord(b, p, p + HEADER + PAIR, RecordKind.PURGE, id);
+      } else {
+        // Never lower a watermark: recovery keeps the last one it sees.
+        const seq = Math.max(o.seq, this.marks.get(o.queueId)?.seq ?? 0);
+        p = encodePairs(b, p, RecordKind.WATERMARK, o.queueId, seq, id);
+      }
+      at.push(q + base, p - q);
+    }
+    sealRecord(b, start, p, RecordKind.TXN, id);
+    gc.commit(seg, p - start);
+    for (let i = 0; i < ops.length; i++) {
+      const o = ops[i]!;
+      if (o.op === 'enqueue') {
+        const offset = at[i * 2]!;
+        const size = at[i * 2 + 1]!;
+        const n = o.queueIds.length;
+        if (n === 1) seg.index.add(offset, SINGLE);
+        else {
+          const targets: number[] = [];
+          for (let k = 0; k < n; k++) targets.push(o.queueIds[k]!, o.seqs[k]!);
+          seg.index.setFans(seg.index.add(offset, MULTI), targets);
+        }
+        seg.live += n;
+        seg.liveBytes += size;
+        this.liveMessages += n;
+        o.message.location = new JournalLocation(id, offset, size);
+      } else if (o.op === 'settle') {
+        this.release(o.queueId, o.message.location);
+      } else if (o.op === 'purge') {
+        this.applyPurge(o.queueId, o.uptoSeq, o.messages);
+      } else {
+        let mark = this.marks.get(o.queueId);
+        if (mark === undefined)
+          this.marks.set(o.queueId, (mark = new MarkEntry(o.queueId, -1, -1)));
+        if (o.seq > mark.seq) mark.seq = o.seq;
+        // This record now holds the mark (a pending watermark record re-pins it later).
+        if (mark.segment >= 0) this.unpin(mark.segment);
+        mark.segment = id;
+        seg.pins++;
+      }
+    }
+  }
+
+  /**
+   * Read paged messages back asynchronously. Locations are resolved now (following
+   * compaction's forwards); if any is still in the batch being written, the whole read waits
+   * for that batch. Then each run of nearby records in one segment is fetched with one read,
+   * and every record is CRC-checked and decoded (private copies). Segments being read are
+   * not deleted until the read is done.
+   */
+  load(locations: readonly MessageLocation[], queueId: number): Promise<(PagedMessage | Error)[]> {
+    if (this.gc.failure !== undefined) return Promise.reject(this.gc.failure);
+    if (this.closing !== undefined)
+      return Promise.reject(new StoreFailure('the journal is closed'));
+    const n = locations.length;
+    // Copied now: the caller may reuse its location objects.
+    const want = new Array<number>(n * 3);
+    for (let i = 0; i < n; i++) {
+      const l = locations[i]!;
+      want[i * 3] = l.segment;
+      want[i * 3 + 1] = l.offset;
+      want[i * 3 + 2] = l.size;
+    }
+    this.loading++;
+    return new Promise<(PagedMessage | Error)[]>((resolve, reject) =>
+      this.startLoad(want, queueId, resolve, reject),
+    ).finally(() => {
+      if (--this.loading === 0 && this.loadsIdle !== undefined) this.loadsIdle();
+    });
+  }
+
+  private startLoad(
+    want: number[],
+    queueId: number,
+    resolve: (r: (PagedMessage | Error)[]) => void,
+    reject: (err: Error) => void,
+  ): void {
+    const n = want.length / 3;
+    const out = new Array<PagedMessage | Error | undefined>(n);
+    const segs = new Array<Segment | undefined>(n);
+    const offs = new Array<number>(n);
+    const sizes = new Array<number>(n);
+    const loc = { segment: 0, offset: 0, size: 0 };
+    for (let i = 0; i < n; i++) {
+      loc.segment = want[i * 3]!;
+      loc.offset = want[i * 3 + 1]!;
+      loc.size = want[i * 3 + 2]!;
+      let written: boolean;
+      try {
+        written = this.locate(loc);
+      } catch (err) {
+        out[i] = err as Error;
+        continue;
+      }
+      if (!written) {
+        // Still in the batch being gathered or written: read everything once it is.
+        this.gc.afterSync((err) => {
+          if (err !== undefined) reject(err);
+          else this.startLoad(want, queueId, resolve, reject);
+        });
+        return;
+      }
+      segs[i] = this.foundSeg;
+      offs[i] = this.foundOffset;
+      sizes[i] = this.foundSize;
+    }
+    // Runs of records close together in one segment: one read each.
+    let pending = 1;
+    const finish = (): void => {
+      if (--pending !== 0) return;
+      resolve(out as (PagedMessage | Error)[]);
+    };
+    let i = 0;
+    while (i < n) {
+      const seg = segs[i];
+      if (seg === undefined) {
+        i++;
+        continue;
+      }
+      const from = offs[i]!;
+      let end = from + sizes[i]!;
+      let j = i + 1;
+      while (
+        j < n &&
+        segs[j] === seg &&
+        offs[j]! >= end &&
+        offs[j]! + sizes[j]! - from <= this.readAhead
+      ) {
+        end = offs[j]! + sizes[j]!;
+        j++;
+      }
+      pending++;
+      this.readRun(seg, from, end - from, i, j, offs, sizes, segs, queueId, out, finish);
+      i = j;
+    }
+    finish();
+  }
+
+  private readRun(
+    seg: Segment,
+    from: number,
+    span: number,
+    first: number,
+    last: number,
+    offs: number[],
+    sizes: number[],
+    segs: (Segment | undefined)[],
+    queueId: number,
+    out: (PagedMessage | Error | undefined)[],
+    done: () => void,
+  ): void {
+    const buf = Buffer.allocUnsafe(span);
+    let fd: number;
+    try {
+      fd = seg.readFd();
+    } catch (err) {
+      for (let k = first; k < last; k++) if (segs[k] === seg) out[k] = err as Error;
+      return done();
+    }
+    seg.readers++;
+    let got = 0;
+    const onRead = (err: Error | null, bytes: number): void => {
+      if (err === null && bytes > 0 && got + bytes < span) {
+        got += bytes;
+        return read(fd, buf, got, span - got, from + got, onRead);
+      }
+      if (err === null) got += bytes;
+      if (--seg.readers === 0) this.reclaimer.check();
+      for (let k = first; k < last; k++) {
+        const at = offs[k]! - from;
+        const size = sizes[k]!;
+        if (err !== null) out[k] = err;
+        else if (at + size > got)
+          out[k] = new StoreCorruptError(seg.path, offs[k]!, 'the file ends inside the record');
+        else out[k] = this.decodePaged(buf, at, size, seg, offs[k]!, queueId);
+      }
+      done();
+    };
+    this.reader.reads++;
+    read(fd, buf, 0, span, from, onRead);
+  }
+
+  private decodePaged(
+    buf: Buffer,
+    at: number,
+    size: number,
+    seg: Segment,
+    offset: number,
+    queueId: number,
+  ): PagedMessage | Error {
+    const code = checkRecord(buf, at, at + size, seg.id);
+    if (code < 0) return new StoreCorruptError(seg.path, offset, describeCheck(code));
+    if (code !== size || buf[at + 4] !== RecordKind.ENQUEUE) {
+      return new StoreCorruptError(seg.path, offset, 'no message record of that size here');
+    }
+    const seq = this.decoder.seqOf(buf, at, queueId);
+    if (seq < 0) {
+      return new Error(
+        `load: queue ${queueId} is not among the queues of the message record at ` +
+          `${seg.path}:${offset}`,
+      );
+    }
+    const message = this.decoder.decode(buf, at, size, new JournalLocation(seg.id, offset, size));
+    return { message, seq };
+  }
+
   /** The body: the one in memory if there is one, else read back from the journal (a copy). */
   readBody(message: StoredMessage): Buffer {
     if (message.body !== undefined) return message.body;
@@ -302,7 +605,8 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   /**
-   * True once the record at `location` has been written to its file (by the batch's writev,
+   * Blocking paging, not part of the Store contract (the core uses `load`); for tools, tests
+   * and the journal benchmark. True once the record at `location` has been written to its file (by the batch's writev,
    * fsync not needed), so readPaged can serve it; false while it is still in the batch being
    * gathered or written. Throws if no segment holds the record any more.
    */
@@ -311,7 +615,8 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   /**
-   * Read a journaled message back: a fresh StoredMessage (body and properties are copies, not
+   * Blocking paging, not part of the Store contract (the core uses `load`). Read a journaled
+   * message back: a fresh StoredMessage (body and properties are copies, not
    * views of the read-ahead window; `location` is a new object for the newest written copy of
    * the record) and the seq its record gives `queueId`. Sequential calls over consecutive
    * records are served from a read-ahead window (see RecordReader). Throws StoreCorruptError if
@@ -448,6 +753,7 @@ export class JournalStore extends JournalLog implements Store {
         await this.gc.drained();
       }
     }
+    if (this.loading > 0) await new Promise<void>((resolve) => (this.loadsIdle = resolve));
     // On a full disk the last writes stay unconfirmed and no clean seal is written: the
     // next start recovers as after a crash.
     await this.gc.abandon();
@@ -464,6 +770,71 @@ function writeShortString(b: Buffer, p: number, s: string): number {
   if (n > 0xffff) throw new RangeError('exchange and routing key are limited to 65535 bytes');
   b.writeUInt16LE(n, p);
   return p + 2 + n;
+}
+
+/** Upper bound of the bytes `commit` encodes for one op (3 UTF-8 bytes per UTF-16 unit). */
+function opBound(o: StoreOp): number {
+  if (o.op === 'enqueue') {
+    const m = o.message;
+    return (
+      HEADER +
+      ENQUEUE_FIXED +
+      o.queueIds.length * PAIR +
+      8 +
+      3 * (m.exchange.length + m.routingKey.length) +
+      m.properties.length +
+      m.body!.length
+    );
+  }
+  if (o.op === 'purge') return HEADER + PAIR;
+  return HEADER + 4 + PAIR;
+}
+
+/** A whole ENQUEUE record at `b[p...]`, body inline; returns where it ends. */
+function encodeEnqueue(
+  b: Buffer,
+  p: number,
+  m: StoredMessage,
+  queueIds: readonly number[],
+  seqs: readonly number[],
+  seed: number,
+): number {
+  const start = p;
+  const n = queueIds.length;
+  p += HEADER;
+  b[p] = m.priority;
+  b.writeDoubleLE(m.expiresAt, p + 1);
+  b.writeUInt16LE(n, p + 9);
+  p += ENQUEUE_FIXED;
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE(queueIds[i]!, p);
+    writeSeq(b, p + 4, seqs[i]!);
+    p += PAIR;
+  }
+  p = writeShortString(b, p, m.exchange);
+  p = writeShortString(b, p, m.routingKey);
+  b.writeUInt32LE(m.properties.length, p);
+  b.set(m.properties, p + 4);
+  p += 4 + m.properties.length;
+  b.set(m.body!, p);
+  p += m.body!.length;
+  sealRecord(b, start, p, RecordKind.ENQUEUE, seed);
+  return p;
+}
+
+/** A SETTLE or WATERMARK record of one pair at `b[p...]`; returns where it ends. */
+function encodePairs(
+  b: Buffer,
+  p: number,
+  kind: RecordKind,
+  queueId: number,
+  seq: number,
+  seed: number,
+): number {
+  b.writeUInt32LE(1, p + HEADER);
+  b.writeUInt32LE(queueId, p + HEADER + 4);
+  writeSeq(b, p + HEADER + 8, seq);
+  return p + sealRecord(b, p, p + HEADER + 4 + PAIR, kind, seed);
 }
 
 function notWritten(verb: string, l: MessageLocation): Error {

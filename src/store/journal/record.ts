@@ -24,6 +24,11 @@
  *              segment, and a marker written after a sync when nothing else is pending; tag is
  *              the CRC32C of the first 8 payload bytes started from the journal's secret key
  *              XOR the segment number, so a look-alike inside a message body never passes)
+ *   TXN        whole ENQUEUE, SETTLE, PURGE and WATERMARK records, one after the other: an
+ *              atomic commit. Its CRC covers them all, so a torn or damaged commit fails as one
+ *              record and recovery drops it whole; each inner record keeps its own header and
+ *              CRC, so a message inside one is read back at its own offset like any other. A
+ *              TXN never straddles a segment (the segment rolls before one that does not fit).
  *
  * No payload is empty, so a zero length word can only be a zero-filled (never-written) tail.
  * A record's position is its segment number and the offset of its header.
@@ -52,7 +57,10 @@ export const RecordKind = {
   WATERMARK: 6,
   SEAL: 7,
   BATCH: 8,
+  TXN: 9,
 } as const;
+/** The highest kind a record may carry. */
+export const MAX_KIND = RecordKind.TXN;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 export const HEADER = 9;
@@ -178,7 +186,7 @@ export function checkRecord(buf: Buffer, off: number, end: number, seed: number)
   if (length === 0) return END;
   if (length > MAX_PAYLOAD || length > end - off - HEADER) return TORN;
   const kind = buf[off + 4]!;
-  if (kind < RecordKind.DEF_PUT || kind > RecordKind.BATCH) return BAD;
+  if (kind < RecordKind.DEF_PUT || kind > MAX_KIND) return BAD;
   const crc = crc32c(buf, off + HEADER, off + HEADER + length, crc32cByte(kind, seed >>> 0));
   return crc === buf.readUInt32LE(off + 5) ? HEADER + length : BAD;
 }

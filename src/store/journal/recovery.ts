@@ -19,6 +19,7 @@ import {
   ENQUEUE_FIXED,
   findBatch,
   HEADER,
+  MAX_KIND,
   PAIR,
   readSeq,
   RecordKind,
@@ -316,7 +317,7 @@ function resyncAt(rest: Buffer, at: number, seed: number, proof: number): number
   const limit = Math.min(rest.length, RESYNC_MAX, proof < 0 ? Infinity : proof - at);
   for (let i = 1; i < limit; i++) {
     const k = rest[i + 4];
-    if (k === undefined || k < RecordKind.DEF_PUT || k > RecordKind.BATCH) continue;
+    if (k === undefined || k < RecordKind.DEF_PUT || k > MAX_KIND) continue;
     if (checkRecord(rest, i, rest.length, seed) > 0) return at + i;
   }
   return proof;
@@ -418,6 +419,12 @@ class Scanner {
         this.clean = sealIsClean(buf, off);
         off += n;
         break;
+      }
+      if (kind === RecordKind.TXN) {
+        // All of the commit checked out: apply the records inside it as if they stood alone.
+        this.records++;
+        off += HEADER;
+        continue;
       }
       switch (kind) {
         case RecordKind.ENQUEUE: {

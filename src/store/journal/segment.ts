@@ -216,6 +216,8 @@ export class Segment {
   liveBytes = 0;
   /** Definitions and delivered-watermarks whose latest record is here. */
   pins = 0;
+  /** `load` reads under way: the file is not deleted (nor its descriptor closed) meanwhile. */
+  readers = 0;
   /** Ended by a SEAL record: nothing more is appended. */
   sealed = false;
   /**

@@ -1,15 +1,21 @@
 import {
   emptyRecoveryStats,
+  type Located,
   type MessageLocation,
+  type PagedMessage,
   type RecoveryStats,
   type RecoveryVisitor,
   type Store,
+  type StoreCapabilities,
   type StoredMessage,
+  type StoreOp,
   type StoreStats,
 } from '../store.js';
+import { checkOps } from '../store-ops.js';
 import { StoreFailure } from '../store-failure.js';
 
 const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
+const MAX_QUEUE_ID = 0xffffffff;
 
 /**
  * A store that keeps nothing past the process: for transient brokers and tests. Every verb
@@ -18,7 +24,16 @@ const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
 export class MemoryStore implements Store {
   readonly failure: Error | undefined = undefined;
   readonly stall: Error | undefined = undefined;
+  /** Not part of the Store contract (see capabilities.paging); kept for tests. */
   readonly canPage = false;
+  /** Commits are trivially atomic: nothing survives a crash to be torn. */
+  readonly capabilities: StoreCapabilities = Object.freeze({
+    paging: false,
+    atomicCommit: true,
+    durable: false,
+    shared: false,
+  });
+  private lastQueueId = 0;
   private readonly definitions = new Map<string, unknown>();
   private closed = false;
   private appendedRecords = 0;
@@ -30,6 +45,15 @@ export class MemoryStore implements Store {
 
   listen(): void {
     // Nothing here stalls or fails.
+  }
+
+  allocateQueueId(): number {
+    if (this.lastQueueId >= MAX_QUEUE_ID) throw new RangeError('queue ids are exhausted');
+    return ++this.lastQueueId;
+  }
+
+  reserveQueueIds(id: number): void {
+    if (id > this.lastQueueId) this.lastQueueId = id;
   }
 
   putDefinition(key: string, value: unknown): void {
@@ -51,13 +75,13 @@ export class MemoryStore implements Store {
     this.appendedRecords++;
   }
 
-  settle(_queueId: number, _seq: number, _message: StoredMessage): void {
+  settle(_queueId: number, _seq: number, _message: Located): void {
     this.check();
     this.liveMessages--;
     this.appendedRecords++;
   }
 
-  purge(_queueId: number, _uptoSeq: number, messages: Iterable<StoredMessage>): void {
+  purge(_queueId: number, _uptoSeq: number, messages: Iterable<Located>): void {
     this.check();
     for (const _m of messages) this.liveMessages--;
     this.appendedRecords++;
@@ -67,12 +91,31 @@ export class MemoryStore implements Store {
     this.check();
   }
 
+  commit(ops: readonly StoreOp[]): void {
+    this.check();
+    checkOps(ops);
+    for (const o of ops) {
+      if (o.op === 'enqueue') this.enqueue(o.message, o.queueIds, o.seqs);
+      else if (o.op === 'settle') this.settle(o.queueId, o.seq, o.message);
+      else if (o.op === 'purge') this.purge(o.queueId, o.uptoSeq, o.messages);
+      else this.markDelivered(o.queueId, o.seq);
+    }
+  }
+
+  /** Nothing is ever paged out of memory (capabilities.paging is false). */
+  load(
+    _locations: readonly MessageLocation[],
+    _queueId: number,
+  ): Promise<(PagedMessage | Error)[]> {
+    return Promise.reject(new Error('the memory store keeps no paged messages'));
+  }
+
   readBody(message: StoredMessage): Buffer {
     if (message.body === undefined) throw new Error('the memory store keeps no paged bodies');
     return message.body;
   }
 
-  /** Nothing is ever paged out of memory. */
+  /** Not part of the Store contract: nothing is ever paged out of memory. */
   isReadable(_location: MessageLocation): boolean {
     return false;
   }
