@@ -1,4 +1,6 @@
-/** Entries per chunk: 64 Ki entries, 1 MiB of words and 64 KiB of flags. */
+/** Entries in a ring's first chunk; each next one doubles, up to CHUNK. */
+const FIRST_CHUNK = 512;
+/** Most entries per chunk: 64 Ki entries, 1 MiB of words and 64 KiB of flags. */
 const CHUNK = 65536;
 const TWO32 = 2 ** 32;
 
@@ -8,7 +10,9 @@ class Chunk {
   readonly flags: Uint8Array;
   /** The seq of the chunk's first entry; the others are stored as 32-bit offsets from it. */
   base = 0;
+  readonly entries: number;
   constructor(entries: number) {
+    this.entries = entries;
     this.words = new Uint32Array(entries * 4);
     this.flags = new Uint8Array(entries);
   }
@@ -31,12 +35,14 @@ export class PagedRing {
 
   push(a: number, b: number, c: number, seq = 0, flags = 0): void {
     let t = this.chunks[this.chunks.length - 1];
-    if (this.tailIndex === CHUNK || t === undefined || seq < t.base || seq - t.base >= TWO32) {
-      t = new Chunk(CHUNK);
+    if (t === undefined || this.tailIndex === t.entries || seq < t.base || seq - t.base >= TWO32) {
+      // Small first: many queues page a few messages each (1,000 queues must not cost 1 GiB).
+      const prev = t;
+      t = new Chunk(prev === undefined ? FIRST_CHUNK : Math.min(CHUNK, prev.entries * 2));
       t.base = seq;
       this.chunks.push(t);
       // A chunk cut short by a seq jump keeps its unused slots; reading skips them.
-      if (this.tailIndex !== CHUNK && this.chunks.length > 1)
+      if (prev !== undefined && this.tailIndex !== prev.entries && this.chunks.length > 1)
         this.ends.set(this.chunks.length - 2, this.tailIndex);
       this.tailIndex = 0;
     }
@@ -95,7 +101,7 @@ export class PagedRing {
     let i = this.headIndex;
     while (n < max && n < this.length) {
       const c = this.chunks[ci]!;
-      if (i === (this.ends.get(ci) ?? CHUNK)) {
+      if (i === (this.ends.get(ci) ?? c.entries)) {
         ci++;
         i = 0;
         continue;
@@ -114,7 +120,7 @@ export class PagedRing {
       this.clear();
       return;
     }
-    const end = this.ends.get(this.first) ?? CHUNK;
+    const end = this.ends.get(this.first) ?? this.chunks[this.first]!.entries;
     if (++this.headIndex === end) {
       this.ends.delete(this.first);
       this.chunks[this.first] = EMPTY;

@@ -31,7 +31,7 @@ export interface JournalStoreOptions {
   dir: string;
   /** Roll to a new segment file past this many bytes (default 64 MiB). */
   segmentSize?: number;
-  /** Bytes of bodies recovery keeps in memory; the rest stay on disk (default 256 MiB). */
+  /** Bytes of bodies recovery keeps in memory; the rest stay on disk (default: DEFAULT_BODY_BUDGET). */
   bodyBudget?: number;
   /** Compact the oldest segment when its live bytes fall below this share (default 0.5). */
   compactRatio?: number;

@@ -1,3 +1,4 @@
+import { DEFAULT_BODY_BUDGET } from '../../util/body-budget.js';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, read, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
@@ -48,6 +49,8 @@ import {
 } from './segment.js';
 import { encodeTagged } from './tagged-json.js';
 
+/** Bytes of other records one paged read may carry to join two wanted ones. */
+const MAX_READ_GAP = 16 * 1024;
 export type { JournalStoreOptions } from './journal-log.js';
 
 /** Bodies up to this size are copied into the batch slab; larger ones are written in place. */
@@ -110,7 +113,7 @@ export class JournalStore extends JournalLog implements Store {
     super(dir, dirFd, files, o, key);
     this.lock = lock;
     const ids = files.segments;
-    this.bodyBudget = o.bodyBudget ?? 256 * 1024 * 1024;
+    this.bodyBudget = o.bodyBudget ?? DEFAULT_BODY_BUDGET;
     this.readAhead = o.readAhead ?? 1 << 20;
     this.skipCorrupt = o.skipCorrupt ?? false;
     this.pendingIds = ids.length > 0 ? ids : undefined;
@@ -491,7 +494,8 @@ export class JournalStore extends JournalLog implements Store {
       offs[i] = this.foundOffset;
       sizes[i] = this.foundSize;
     }
-    // Runs of records close together in one segment: one read each.
+    // Runs of records close together in one segment: one read each. Records far apart (a
+    // queue among many interleaved ones) are read alone, never with the bytes in between.
     let pending = 1;
     const finish = (): void => {
       if (--pending !== 0) return;
@@ -511,6 +515,7 @@ export class JournalStore extends JournalLog implements Store {
         j < n &&
         segs[j] === seg &&
         offs[j]! >= end &&
+        offs[j]! - end <= MAX_READ_GAP &&
         offs[j]! + sizes[j]! - from <= this.readAhead
       ) {
         end = offs[j]! + sizes[j]!;
