@@ -45,15 +45,20 @@ export class Message implements StoredMessage {
   }
 
   /** The same message with other properties (not yet routed or journaled: no location). */
-  withEncodedProperties(properties: Buffer, decoded: MessageProperties): Message {
+  withEncodedProperties(
+    properties: Buffer,
+    decoded: MessageProperties,
+    persistent: boolean,
+    expiresAt: number,
+  ): Message {
     const m = new Message(
       this.exchange,
       this.routingKey,
       properties,
       EMPTY,
-      this.persistent,
-      decoded.priority ?? this.priority,
-      this.expiresAt,
+      persistent,
+      decoded.priority ?? 0,
+      expiresAt,
     );
     m.body = this.body;
     m.bodySize = this.bodySize;

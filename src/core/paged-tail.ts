@@ -36,6 +36,11 @@ export class PagedTail {
   private reading = 0;
   /** Bumped by `drainAll`: a read that lands after it is thrown away. */
   private generation = 0;
+  /**
+   * The store refused a read (it failed or is closing; both are for good): no more reads, or
+   * a rejected read would be retried from the wake-up it causes, for ever, in microtasks.
+   */
+  private readFailed = false;
   /** Callers waiting for the next entry to be in memory (basic.get). */
   private waiters: (() => void)[] = [];
   private readonly queue: Queue;
@@ -91,6 +96,7 @@ export class PagedTail {
   whenLoaded(): Promise<void> | undefined {
     if (this.window.length !== 0 || this.ring.length === 0) return undefined;
     this.fill();
+    if (this.readFailed && this.reading === 0) return undefined;
     if (this.window.length !== 0) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
@@ -118,6 +124,7 @@ export class PagedTail {
         this.loaded(new QueueEntry(this.queue, seq, m, (flags & JOURNALED) !== 0), flags);
         continue;
       }
+      if (this.readFailed) return;
       this.read();
     }
   }
@@ -153,6 +160,7 @@ export class PagedTail {
         if (generation !== this.generation) return;
         // The store failed or closed: nothing more can be read; the broker reports the failure.
         this.reading = 0;
+        this.readFailed = true;
         this.ctx.reportError(err, `queue '${this.queue.name}': paged messages not read back`);
         this.wake();
       },

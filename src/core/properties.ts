@@ -45,6 +45,13 @@ export class Properties {
   withProperties(m: Message, change: (p: MessageProperties) => MessageProperties): Message {
     const current = this.of(m);
     const next = change({ ...current, headers: { ...current.headers } });
-    return m.withEncodedProperties(this.codec.encode(next), next);
+    // What the core keeps beside the bytes follows the new properties.
+    const persistent = next.deliveryMode === 2;
+    let expiresAt = m.expiresAt;
+    if (next.expiration !== current.expiration) {
+      const ms = next.expiration === undefined ? NaN : Number(next.expiration);
+      expiresAt = Number.isInteger(ms) && ms >= 0 ? Date.now() + ms : 0;
+    }
+    return m.withEncodedProperties(this.codec.encode(next), next, persistent, expiresAt);
   }
 }

@@ -26,6 +26,14 @@ export interface QueueOptions {
 export type RemovalReason =
   'acked' | 'rejected' | 'expired' | 'maxlen' | 'delivery_limit' | 'purged' | 'deleted';
 
+/** The removals a policy may take over (RabbitMQ dead-letters these, never acked or deleted). */
+const DEAD_LETTER_REASONS: ReadonlySet<RemovalReason> = new Set([
+  'rejected',
+  'expired',
+  'maxlen',
+  'delivery_limit',
+]);
+
 /**
  * Told when a message leaves a queue one by one (not by purge or delete). Returning true
  * takes the removal over, store write included (a dead-letter move journals the settle of the
@@ -213,7 +221,7 @@ export class Queue {
   /** The one path by which a single message leaves the queue for good. */
   private remove(entry: QueueEntry, reason: RemovalReason): void {
     const hook = this.removalHook;
-    if (hook !== undefined && reason !== 'acked' && hook(this, entry, reason)) {
+    if (hook !== undefined && DEAD_LETTER_REASONS.has(reason) && hook(this, entry, reason)) {
       this.ctx.bodies.unhold(entry.message);
       return;
     }

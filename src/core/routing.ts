@@ -22,6 +22,11 @@ export class Routed {
   congested: Queue | undefined = undefined;
   /** The store refused the write: the message was not enqueued anywhere. */
   failed: Error | undefined = undefined;
+  /**
+   * With `failed`: true when the store failed for good (earlier publishes' fate is unknown
+   * too), false when it refused this one message while healthy (it is simply not enqueued).
+   */
+  storeFailed = false;
   /** Scratch for the store: durable queue ids and their seqs. */
   readonly storeIds: number[] = [];
   readonly storeSeqs: number[] = [];
@@ -34,6 +39,7 @@ export class Routed {
     this.journaled = false;
     this.congested = undefined;
     this.failed = undefined;
+    this.storeFailed = false;
   }
 
   /** Drop references so a reused result does not keep a message alive. */

@@ -5,7 +5,7 @@ import type { Delivery, QueueView } from './delivery.js';
 import { AccessRefusedError, NotAllowedError, PreconditionFailedError } from './errors.js';
 import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
-import type { QueueOptions } from './queue.js';
+import type { Queue, QueueOptions } from './queue.js';
 import type { QueueEntry } from './queue-entry.js';
 import { Routed } from './routing.js';
 import type { VirtualHost } from './vhost.js';
@@ -29,6 +29,11 @@ export interface SessionHandler {
    * they are neither confirmed nor refused. Called once.
    */
   confirmsFailed?(err: Error): void;
+  /**
+   * Publisher confirms: publish number `seq` was not enqueued (AMQP basic.nack). Told at
+   * once; a later `confirmed(upto)` covering it only confirms the others.
+   */
+  refused?(seq: number, err: Error): void;
 }
 
 export interface SessionOptions {
@@ -163,7 +168,10 @@ export class Session {
     r.message = undefined;
     if (r.congested !== undefined) this.connection.throttle(r.congested);
     if (this.confirming) {
-      this.publishSeq++;
+      const seq = ++this.publishSeq;
+      // Refused by a healthy store: not enqueued, so it is nacked (a nack means just that). A
+      // failed store leaves it unconfirmed, told through confirmsFailed.
+      if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
       this.armConfirm();
     } else if (r.failed !== undefined) throw r.failed;
     return r;
@@ -261,13 +269,22 @@ export class Session {
     queueName: string,
     noAck: boolean,
   ): Delivery | undefined | Promise<Delivery | undefined> {
-    const queue = this.vhost.getQueue(queueName, this.connection);
+    return this.getFrom(this.vhost.getQueue(queueName, this.connection), noAck);
+  }
+
+  private getFrom(
+    queue: Queue,
+    noAck: boolean,
+  ): Delivery | undefined | Promise<Delivery | undefined> {
     const d = queue.get(this, noAck);
     if (d !== undefined) return d;
     const later = queue.whenReady();
     if (later === undefined) return undefined;
-    // A session closed meanwhile takes nothing: what it took would have no one to go to.
-    return later.then(() => (this.closed ? undefined : this.getOrWait(queueName, noAck)));
+    // Closed meanwhile: take nothing (no one to give it to). Deleted meanwhile: get-empty,
+    // as RabbitMQ answers, not an error for the getter.
+    return later.then(() =>
+      this.closed || queue.deleted ? undefined : this.getFrom(queue, noAck),
+    );
   }
 
   /** A tag for a delivery nobody will ack (no-ack): numbered like the rest, never tracked. */
@@ -307,12 +324,15 @@ export class Session {
    */
   ackConsumer(consumerTag: string, tag: number): number {
     const entry = this.unacked.get(tag);
-    if (entry === undefined || entry.consumer?.tag !== consumerTag) throw unknownTag(tag);
+    const consumer = this.consumers.get(consumerTag);
+    if (entry === undefined || consumer === undefined || entry.consumer !== consumer)
+      throw unknownTag(tag);
     const wasBlocked = this.blocked();
     let n = 0;
     for (const [t, e] of this.unacked) {
       if (t > tag) break;
-      if (e.consumer?.tag !== consumerTag) continue;
+      // By object: an earlier consumer under the same tag keeps its deliveries.
+      if (e.consumer !== consumer) continue;
       this.unacked.delete(t);
       this.release(e);
       settleAck(e);

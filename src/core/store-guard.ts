@@ -2,7 +2,7 @@ import type { Store, StoredMessage, StoreOp } from '../store/store.js';
 
 /**
  * The core's view of the store. After the store fails (sticky), settles and marks become
- * no-ops instead of throwing into ack paths; enqueue reports failure so the publisher is nacked.
+ * no-ops instead of throwing into ack paths; enqueue reports why a message was not stored.
  * Recovery replays the journal as it was before the failure, so nothing confirmed is lost.
  */
 export class StoreGuard {
@@ -11,27 +11,38 @@ export class StoreGuard {
     this.store = store;
   }
 
-  enqueue(message: StoredMessage, queueIds: readonly number[], seqs: readonly number[]): boolean {
-    if (this.store.failure !== undefined) return false;
+  /**
+   * Journal a message; returns undefined when appended, else why not: the store's sticky
+   * failure (`failed` true: outcome of earlier appends unknown) or an append it refused while
+   * healthy (this message only: it is not enqueued anywhere).
+   */
+  enqueue(
+    message: StoredMessage,
+    queueIds: readonly number[],
+    seqs: readonly number[],
+  ): { error: Error; failed: boolean } | undefined {
+    if (this.store.failure !== undefined) return { error: this.store.failure, failed: true };
     try {
       this.store.enqueue(message, queueIds, seqs);
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (err) {
+      const failed = this.store.failure !== undefined;
+      return { error: err instanceof Error ? err : new Error(String(err)), failed };
     }
   }
 
   /**
-   * Apply `ops` as one unit (a transaction, a dead-letter move). False when the store has
-   * failed or refused them; the caller fails what they stood for, as with enqueue.
+   * Apply `ops` as one unit (a transaction, a dead-letter move). Undefined when appended,
+   * else why not, as with enqueue; the caller fails what they stood for.
    */
-  commit(ops: readonly StoreOp[]): boolean {
-    if (this.store.failure !== undefined) return false;
+  commit(ops: readonly StoreOp[]): { error: Error; failed: boolean } | undefined {
+    if (this.store.failure !== undefined) return { error: this.store.failure, failed: true };
     try {
       this.store.commit(ops);
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (err) {
+      const failed = this.store.failure !== undefined;
+      return { error: err instanceof Error ? err : new Error(String(err)), failed };
     }
   }
 

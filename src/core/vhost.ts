@@ -374,8 +374,10 @@ export class VirtualHost {
         }
       }
     if (ids.length !== 0) {
-      if (!this.broker.journal.enqueue(message, ids, seqs)) {
-        r.failed = this.broker.storeFailure();
+      const refused = this.broker.journal.enqueue(message, ids, seqs);
+      if (refused !== undefined) {
+        r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
+        r.storeFailed = refused.failed;
         return;
       }
       r.journaled = true;

@@ -129,3 +129,66 @@ void test('door: the broker closes an AMQP connection through its close hook (32
   assert.match(err.message, /CONNECTION_FORCED - closed by an operator/);
   await eventually(() => assert.equal(server.broker.connections.size, 0));
 });
+
+void test('door: a publish the store refuses while healthy is nacked, the rest confirmed', async (t) => {
+  const { broker } = await openBroker(t);
+  const confirms: number[] = [];
+  const refused: number[] = [];
+  const session = broker.connect({ user: 'test' }).openSession({
+    deliver: () => true,
+    consumerCancelled: () => {},
+    confirmed: (upto) => confirms.push(upto),
+    refused: (seq) => refused.push(seq),
+  });
+  session.declareQueue('r', { durable: true });
+  session.enableConfirms();
+  session.publish('', 'r', msg('ok-1'));
+  // One refused append: the store throws for this message only and stays healthy.
+  const store = broker.store;
+  const enqueue = store.enqueue.bind(store);
+  store.enqueue = () => {
+    throw new RangeError('too many queues for one record');
+  };
+  const r = session.publish('', 'r', msg('refused'));
+  store.enqueue = enqueue;
+  assert.ok(r.failed instanceof RangeError);
+  session.publish('', 'r', msg('ok-3'));
+  await eventually(() => assert.equal(confirms.at(-1), 3));
+  assert.deepEqual(refused, [2]);
+  assert.equal(session.queue('r').messageCount, 2);
+  assert.equal(store.failure, undefined);
+});
+
+void test('door: cumulative ack matches the consumer, not a tag reused after cancel', async (t) => {
+  const { broker } = await openBroker(t);
+  const { session, received } = collectingSession(broker);
+  session.declareQueue('re', {});
+  for (let i = 0; i < 4; i++) session.publish('', 're', msg(`m${i}`, false));
+  session.consume('re', { tag: 'sub', prefetch: 2 });
+  await tick();
+  session.cancel('sub');
+  session.consume('re', { tag: 'sub', prefetch: 2 });
+  await tick();
+  assert.equal(received.length, 4);
+  assert.equal(session.ackConsumer('sub', received[3]!.tag), 2);
+  assert.equal(session.unackedCount, 2, 'the first consumer’s deliveries stay unacked');
+});
+
+void test('door: the removal hook hears rejections, never acks or a deleted queue’s messages', async (t) => {
+  const { broker } = await openBroker(t);
+  const { session, received } = collectingSession(broker);
+  const q = session.declareQueue('h', {}) as Queue;
+  const reasons: string[] = [];
+  q.removalHook = (_q, _e, reason) => {
+    reasons.push(reason);
+    return false;
+  };
+  for (let i = 0; i < 3; i++) session.publish('', 'h', msg(`m${i}`, false));
+  session.consume('h');
+  await tick();
+  session.ack(received[0]!.tag, false);
+  session.nack(received[1]!.tag, false, false);
+  session.deleteQueue('h');
+  session.nack(received[2]!.tag, false, true);
+  assert.deepEqual(reasons, ['rejected']);
+});

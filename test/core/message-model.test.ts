@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Message } from '../../src/core/message.js';
+import { Properties } from '../../src/core/properties.js';
 import { amqpPropertiesCodec } from '../../src/protocol/amqp/properties-codec.js';
 import { eventually } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
@@ -78,4 +79,22 @@ void test('message model: an unchanged message keeps the publisher’s exact pro
   assert.equal(decoded.messageId, 'x');
   assert.equal(m.properties, bytes, 'the very buffer, not a re-encoding');
   assert.deepEqual(amqpPropertiesCodec.encode(decoded), bytes);
+});
+
+void test('message model: a changed copy follows its new delivery mode and expiration', () => {
+  const props = new Properties(amqpPropertiesCodec);
+  const m = new Message(
+    '',
+    'q',
+    amqpPropertiesCodec.encode({ expiration: '60000' }),
+    Buffer.from('b'),
+    false,
+    0,
+    Date.now() + 60000,
+  );
+  const c = props.withProperties(m, ({ expiration: _gone, ...p }) => ({ ...p, deliveryMode: 2 }));
+  assert.equal(c.persistent, true);
+  assert.equal(c.expiresAt, 0);
+  assert.equal(props.of(c).expiration, undefined);
+  assert.equal(c.body, m.body);
 });

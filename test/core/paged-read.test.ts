@@ -64,3 +64,42 @@ void test('paged reads: a queue id is never reused across restarts', async (t) =
   assert.ok(b.id > Math.max(a.id, tmp.id), `${b.id} after ${a.id}, ${tmp.id}`);
   assert.equal(b2.vhost().getQueue('a', undefined).id, a.id);
 });
+
+void test('paged reads: a queue deleted while a basic.get waits answers empty, not an error', async (t) => {
+  const { broker } = await openBroker(t, { bodyBudget: 16 * 1024, segmentSize: 128 * 1024 });
+  const { session } = collectingSession(broker);
+  session.declareQueue('gd', { durable: true });
+  for (let i = 0; i < 500; i++) session.publish('', 'gd', msg(`${i}:${'g'.repeat(400)}`));
+  await synced(broker);
+  // Drain the in-memory part so the next get must read from the store.
+  let d;
+  for (;;) {
+    d = session.getOrWait('gd', true);
+    if (d instanceof Promise) break;
+    assert.ok(d !== undefined);
+  }
+  session.deleteQueue('gd');
+  assert.equal(await d, undefined);
+});
+
+void test('paged reads: a store that refuses reads stops the reading, without spinning', async (t) => {
+  const { broker } = await openBroker(t, { bodyBudget: 16 * 1024, segmentSize: 128 * 1024 });
+  const errors: string[] = [];
+  broker.onError = (_err, context) => errors.push(context);
+  const { session, received } = collectingSession(broker);
+  session.declareQueue('sf', { durable: true });
+  for (let i = 0; i < 2000; i++) session.publish('', 'sf', msg(`${i}:${'s'.repeat(400)}`));
+  await synced(broker);
+  // A closed store rejects every load, as a failed one does.
+  await broker.store.close();
+  session.consume('sf', { noAck: true });
+  // Timers still run: the rejected read is not retried from its own wake-up.
+  await new Promise((r) => setTimeout(r, 200));
+  const got = received.length;
+  assert.ok(got < 2000, `only what was in memory is delivered (${got})`);
+  assert.ok(
+    errors.length >= 1 && errors.length < 5,
+    `reported once, not in a loop: ${errors.length}`,
+  );
+  assert.equal(await session.getOrWait('sf', true), undefined);
+});

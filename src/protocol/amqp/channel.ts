@@ -50,8 +50,6 @@ export class AmqpChannel implements SessionHandler {
   };
   private readonly peeked = new PeekedProperties();
   private readonly header = new ContentHeader();
-  /** Frames that arrived while the channel owes an answer (see AmqpConnection.holdChannel). */
-  held: { type: number; payload: Buffer }[] | undefined = undefined;
   /** The queue named by an empty queue argument (the channel's last declared queue). */
   lastQueue = '';
 
@@ -198,6 +196,11 @@ export class AmqpChannel implements SessionHandler {
    * confirmed nor nacked (a nack must mean "not enqueued"); the server closes the connection.
    */
   confirmsFailed(): void {}
+
+  /** Not enqueued (the store refused this one message): basic.nack for exactly it. */
+  refused(seq: number): void {
+    this.conn.sendConfirm(this.id, seq, true);
+  }
 
   // ---- core → wire --------------------------------------------------------------------
 

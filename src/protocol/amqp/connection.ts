@@ -70,6 +70,10 @@ export class AmqpConnection {
   private channelMax: number;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
+  /** Frames read while an answer is owed (holdChannel); undefined when none is. */
+  private held: HeldFrame[] | undefined = undefined;
+  /** The socket closed while frames were held: tear down once they are carried out. */
+  private socketGone = false;
   readonly capabilities: ClientCapabilities;
   private onClosed: ((c: AmqpConnection) => void) | undefined;
 
@@ -102,7 +106,8 @@ export class AmqpConnection {
       broker.alarms,
     );
     this.heartbeat = new Heartbeat(this.output, {
-      readHeld: () => this.gate.held,
+      // Not reading (flow, alarm, a held answer): the peer's heartbeats wait in the socket.
+      readHeld: () => this.gate.held || this.held !== undefined,
       beat: () => this.output.write(HEARTBEAT_FRAME),
       missed: () => {
         logger.info({ remote: socket.remoteAddress }, 'missed heartbeats: closing connection');
@@ -143,7 +148,12 @@ export class AmqpConnection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     socket.on('error', (err) => this.logger.debug({ err }, 'amqp socket error'));
-    socket.on('close', () => this.teardown());
+    socket.on('close', () => {
+      // Frames read before the peer went are still carried out (as RabbitMQ does): a held
+      // batch finishes first.
+      if (this.held !== undefined) this.socketGone = true;
+      else this.teardown();
+    });
   }
 
   get core(): ClientConnection {
@@ -170,6 +180,11 @@ export class AmqpConnection {
     } catch (err) {
       this.fail(err, 0, 0);
     }
+    this.afterInput();
+  }
+
+  /** After a batch of input: publisher bookkeeping once per batch. */
+  private afterInput(): void {
     if (this.published) {
       this.published = false;
       this.gate.published();
@@ -183,14 +198,12 @@ export class AmqpConnection {
 
   private onFrame(type: number, channel: number, payload: Buffer): void {
     if (this.state === 'closed') return;
-    if (channel !== 0) {
-      // A channel waiting for an answer it owes (basic.get reading from disk) keeps the
-      // client's later frames, so replies stay in order.
-      const held = this.channels.get(channel)?.held;
-      if (held !== undefined) {
-        held.push({ type, payload: Buffer.from(payload) });
-        return;
-      }
+    // While an answer is owed (basic.get reading from disk), every later frame waits, on
+    // every channel, so the client's frames take effect in the order it sent them.
+    const held = this.held;
+    if (held !== undefined) {
+      held.push({ type, channel, payload: Buffer.from(payload) });
+      return;
     }
     try {
       if (type === FRAME_METHOD) {
@@ -227,29 +240,46 @@ export class AmqpConnection {
   }
 
   /**
-   * Hold `ch`'s input until `answer` settles (it sends the owed reply), then replay what came
-   * meanwhile. A failed answer is that channel's error, mapped as any other.
+   * Hold this connection's input until `answer` settles (it sends the owed reply on `ch`),
+   * then replay what came meanwhile, in order. The socket is not read meanwhile, so what is
+   * held is at most what was already read. A failed answer is that channel's error, mapped as
+   * any other.
    */
   holdChannel(ch: AmqpChannel, answer: Promise<void>, methodKey: number): void {
-    ch.held = [];
-    const replay = (): void => {
-      const frames = ch.held ?? [];
-      ch.held = undefined;
-      if (this.channels.get(ch.id) !== ch) return;
-      for (let i = 0; i < frames.length; i++) {
-        // A replayed frame may start a new wait: the rest queue behind it, in order.
-        const again = heldFrames(ch);
-        if (again !== undefined) {
-          again.push(...frames.slice(i));
-          return;
-        }
-        this.onFrame(frames[i]!.type, ch.id, frames[i]!.payload);
+    if (this.held === undefined) {
+      this.held = [];
+      this.socket.pause();
+    }
+    answer.then(
+      () => this.replayHeld(),
+      (err: unknown) => {
+        if (this.channels.get(ch.id) === ch && !ch.closing) this.fail(err, ch.id, methodKey);
+        this.replayHeld();
+      },
+    );
+  }
+
+  private replayHeld(): void {
+    const frames = this.held ?? [];
+    this.held = undefined;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      // A replayed frame may start a new wait: the rest queue behind it, in order.
+      const again = this.heldFrames();
+      if (again !== undefined) {
+        for (let j = i; j < frames.length; j++) again.push(frames[j]!);
+        return;
       }
-    };
-    answer.then(replay, (err: unknown) => {
-      if (this.channels.get(ch.id) === ch && !ch.closing) this.fail(err, ch.id, methodKey);
-      replay();
-    });
+      this.onFrame(f.type, f.channel, f.payload);
+    }
+    this.afterInput();
+    if (this.socketGone) this.teardown();
+    else if (!this.gate.held && this.state !== 'closed') this.socket.resume();
+  }
+
+  /** Read through a call: a replayed frame may set it again (TS narrows the field otherwise). */
+  private heldFrames(): HeldFrame[] | undefined {
+    return this.held;
   }
 
   private channelFor(id: number): AmqpChannel {
@@ -382,10 +412,11 @@ export class AmqpConnection {
     this.output.write(encodeMethodFrame(channel, id, args));
   }
 
+  /** A publisher confirm: ack everything up to `tag`, or nack exactly `tag`. */
   sendConfirm(channel: number, tag: number, nack: boolean): void {
     if (!this.channels.has(channel)) return;
     this.output.write(
-      nack ? encodeBasicNack(channel, tag, true, false) : encodeBasicAck(channel, tag, true),
+      nack ? encodeBasicNack(channel, tag, false, false) : encodeBasicAck(channel, tag, true),
     );
   }
 
@@ -436,7 +467,8 @@ export class AmqpConnection {
   }
 }
 
-/** Read through a call: a replayed frame may set it again (TS narrows the field otherwise). */
-function heldFrames(ch: AmqpChannel): AmqpChannel['held'] {
-  return ch.held;
+interface HeldFrame {
+  type: number;
+  channel: number;
+  payload: Buffer;
 }
