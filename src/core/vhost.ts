@@ -21,6 +21,8 @@ import { Queue, type QueueOptions } from './queue.js';
 import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
 import { Router, type Routed } from './routing.js';
+import { DeadLetters } from './dead-letter.js';
+import type { StoreOp } from '../store/store.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -39,6 +41,7 @@ export class VirtualHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly definitions: Definitions;
   private readonly router: Router;
+  private readonly deadLetters = new DeadLetters(this);
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -87,7 +90,7 @@ export class VirtualHost {
       owner,
       policy,
     );
-    this.queues.set(name, queue);
+    this.adopt(queue);
     if (owner !== undefined) owner.exclusiveQueues.add(queue);
     if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
     return queue;
@@ -113,8 +116,13 @@ export class VirtualHost {
       undefined,
       policy,
     );
-    this.queues.set(d.name, q);
+    this.adopt(q);
     return q;
+  }
+
+  private adopt(q: Queue): void {
+    this.queues.set(q.name, q);
+    if (q.policy.deadLetterExchange !== undefined) q.removalHook = this.deadLetters.hook;
   }
 
   /** Look a queue up for use by `connection`, enforcing exclusivity. */
@@ -335,11 +343,18 @@ export class VirtualHost {
    * Route: fill `into` with the queues the message goes to. Throws only for the client's
    * mistakes (no such exchange, an internal one); nothing is enqueued yet.
    */
-  route(exchangeName: string, routingKey: string, message: Message, into: Routed): void {
+  route(
+    exchangeName: string,
+    routingKey: string,
+    message: Message,
+    into: Routed,
+    byBroker = false,
+  ): void {
     const ex = this.exchanges.get(exchangeName);
     if (ex === undefined)
       throw new NotFoundError(`no exchange '${exchangeName}' in vhost '${this.name}'`);
-    if (ex.internal)
+    // The broker itself (dead-lettering) may route through internal exchanges.
+    if (ex.internal && !byBroker)
       throw new AccessRefusedError(
         `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
       );
@@ -356,11 +371,11 @@ export class VirtualHost {
    * write leaves `r.failed` set and the message on no queue. Whether it is durable the caller
    * learns through `broker.afterSync`.
    */
-  apply(r: Routed): void {
+  apply(r: Routed, first?: StoreOp): void {
     const message = r.message!;
     const queues = r.queues;
     const n = queues.length;
-    if (n === 0) return;
+    if (n === 0 && first === undefined) return;
     const ids = r.storeIds;
     const seqs = r.storeSeqs;
     ids.length = 0;
@@ -373,14 +388,23 @@ export class VirtualHost {
           seqs.push(q.nextSeq);
         }
       }
-    if (ids.length !== 0) {
-      const refused = this.broker.journal.enqueue(message, ids, seqs);
+    if (ids.length !== 0 || first !== undefined) {
+      // With `first` (a dead-letter move's settle of the source), one atomic store commit.
+      const guard = this.broker.journal;
+      const refused =
+        first === undefined
+          ? guard.enqueue(message, ids, seqs)
+          : guard.commit(
+              ids.length === 0
+                ? [first]
+                : [first, { op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] }],
+            );
       if (refused !== undefined) {
         r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
         r.storeFailed = refused.failed;
         return;
       }
-      r.journaled = true;
+      r.journaled = ids.length !== 0;
     }
     for (let i = 0; i < n; i++) {
       const q = queues[i]!;
