@@ -111,7 +111,7 @@ void test('dead-lettering crash: SIGKILL while messages are dead-lettered, each 
   const dataDir = tempDir(t, 'baton-dlx-crash-');
   const N = 600;
   let total = 0;
-  for (let cycle = 0; cycle < 5; cycle++) {
+  for (let cycle = 0; cycle < 10; cycle++) {
     let b = await spawnBroker(t, dataDir);
     let conn = await connect(t, b.url);
     let ch = await openConfirmChannel(conn);
@@ -126,7 +126,7 @@ void test('dead-lettering crash: SIGKILL while messages are dead-lettered, each 
     total += N;
     await ch.prefetch(50);
     let rejected = 0;
-    const stop = Math.floor(N * (0.2 + 0.15 * cycle));
+    const stop = Math.floor(N * (0.1 + 0.08 * cycle));
     await new Promise<void>((resolve) => {
       void ch.consume('src', (m) => {
         if (m === null) return;
