@@ -1,10 +1,10 @@
 /** Scenario (g): time from `baton serve` start to listening, with N persistent messages journaled. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../src/core/broker.js';
 import { openStores } from '../src/store/open-stores.js';
+import { spawnServe } from './serve.js';
 import { amqpPropertiesCodec } from '../src/protocol/amqp/properties-codec.js';
 import { Message } from '../src/core/message.js';
 import { waitReady } from '../src/cli/ready.js';
@@ -32,22 +32,7 @@ export async function measureRecovery(
     }
     await broker.close();
     const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
-      [
-        cli,
-        'serve',
-        '--amqp-port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--data-dir',
-        dir,
-        '--ready-fd',
-        '3',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },
-    );
+    const child = spawnServe(cli, dir);
     // Recovery's own timing comes from its log line; readiness from the ready fd.
     let journalMs = 0;
     let buf = '';

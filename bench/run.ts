@@ -12,6 +12,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnServe } from './serve.js';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
 import type { LoadResult, LoadSpec } from './load.js';
@@ -51,24 +52,7 @@ interface Run {
 }
 
 async function startBaton(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      'serve',
-      '--amqp-port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      '--ready-fd',
-      '3',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },
-  );
+  const child = spawnServe(cli, dataDir, ['--log-level', 'info']);
   // The logs are not read, only drained (a full pipe would stall the broker).
   child.stdout!.resume();
   const ready = await waitReady(child, 3);

@@ -1,5 +1,5 @@
 import { DEFAULT_BODY_BUDGET } from '../../util/body-budget.js';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, read, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   emptyRecoveryStats,
@@ -15,7 +15,7 @@ import {
   type StoreOp,
   type StoreStats,
 } from '../store.js';
-import { StoreCorruptError, StoreFailure } from '../store-failure.js';
+import { StoreFailure } from '../store-failure.js';
 import { checkOps } from '../store-ops.js';
 import { DirLock } from './dir-lock.js';
 import { journalKey } from './journal-key.js';
@@ -23,8 +23,6 @@ import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
   BATCH_SIZE,
-  checkRecord,
-  describeCheck,
   ENQUEUE_FIXED,
   enqueueBodyStart,
   HEADER,
@@ -36,6 +34,7 @@ import {
   writeSeq,
 } from './record.js';
 import { EnqueueDecoder } from './record-reader.js';
+import { PagedLoads } from './paged-loads.js';
 import { recoverJournal } from './recovery.js';
 import {
   DefEntry,
@@ -49,8 +48,6 @@ import {
 } from './segment.js';
 import { encodeTagged } from './tagged-json.js';
 
-/** Bytes of other records one paged read may carry to join two wanted ones. */
-const MAX_READ_GAP = 16 * 1024;
 export type { JournalStoreOptions } from './journal-log.js';
 
 /** Bodies up to this size are copied into the batch slab; larger ones are written in place. */
@@ -97,10 +94,7 @@ export class JournalStore extends JournalLog implements Store {
   private lastQueueId = 0;
   private reservedQueueId = 0;
   private recovered = false;
-  /** `load` calls not finished yet; close waits for them. */
-  private loading = 0;
-  private loadsIdle: (() => void) | undefined = undefined;
-  private readonly readAhead: number;
+  private readonly loads: PagedLoads;
 
   private constructor(
     dir: string,
@@ -114,7 +108,22 @@ export class JournalStore extends JournalLog implements Store {
     this.lock = lock;
     const ids = files.segments;
     this.bodyBudget = o.bodyBudget ?? DEFAULT_BODY_BUDGET;
-    this.readAhead = o.readAhead ?? 1 << 20;
+    this.loads = new PagedLoads(
+      {
+        find: (loc, out) => {
+          if (!this.locate(loc)) return false;
+          out.seg = this.foundSeg!;
+          out.offset = this.foundOffset;
+          out.size = this.foundSize;
+          return true;
+        },
+        afterSync: (cb) => this.gc.afterSync(cb),
+        readDone: () => this.reclaimer.check(),
+        countRead: () => this.reader.reads++,
+        decoder: this.decoder,
+      },
+      o.readAhead ?? 1 << 20,
+    );
     this.skipCorrupt = o.skipCorrupt ?? false;
     this.pendingIds = ids.length > 0 ? ids : undefined;
     this.writable = ids.length === 0;
@@ -431,169 +440,12 @@ export class JournalStore extends JournalLog implements Store {
     }
   }
 
-  /**
-   * Read paged messages back asynchronously. Locations are resolved now (following
-   * compaction's forwards); if any is still in the batch being written, the whole read waits
-   * for that batch. Then each run of nearby records in one segment is fetched with one read,
-   * and every record is CRC-checked and decoded (private copies). Segments being read are
-   * not deleted until the read is done.
-   */
+  /** Read paged messages back asynchronously (see PagedLoads). */
   load(locations: readonly MessageLocation[], queueId: number): Promise<(PagedMessage | Error)[]> {
     if (this.gc.failure !== undefined) return Promise.reject(this.gc.failure);
     if (this.closing !== undefined)
       return Promise.reject(new StoreFailure('the journal is closed'));
-    const n = locations.length;
-    // Copied now: the caller may reuse its location objects.
-    const want = new Array<number>(n * 3);
-    for (let i = 0; i < n; i++) {
-      const l = locations[i]!;
-      want[i * 3] = l.segment;
-      want[i * 3 + 1] = l.offset;
-      want[i * 3 + 2] = l.size;
-    }
-    this.loading++;
-    return new Promise<(PagedMessage | Error)[]>((resolve, reject) =>
-      this.startLoad(want, queueId, resolve, reject),
-    ).finally(() => {
-      if (--this.loading === 0 && this.loadsIdle !== undefined) this.loadsIdle();
-    });
-  }
-
-  private startLoad(
-    want: number[],
-    queueId: number,
-    resolve: (r: (PagedMessage | Error)[]) => void,
-    reject: (err: Error) => void,
-  ): void {
-    const n = want.length / 3;
-    const out = new Array<PagedMessage | Error | undefined>(n);
-    const segs = new Array<Segment | undefined>(n);
-    const offs = new Array<number>(n);
-    const sizes = new Array<number>(n);
-    const loc = { segment: 0, offset: 0, size: 0 };
-    for (let i = 0; i < n; i++) {
-      loc.segment = want[i * 3]!;
-      loc.offset = want[i * 3 + 1]!;
-      loc.size = want[i * 3 + 2]!;
-      let written: boolean;
-      try {
-        written = this.locate(loc);
-      } catch (err) {
-        out[i] = err as Error;
-        continue;
-      }
-      if (!written) {
-        // Still in the batch being gathered or written: read everything once it is.
-        this.gc.afterSync((err) => {
-          if (err !== undefined) reject(err);
-          else this.startLoad(want, queueId, resolve, reject);
-        });
-        return;
-      }
-      segs[i] = this.foundSeg;
-      offs[i] = this.foundOffset;
-      sizes[i] = this.foundSize;
-    }
-    // Runs of records close together in one segment: one read each. Records far apart (a
-    // queue among many interleaved ones) are read alone, never with the bytes in between.
-    let pending = 1;
-    const finish = (): void => {
-      if (--pending !== 0) return;
-      resolve(out as (PagedMessage | Error)[]);
-    };
-    let i = 0;
-    while (i < n) {
-      const seg = segs[i];
-      if (seg === undefined) {
-        i++;
-        continue;
-      }
-      const from = offs[i]!;
-      let end = from + sizes[i]!;
-      let j = i + 1;
-      while (
-        j < n &&
-        segs[j] === seg &&
-        offs[j]! >= end &&
-        offs[j]! - end <= MAX_READ_GAP &&
-        offs[j]! + sizes[j]! - from <= this.readAhead
-      ) {
-        end = offs[j]! + sizes[j]!;
-        j++;
-      }
-      pending++;
-      this.readRun(seg, from, end - from, i, j, offs, sizes, segs, queueId, out, finish);
-      i = j;
-    }
-    finish();
-  }
-
-  private readRun(
-    seg: Segment,
-    from: number,
-    span: number,
-    first: number,
-    last: number,
-    offs: number[],
-    sizes: number[],
-    segs: (Segment | undefined)[],
-    queueId: number,
-    out: (PagedMessage | Error | undefined)[],
-    done: () => void,
-  ): void {
-    const buf = Buffer.allocUnsafe(span);
-    let fd: number;
-    try {
-      fd = seg.readFd();
-    } catch (err) {
-      for (let k = first; k < last; k++) if (segs[k] === seg) out[k] = err as Error;
-      return done();
-    }
-    seg.readers++;
-    let got = 0;
-    const onRead = (err: Error | null, bytes: number): void => {
-      if (err === null && bytes > 0 && got + bytes < span) {
-        got += bytes;
-        return read(fd, buf, got, span - got, from + got, onRead);
-      }
-      if (err === null) got += bytes;
-      if (--seg.readers === 0) this.reclaimer.check();
-      for (let k = first; k < last; k++) {
-        const at = offs[k]! - from;
-        const size = sizes[k]!;
-        if (err !== null) out[k] = err;
-        else if (at + size > got)
-          out[k] = new StoreCorruptError(seg.path, offs[k]!, 'the file ends inside the record');
-        else out[k] = this.decodePaged(buf, at, size, seg, offs[k]!, queueId);
-      }
-      done();
-    };
-    this.reader.reads++;
-    read(fd, buf, 0, span, from, onRead);
-  }
-
-  private decodePaged(
-    buf: Buffer,
-    at: number,
-    size: number,
-    seg: Segment,
-    offset: number,
-    queueId: number,
-  ): PagedMessage | Error {
-    const code = checkRecord(buf, at, at + size, seg.id);
-    if (code < 0) return new StoreCorruptError(seg.path, offset, describeCheck(code));
-    if (code !== size || buf[at + 4] !== RecordKind.ENQUEUE) {
-      return new StoreCorruptError(seg.path, offset, 'no message record of that size here');
-    }
-    const seq = this.decoder.seqOf(buf, at, queueId);
-    if (seq < 0) {
-      return new Error(
-        `load: queue ${queueId} is not among the queues of the message record at ` +
-          `${seg.path}:${offset}`,
-      );
-    }
-    const message = this.decoder.decode(buf, at, size, new JournalLocation(seg.id, offset, size));
-    return { message, seq };
+    return this.loads.load(locations, queueId);
   }
 
   /** The body: the one in memory if there is one, else read back from the journal (a copy). */
@@ -758,7 +610,7 @@ export class JournalStore extends JournalLog implements Store {
         await this.gc.drained();
       }
     }
-    if (this.loading > 0) await new Promise<void>((resolve) => (this.loadsIdle = resolve));
+    await this.loads.idle();
     // On a full disk the last writes stay unconfirmed and no clean seal is written: the
     // next start recovers as after a crash.
     await this.gc.abandon();
