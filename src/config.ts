@@ -10,6 +10,7 @@ export interface Config {
   amqpPort: number;
   segmentSize: number;
   bodyBudget: number;
+  consumerTimeout: number;
   memoryHighWatermark: number;
   diskFreeLimit: number;
   heartbeat: number;
@@ -87,6 +88,16 @@ export const OPTIONS: readonly Option[] = [
     max: 2 ** 48,
     default: DEFAULT_BODY_BUDGET,
     help: 'Bytes of message bodies kept in memory before paging to the journal or spill files',
+  },
+  {
+    key: 'consumerTimeout',
+    flag: '--consumer-timeout',
+    env: 'BATON_CONSUMER_TIMEOUT',
+    kind: 'int',
+    min: 0,
+    max: 2 ** 31,
+    default: 30 * 60 * 1000,
+    help: 'Close a channel whose delivery stays unacked this many ms (RabbitMQ consumer_timeout); 0 disables',
   },
   {
     key: 'memoryHighWatermark',

@@ -44,6 +44,7 @@ export class Server {
       ...stores,
       codec: amqpPropertiesCodec,
       bodyBudget: config.bodyBudget,
+      consumerTimeout: config.consumerTimeout,
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),

@@ -36,7 +36,16 @@ export interface BrokerOptions {
   diskFreeLimit?: number;
   /** The filesystem the disk alarm watches (the data dir). */
   diskPath?: string;
+  /**
+   * How long a delivery may stay unacknowledged before its channel is closed (406, as
+   * RabbitMQ's consumer_timeout), for queues without x-consumer-timeout; 0 disables.
+   * Default 30 minutes, as RabbitMQ.
+   */
+  consumerTimeout?: number;
 }
+
+/** RabbitMQ's default consumer_timeout: 30 minutes. */
+export const DEFAULT_CONSUMER_TIMEOUT = 30 * 60 * 1000;
 
 /**
  * The root of the core: virtual hosts, connections, the store and the drain scheduler.
@@ -62,7 +71,13 @@ export class Broker {
   /** Reads and writes message properties in the broker's canonical encoding. */
   readonly properties: Properties;
 
-  private constructor(store: Store, spill: Spill, bodyBudget: number, codec: PropertiesCodec) {
+  private constructor(
+    store: Store,
+    spill: Spill,
+    bodyBudget: number,
+    codec: PropertiesCodec,
+    consumerTimeout: number,
+  ) {
     this.properties = new Properties(codec);
     this.journal = new StoreGuard(store);
     this.spill = spill;
@@ -73,6 +88,8 @@ export class Broker {
       scheduler: this.scheduler,
       bodies: this.bodies,
       spill,
+      properties: this.properties,
+      consumerTimeout,
       reportError: (err, context) => this.reportError(err, context),
     };
     this.vhosts.set('/', new VirtualHost(this, '/'));
@@ -104,6 +121,7 @@ export class Broker {
       options.spill,
       options.bodyBudget ?? DEFAULT_BODY_BUDGET,
       options.codec,
+      options.consumerTimeout ?? DEFAULT_CONSUMER_TIMEOUT,
     );
     if ((options.memoryHighWatermark ?? 0) > 0 || (options.diskFreeLimit ?? 0) > 0) {
       broker.monitor = new ResourceMonitor(broker.alarms, {
@@ -201,7 +219,8 @@ export class Broker {
         build();
         const q = byId.get(r.queueId);
         if (q === undefined) return;
-        q.push(Message.fromStored(r.message), r.seq, true, r.redelivered);
+        // MERGE-TODO(store9): r.failures
+        q.restore(Message.fromStored(r.message), r.seq, r.redelivered, 0);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
     });

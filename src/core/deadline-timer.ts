@@ -11,9 +11,12 @@ export class DeadlineTimer {
   private at = Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly fire: (now: number) => void;
+  private readonly clock: () => number;
 
-  constructor(fire: (now: number) => void) {
+  /** `clock`: the time scale of deadlines (wall clock by default; steadyNow for timeouts). */
+  constructor(fire: (now: number) => void, clock: () => number = Date.now) {
     this.fire = fire;
+    this.clock = clock;
   }
 
   /** The deadline the timer is armed for (Infinity when idle). */
@@ -21,12 +24,12 @@ export class DeadlineTimer {
     return this.at;
   }
 
-  /** Be woken at `ms` (Date.now() scale), unless already due to wake earlier. */
+  /** Be woken at `ms` (on the timer's clock), unless already due to wake earlier. */
   wakeAt(ms: number): void {
     if (ms >= this.at) return;
     this.at = ms;
     clearTimeout(this.timer);
-    const delay = Math.min(MAX_DELAY, Math.max(0, ms - Date.now()));
+    const delay = Math.min(MAX_DELAY, Math.max(0, ms - this.clock()));
     this.timer = setTimeout(this.run, delay);
     this.timer.unref();
   }
@@ -41,7 +44,7 @@ export class DeadlineTimer {
     const at = this.at;
     this.timer = undefined;
     this.at = Infinity;
-    const now = Date.now();
+    const now = this.clock();
     // Woken early (a step of a very long delay, or the clock moved back): wait on.
     if (now < at) {
       this.wakeAt(at);

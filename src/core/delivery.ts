@@ -28,6 +28,13 @@ export interface Delivery {
   /** How many times it has been handed out, this one included. */
   readonly deliveryCount: number;
   readonly message: MessageView;
+  /**
+   * The properties to send: the message's, or a copy with headers the queue adds to this
+   * delivery (x-delivery-count). Protocols send these, not `message.properties`.
+   */
+  readonly properties: Buffer;
+  /** Deliveries of it that came back unsettled before this one. */
+  readonly failures: number;
   readonly queue: QueueView;
   /** When an unsettled lease expires and the message goes back (Date.now() ms); 0 for never. */
   readonly deadline: number;

@@ -15,6 +15,8 @@ export class Message implements StoredMessage {
   bodySize: number;
   priority: number;
   expiresAt: number;
+  /** When the broker accepted it (Date.now() ms): x-message-ttl counts from here. */
+  timestamp: number;
   location: MessageLocation | undefined;
   persistent: boolean;
   /** `properties` decoded, filled on first use (Properties.of). */
@@ -38,6 +40,7 @@ export class Message implements StoredMessage {
     this.bodySize = body.length;
     this.priority = priority;
     this.expiresAt = expiresAt;
+    this.timestamp = Date.now();
     this.location = undefined;
     this.persistent = persistent;
     this.decoded = undefined;

@@ -11,6 +11,17 @@ import type { Queue } from './queue.js';
 const SPILLED = 1;
 const JOURNALED = 2;
 const REDELIVERED = 4;
+/** The upper five bits: failed deliveries, saturating at 31 (x-delivery-limit counts them). */
+const FAILURES_SHIFT = 3;
+const MAX_FAILURES = 31;
+
+function flagsOf(journaled: boolean, redelivered: boolean, failures: number): number {
+  return (
+    (journaled ? JOURNALED : 0) |
+    (redelivered ? REDELIVERED : 0) |
+    (Math.min(failures, MAX_FAILURES) << FAILURES_SHIFT)
+  );
+}
 
 /** Messages one store read fetches; the next read starts once half of them are delivered. */
 export const PAGE_IN_BATCH = 256;
@@ -58,16 +69,22 @@ export class PagedTail {
   }
 
   /** A journaled message, kept only as its store reference. */
-  pushRef(ref: MessageRef, seq: number, redelivered: boolean): void {
-    const flags = JOURNALED | (redelivered ? REDELIVERED : 0);
+  pushRef(ref: MessageRef, seq: number, redelivered: boolean, failures: number): void {
+    const flags = flagsOf(true, redelivered, failures);
     this.ring.push(ref.segment, ref.offset, ref.size, seq, flags);
   }
 
   /** Write `message` to the spill; it comes back as a new Message when the queue reaches it. */
-  spill(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
+  spill(
+    message: Message,
+    seq: number,
+    journaled: boolean,
+    redelivered: boolean,
+    failures: number,
+  ): void {
     const stream = (this.spilled ??= this.ctx.spill.stream(this.queue.id));
     stream.append(message as Message & { body: Buffer });
-    const flags = SPILLED | (journaled ? JOURNALED : 0) | (redelivered ? REDELIVERED : 0);
+    const flags = SPILLED | flagsOf(journaled, redelivered, failures);
     this.ring.push(0, 0, 0, seq, flags);
   }
 
@@ -192,6 +209,7 @@ export class PagedTail {
       entry.redelivered = true;
       entry.deliveryCount = 1;
     }
+    entry.failures = flags >>> FAILURES_SHIFT;
     this.ctx.bodies.hold(entry.message);
     this.window.push(entry);
   }

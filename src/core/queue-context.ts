@@ -1,6 +1,7 @@
 import type { Spill } from '../store/spill.js';
 import type { BodyBudget } from './body-budget.js';
 import type { DrainScheduler } from './dispatch.js';
+import type { Properties } from './properties.js';
 import type { StoreGuard } from './store-guard.js';
 
 /**
@@ -13,5 +14,9 @@ export interface QueueContext {
   readonly bodies: BodyBudget;
   /** Where messages the store cannot page go past the body budget; gone at restart. */
   readonly spill: Spill;
+  /** Reads and writes message properties (x-delivery-count on redeliveries). */
+  readonly properties: Properties;
+  /** Broker-wide consumer timeout (ms, 0 for none) for queues without x-consumer-timeout. */
+  readonly consumerTimeout: number;
   reportError(err: unknown, context: string): void;
 }

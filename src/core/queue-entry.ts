@@ -21,6 +21,17 @@ export class QueueEntry implements Delivery {
   session: Session | undefined;
   /** Lease expiry for sessions whose deliveries time out (Date.now() ms), else 0. */
   deadline: number;
+  /**
+   * Deliveries that came back unsettled (nack or reject with requeue, session end, lease or
+   * consumer timeout): what x-delivery-limit counts and x-delivery-count reports.
+   */
+  failures: number;
+  /** While it waits out a retry delay (x-delayed-retry-*): when it is ready again, else 0. */
+  readyAt: number;
+  /** While unacked: when the consumer timeout closes its channel (steadyNow() ms), else 0. */
+  timeoutAt: number;
+  /** Properties as delivered when they differ from the message's (x-delivery-count). */
+  sentProperties: Buffer | undefined;
 
   constructor(queue: Queue, seq: number, message: Message, journaled: boolean) {
     this.queue = queue;
@@ -33,5 +44,14 @@ export class QueueEntry implements Delivery {
     this.consumer = undefined;
     this.session = undefined;
     this.deadline = 0;
+    this.failures = 0;
+    this.readyAt = 0;
+    this.timeoutAt = 0;
+    this.sentProperties = undefined;
+  }
+
+  /** The properties a protocol sends with this delivery. */
+  get properties(): Buffer {
+    return this.sentProperties ?? this.message.properties;
   }
 }

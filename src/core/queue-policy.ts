@@ -1,4 +1,4 @@
-import { PreconditionFailedError } from './errors.js';
+import { NotImplementedError, PreconditionFailedError } from './errors.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -22,6 +22,11 @@ export interface QueuePolicy {
   overflow: Overflow;
   deadLetterExchange: string | undefined;
   deadLetterRoutingKey: string | undefined;
+  /**
+   * Failed deliveries a message may have before it is dead-lettered (reason delivery_limit)
+   * or dropped. Set by x-delivery-limit (-1: none); unset, 20 for quorum queues (RabbitMQ 4)
+   * and for queues with retry backoff (LavinMQ); undefined: no limit.
+   */
   deliveryLimit: number | undefined;
   maxPriority: number | undefined;
   singleActiveConsumer: boolean;
@@ -32,8 +37,39 @@ export interface QueuePolicy {
 
 type Where = { queue: string; vhost: string };
 
+/** Default delivery limit of quorum queues (RabbitMQ 4) and of queues with retries (LavinMQ). */
+export const DEFAULT_DELIVERY_LIMIT = 20;
+
+/**
+ * RabbitMQ and LavinMQ queue arguments Baton does not act on yet: refused at declare with
+ * 540 NOT_IMPLEMENTED rather than accepted and ignored (silent no-ops lose data). The value
+ * says where the feature is planned.
+ */
+const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
+  'x-max-priority': 'priority queues are not implemented yet',
+  'x-single-active-consumer': 'single active consumer is not implemented yet',
+  'x-message-deduplication': 'deduplication is not implemented yet',
+  'x-cache-size': 'deduplication is not implemented yet',
+  'x-cache-ttl': 'deduplication is not implemented yet',
+  'x-deduplication-header': 'deduplication is not implemented yet',
+  'x-max-age': 'streams are not implemented',
+  'x-stream-max-segment-size-bytes': 'streams are not implemented',
+  'x-stream-filter-size-bytes': 'streams are not implemented',
+  'x-initial-cluster-size': 'streams are not implemented',
+  'x-max-in-memory-length': 'quorum queue in-memory limits are not implemented',
+  'x-max-in-memory-bytes': 'quorum queue in-memory limits are not implemented',
+};
+
 /** Parse a queue's arguments; a value of the wrong type or range is a 406, as in RabbitMQ. */
 export function parseQueuePolicy(args: Record<string, unknown>, where: Where): QueuePolicy {
+  for (const name of Object.keys(args)) {
+    const why = NOT_IMPLEMENTED[name];
+    if (why !== undefined)
+      throw new NotImplementedError(
+        `queue argument '${name}' for queue '${where.queue}' in vhost '${where.vhost}': ${why}`,
+        'channel',
+      );
+  }
   const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined =>
     integerArg(args, name, min, max, where);
   const str = (name: string): string | undefined => stringArg(args, name, where);
@@ -56,6 +92,35 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
       where,
       'x-dead-letter-exchange must be set when x-dead-letter-routing-key is',
     );
+  const queueType = str('x-queue-type') ?? 'classic';
+  if (queueType === 'stream')
+    throw new NotImplementedError(
+      `queue type 'stream' for queue '${where.queue}' in vhost '${where.vhost}': streams are not implemented`,
+      'channel',
+    );
+  if (queueType !== 'classic' && queueType !== 'quorum')
+    throw invalid('x-queue-type', where, `unknown queue type '${queueType}'`);
+  const strategy = str('x-dead-letter-strategy');
+  if (strategy !== undefined && strategy !== 'at-most-once' && strategy !== 'at-least-once')
+    throw invalid('x-dead-letter-strategy', where, `unknown strategy '${strategy}'`);
+  const retry: RetryBackoff | undefined =
+    retryMin === undefined
+      ? undefined
+      : {
+          minMs: retryMin,
+          maxMs: int('x-delayed-retry-max', 0),
+          multiplier: int('x-delayed-retry-multiplier', 1),
+        };
+  if (retry === undefined)
+    for (const name of ['x-delayed-retry-max', 'x-delayed-retry-multiplier'])
+      if (args[name] !== undefined)
+        throw invalid(name, where, 'x-delayed-retry-min must be set when it is');
+  const limit = int('x-delivery-limit', -1);
+  const deliveryLimit =
+    limit === -1
+      ? undefined
+      : (limit ??
+        (retry !== undefined || queueType === 'quorum' ? DEFAULT_DELIVERY_LIMIT : undefined));
   return {
     messageTtl: int('x-message-ttl', 0),
     expires: int('x-expires', 1),
@@ -64,19 +129,12 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
     overflow,
     deadLetterExchange: dlx,
     deadLetterRoutingKey: dlrk,
-    deliveryLimit: int('x-delivery-limit', 0),
+    deliveryLimit,
     maxPriority: int('x-max-priority', 0, 255),
     singleActiveConsumer: sac === true,
     consumerTimeout: int('x-consumer-timeout', 0),
-    retry:
-      retryMin === undefined
-        ? undefined
-        : {
-            minMs: retryMin,
-            maxMs: int('x-delayed-retry-max', 0),
-            multiplier: int('x-delayed-retry-multiplier', 1),
-          },
-    queueType: str('x-queue-type') ?? 'classic',
+    retry,
+    queueType,
   };
 }
 

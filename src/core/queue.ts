@@ -6,9 +6,11 @@ import { DRAIN_BUDGET } from './dispatch.js';
 import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
 import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
-import type { QueueEntry } from './queue-entry.js';
+import { QueueEntry } from './queue-entry.js';
 import { parseQueuePolicy, type QueuePolicy } from './queue-policy.js';
 import { FifoReadyList } from './ready/fifo.js';
+import { RetryDelays, retryDelay } from './retry-delays.js';
+import { steadyNow } from '../util/steady-clock.js';
 import type { ReadyList } from './ready/ready-list.js';
 import type { Session } from './session.js';
 
@@ -44,7 +46,9 @@ export type RemovalHook = (queue: Queue, entry: QueueEntry, reason: RemovalReaso
 /**
  * A queue with competing consumers. What is ready, and in which order it is delivered, is the
  * ready list's business (today: oldest first); the queue does dispatch (round robin among
- * consumers with credit), unacked bookkeeping, the removal path and publisher flow control.
+ * consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
+ * its policies: expiry (checked at the head and at delivery, as RabbitMQ, so no scan), length
+ * limits, delivery limits, retry delays and unused-queue expiry.
  */
 export class Queue {
   readonly id: number;
@@ -79,6 +83,26 @@ export class Queue {
   routeMark = 0;
   /** When an ack last settled a delivery of this queue (performance.now()). */
   private lastSettleAt = 0;
+  /** Body bytes of the ready messages (x-max-length-bytes). */
+  private readyBytes = 0;
+  /** Requeued entries waiting out their retry delay. */
+  private readonly delayed = new RetryDelays();
+  /** True once any message with an expiry reached the queue: drains check the head. */
+  private expiring: boolean;
+  /** A message due on arrival (TTL 0) that a consumer may still take in this drain. */
+  private graceSeq = 0;
+  /** Failed deliveries are counted, journaled and reported (x-delivery-count). */
+  private readonly countsFailures: boolean;
+  /** x-max-length or x-max-length-bytes is set. */
+  private readonly lengthLimited: boolean;
+  /** Publishes are refused when full (x-overflow reject-publish, reject-publish-dlx). */
+  readonly rejectsWhenFull: boolean;
+  /** Unacked deliveries close their channel after this long (ms), 0 for never. */
+  readonly consumerTimeout: number;
+  /** x-expires: called when the queue has been unused that long; the vhost deletes it. */
+  onUnused: ((q: Queue) => void) | undefined = undefined;
+  private lastUsed = 0;
+  private unusedTimer: NodeJS.Timeout | undefined;
 
   constructor(
     ctx: QueueContext,
@@ -101,22 +125,168 @@ export class Queue {
     this.owner = owner;
     this.ready = new FifoReadyList(this, ctx);
     this.timer = new DeadlineTimer(() => this.scheduleDrain());
+    const p = this.policy;
+    this.expiring = p.messageTtl !== undefined;
+    this.countsFailures = p.deliveryLimit !== undefined || p.queueType === 'quorum';
+    this.lengthLimited = p.maxLength !== undefined || p.maxLengthBytes !== undefined;
+    this.rejectsWhenFull = this.lengthLimited && p.overflow !== 'drop-head';
+    this.consumerTimeout = p.consumerTimeout ?? ctx.consumerTimeout;
   }
 
-  /** Ready messages (not counting unacked ones), as queue.declare-ok reports. */
+  /**
+   * Messages waiting for a consumer, as queue.declare-ok reports: ready ones and those waiting
+   * out a retry delay (not unacked ones).
+   */
   get messageCount(): number {
-    return this.ready.length;
+    return this.ready.length + this.delayed.length;
   }
 
   get consumerCount(): number {
     return this.consumers.length;
   }
 
-  /** Add a published (or recovered) message at the tail. */
-  push(message: Message, seq: number, journaled: boolean, redelivered = false): void {
-    if (redelivered && seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
-    this.ready.add(message, seq, journaled, redelivered);
+  /** Add a published message at the tail (length limits and expiry on arrival apply). */
+  push(message: Message, seq: number, journaled: boolean): void {
+    const exp = this.expiryOf(message);
+    if (exp !== 0) {
+      this.expiring = true;
+      if (exp <= Date.now()) {
+        // TTL 0 (or less left than it took to get here): only a consumer that can take it
+        // at once gets it, as in RabbitMQ; otherwise it expires on arrival.
+        if (this.ready.length !== 0 || !this.anyConsumerHasCredit()) {
+          this.removeOnArrival(message, seq, journaled, 'expired');
+          return;
+        }
+        this.graceSeq = seq;
+      } else this.timer.wakeAt(exp);
+    }
+    this.ready.add(message, seq, journaled, false, 0);
+    this.readyBytes += message.bodySize;
+    if (this.lengthLimited) this.dropHeadOverLimit();
     if (this.consumers.length !== 0) this.scheduleDrain();
+  }
+
+  /** Add a message read back at recovery, as it was: nothing expires or drops until running. */
+  restore(message: Message, seq: number, redelivered: boolean, failures: number): void {
+    if (redelivered && seq > this.deliveredSeq) this.markedSeq = this.deliveredSeq = seq;
+    this.ready.add(message, seq, true, redelivered, failures);
+    this.readyBytes += message.bodySize;
+    const exp = this.expiryOf(message);
+    if (exp !== 0) {
+      this.expiring = true;
+      this.timer.wakeAt(exp);
+    }
+    // Over a limit lowered since (a redeclare cannot change it, but a restore can): trim.
+    if (this.lengthLimited) this.timer.wakeAt(0);
+  }
+
+  /**
+   * When the message expires in this queue (Date.now() ms), 0 for never: its own expiration
+   * or the queue's x-message-ttl counted from its arrival, whichever comes first.
+   */
+  expiryOf(m: Message): number {
+    const ttl = this.policy.messageTtl;
+    if (ttl === undefined) return m.expiresAt;
+    const q = m.timestamp + ttl;
+    return m.expiresAt !== 0 && m.expiresAt < q ? m.expiresAt : q;
+  }
+
+  private anyConsumerHasCredit(): boolean {
+    for (const c of this.consumers) if (c.hasCredit()) return true;
+    return false;
+  }
+
+  /** A message that never becomes ready (expired on arrival, rejected by overflow with DLX). */
+  private removeOnArrival(
+    message: Message,
+    seq: number,
+    journaled: boolean,
+    reason: RemovalReason,
+  ): void {
+    const entry = new QueueEntry(this, seq, message, journaled);
+    this.ctx.bodies.hold(message);
+    this.remove(entry, reason);
+  }
+
+  /**
+   * x-overflow reject-publish(-dlx): whether this queue is full for `message` now. A refused
+   * message is not enqueued here (the publisher gets basic.nack); with reject-publish-dlx it
+   * is dead-lettered instead (reason maxlen), as RabbitMQ does.
+   */
+  refusesPublish(message: Message): boolean {
+    const p = this.policy;
+    const full =
+      (p.maxLength !== undefined && this.ready.length >= p.maxLength) ||
+      (p.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > p.maxLengthBytes);
+    if (!full) return false;
+    if (p.overflow === 'reject-publish-dlx' && message.body !== undefined)
+      this.removeOnArrival(message, 0, false, 'maxlen');
+    return true;
+  }
+
+  /** x-overflow drop-head: the oldest ready messages make room (dead-lettered as maxlen). */
+  private dropHeadOverLimit(): void {
+    if (this.rejectsWhenFull) return;
+    const p = this.policy;
+    const max = p.maxLength ?? Infinity;
+    const maxBytes = p.maxLengthBytes ?? Infinity;
+    while (this.ready.length > max || (this.readyBytes > maxBytes && this.ready.length !== 0)) {
+      const head = this.takeReady();
+      // Still being read back from the store: dropped once it lands (the read wakes a drain).
+      if (head === undefined) break;
+      this.remove(head, 'maxlen');
+    }
+  }
+
+  /** The next ready entry, if in memory, with the byte count kept. */
+  private takeReady(): QueueEntry | undefined {
+    const e = this.ready.take();
+    if (e === undefined) return undefined;
+    this.readyBytes -= e.message.bodySize;
+    if (this.readyBytes < 0 || this.ready.length === 0) this.readyBytes = 0;
+    return e;
+  }
+
+  /** Whether `e`, taken from the ready list, has expired (never the one in its TTL-0 grace). */
+  private expired(e: QueueEntry, now: number): boolean {
+    const exp = this.expiryOf(e.message);
+    return exp !== 0 && exp <= now && e.seq !== this.graceSeq;
+  }
+
+  /**
+   * Due work before deliveries: retry delays that are over, expired messages at the head
+   * (RabbitMQ's rule: a message expires when it reaches the head, so this is no scan), and
+   * drop-head for a head that was being read back. Arms the timer for what is due next.
+   */
+  private housekeep(now: number): void {
+    const delayed = this.delayed;
+    if (delayed.length !== 0) {
+      for (let e = delayed.popDue(now); e !== undefined; e = delayed.popDue(now)) {
+        this.ready.requeue(e);
+        this.readyBytes += e.message.bodySize;
+      }
+      if (delayed.length !== 0) this.timer.wakeAt(delayed.next);
+    }
+    if (this.expiring) {
+      let budget = DRAIN_BUDGET;
+      for (;;) {
+        const e = this.ready.peek();
+        if (e === undefined) break;
+        const exp = this.expiryOf(e.message);
+        if (exp === 0) break;
+        if (exp > now || e.seq === this.graceSeq) {
+          if (exp > now) this.timer.wakeAt(exp);
+          break;
+        }
+        this.takeReady();
+        this.remove(e, 'expired');
+        if (--budget === 0) {
+          this.ctx.scheduler.addLater(this);
+          break;
+        }
+      }
+    }
+    if (this.lengthLimited) this.dropHeadOverLimit();
   }
 
   /** True when publishers should pause: a backlog builds while consumers work through it. */
@@ -143,6 +313,10 @@ export class Queue {
     if (this.deleted) return;
     const consumers = this.consumers;
     const ready = this.ready;
+    const due = this.expiring || this.delayed.length !== 0 || this.lengthLimited;
+    const now = due ? Date.now() : 0;
+    if (due) this.housekeep(now);
+    const timeoutAt = this.consumerTimeout !== 0 ? steadyNow() + this.consumerTimeout : 0;
     let budget = DRAIN_BUDGET;
     while (budget > 0 && ready.length !== 0) {
       const n = consumers.length;
@@ -156,19 +330,30 @@ export class Queue {
         }
       }
       if (chosen === undefined) break;
-      const entry = ready.take();
+      const entry = this.takeReady();
       if (entry === undefined) break;
-      this.deliver(chosen, entry);
       budget--;
+      if (this.expiring && this.expired(entry, now)) {
+        this.remove(entry, 'expired');
+        continue;
+      }
+      this.deliver(chosen, entry, timeoutAt);
+    }
+    if (this.graceSeq !== 0) {
+      // The TTL-0 message no consumer could take now expires.
+      this.graceSeq = 0;
+      this.housekeep(now);
     }
     this.flushDeliveredMark();
     this.checkFlow();
     if (budget === 0 && ready.length !== 0) this.ctx.scheduler.addLater(this);
   }
 
-  private deliver(consumer: Consumer, entry: QueueEntry): void {
+  private deliver(consumer: Consumer, entry: QueueEntry, timeoutAt: number): void {
     const session = consumer.session;
     entry.deliveryCount++;
+    if (entry.failures !== 0 && this.countsFailures) this.addDeliveryCount(entry);
+    if (!consumer.noAck) entry.timeoutAt = timeoutAt;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     // No-ack deliveries are numbered too (RabbitMQ does), but never tracked.
     const tag = consumer.noAck ? session.nextDeliveryTag() : session.track(entry, consumer);
@@ -179,9 +364,18 @@ export class Queue {
 
   /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */
   get(session: Session, noAck: boolean): QueueEntry | undefined {
-    const entry = this.ready.take();
+    this.touch();
+    const now = Date.now();
+    if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
+    let entry = this.takeReady();
+    while (entry !== undefined && this.expiring && this.expired(entry, now)) {
+      this.remove(entry, 'expired');
+      entry = this.takeReady();
+    }
     if (entry === undefined) return undefined;
     entry.deliveryCount++;
+    if (entry.failures !== 0 && this.countsFailures) this.addDeliveryCount(entry);
+    if (this.consumerTimeout !== 0 && !noAck) entry.timeoutAt = steadyNow() + this.consumerTimeout;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
     if (noAck) {
@@ -201,6 +395,16 @@ export class Queue {
    */
   whenReady(): Promise<void> | undefined {
     return this.deleted ? undefined : this.ready.whenReady();
+  }
+
+  /** RabbitMQ 4's x-delivery-count: how many deliveries came back before this one. */
+  private addDeliveryCount(entry: QueueEntry): void {
+    const props = this.ctx.properties;
+    const p = props.of(entry.message);
+    entry.sentProperties = props.encode({
+      ...p,
+      headers: { ...p.headers, 'x-delivery-count': entry.failures },
+    });
   }
 
   private flushDeliveredMark(): void {
@@ -229,26 +433,76 @@ export class Queue {
     if (entry.journaled) this.ctx.store.settle(this.id, entry.seq, entry.message);
   }
 
-  /** Put an unacked entry back at its original position, marked redelivered. */
+  /**
+   * An unacked entry came back unsettled (nack or reject with requeue, session end, lease or
+   * consumer timeout): one more failed delivery. Over the delivery limit it is dead-lettered
+   * (reason delivery_limit) or dropped; with retry backoff it is ready again after its
+   * delay; else it goes back to its original position, marked redelivered.
+   */
   requeue(entry: QueueEntry): void {
     this.unackedCount--;
     if (this.deleted) {
       this.remove(entry, 'deleted');
       return;
     }
-    entry.redelivered = true;
+    entry.failures++;
     entry.tag = 0;
     entry.consumer = undefined;
     entry.session = undefined;
+    entry.timeoutAt = 0;
+    entry.sentProperties = undefined;
+    const p = this.policy;
+    if (p.deliveryLimit !== undefined && entry.failures > p.deliveryLimit) {
+      this.lastSettleAt = performance.now();
+      this.remove(entry, 'delivery_limit');
+      if (this.consumers.length !== 0) this.scheduleDrain();
+      return;
+    }
+    if (this.countsFailures && entry.journaled)
+      this.ctx.store.recordFailures(this.id, entry.seq, entry.failures);
+    entry.redelivered = true;
+    if (p.retry !== undefined) {
+      entry.readyAt = Date.now() + retryDelay(p.retry, entry.failures);
+      this.delayed.push(entry);
+      this.timer.wakeAt(this.delayed.next);
+      return;
+    }
     this.ready.requeue(entry);
+    this.readyBytes += entry.message.bodySize;
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer);
     this.hadConsumer = true;
+    this.touch();
     this.scheduleDrain();
   }
+
+  /**
+   * The queue was used (declared, consumed from, read with basic.get): x-expires counts
+   * from the last use while it has no consumers, as RabbitMQ does.
+   */
+  touch(): void {
+    const expires = this.policy.expires;
+    if (expires === undefined || this.deleted) return;
+    this.lastUsed = Date.now();
+    if (this.unusedTimer === undefined && this.consumers.length === 0) this.armUnused(expires);
+  }
+
+  private armUnused(ms: number): void {
+    this.unusedTimer = setTimeout(this.checkUnused, Math.min(ms, 2 ** 31 - 1));
+    this.unusedTimer.unref();
+  }
+
+  private readonly checkUnused = (): void => {
+    this.unusedTimer = undefined;
+    const expires = this.policy.expires;
+    if (expires === undefined || this.deleted || this.consumers.length !== 0) return;
+    const left = this.lastUsed + expires - Date.now();
+    if (left > 0) this.armUnused(left);
+    else this.onUnused?.(this);
+  };
 
   /** Returns true when the queue should now be auto-deleted. */
   removeConsumer(consumer: Consumer): boolean {
@@ -259,12 +513,13 @@ export class Queue {
       if (this.rr >= this.consumers.length) this.rr = 0;
     }
     this.checkFlow();
+    if (this.consumers.length === 0) this.touch();
     return this.autoDelete && this.hadConsumer && this.consumers.length === 0;
   }
 
   /** Drop every ready message; unacked ones stay with their sessions. Returns the count. */
   purge(): number {
-    const n = this.ready.length;
+    const n = this.messageCount;
     if (n === 0) return 0;
     const { entries, stored } = this.takeAllReady();
     if (stored.length !== 0) {
@@ -283,12 +538,14 @@ export class Queue {
 
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
   destroy(): number {
-    const n = this.ready.length;
+    const n = this.messageCount;
     const { stored } = this.takeAllReady();
     // Unacked entries are settled one by one as their sessions let go of them.
     if (this.durable) this.ctx.store.purge(this.id, this.nextSeq - 1, stored);
     this.deleted = true;
     this.timer.stop();
+    clearTimeout(this.unusedTimer);
+    this.unusedTimer = undefined;
     this.flow.open(this);
     return n;
   }
@@ -299,6 +556,11 @@ export class Queue {
    */
   private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
     const entries: Settleable[] = [];
+    this.readyBytes = 0;
+    this.delayed.clear((e) => {
+      this.ctx.bodies.unhold(e.message);
+      if (e.journaled) entries.push(e);
+    });
     this.ready.clear(
       (e) => {
         this.ctx.bodies.unhold(e.message);

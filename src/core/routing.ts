@@ -27,6 +27,11 @@ export class Routed {
    * too), false when it refused this one message while healthy (it is simply not enqueued).
    */
   storeFailed = false;
+  /**
+   * A full queue with x-overflow reject-publish(-dlx) refused it (it is on the others): the
+   * publisher gets basic.nack, as from RabbitMQ.
+   */
+  rejected: Queue | undefined = undefined;
   /** Scratch for the store: durable queue ids and their seqs. */
   readonly storeIds: number[] = [];
   readonly storeSeqs: number[] = [];
@@ -40,6 +45,7 @@ export class Routed {
     this.congested = undefined;
     this.failed = undefined;
     this.storeFailed = false;
+    this.rejected = undefined;
   }
 
   /** Drop references so a reused result does not keep a message alive. */
@@ -47,6 +53,7 @@ export class Routed {
     this.message = undefined;
     this.queues.length = 0;
     this.congested = undefined;
+    this.rejected = undefined;
   }
 }
 

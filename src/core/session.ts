@@ -2,12 +2,19 @@ import { Consumer, type ConsumeOptions } from './consumer.js';
 import type { ClientConnection } from './connection.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import type { Delivery, QueueView } from './delivery.js';
-import { AccessRefusedError, NotAllowedError, PreconditionFailedError } from './errors.js';
+import {
+  AccessRefusedError,
+  NotAllowedError,
+  NotImplementedError,
+  PreconditionFailedError,
+  ResourceError,
+} from './errors.js';
 import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
 import type { Queue, QueueOptions } from './queue.js';
 import type { QueueEntry } from './queue-entry.js';
 import { Routed } from './routing.js';
+import { steadyNow } from '../util/steady-clock.js';
 import type { VirtualHost } from './vhost.js';
 
 /** What a protocol gives a session so the core can push to it. */
@@ -34,6 +41,11 @@ export interface SessionHandler {
    * once; a later `confirmed(upto)` covering it only confirms the others.
    */
   refused?(seq: number, err: Error): void;
+  /**
+   * A delivery stayed unacknowledged past its queue's consumer timeout. AMQP closes the
+   * channel (406, as RabbitMQ), which requeues it; without this the session requeues it.
+   */
+  deliveryTimedOut?(delivery: Delivery, timeoutMs: number): void;
 }
 
 export interface SessionOptions {
@@ -79,6 +91,8 @@ export class Session {
   // ---- leases ----
   private readonly leaseMs: number;
   private leaseTimer: DeadlineTimer | undefined;
+  /** Consumer timeouts: armed for the earliest unacked delivery's `timeoutAt`. */
+  private timeoutTimer: DeadlineTimer | undefined;
 
   constructor(
     connection: ClientConnection,
@@ -172,6 +186,7 @@ export class Session {
       // Refused by a healthy store: not enqueued, so it is nacked (a nack means just that). A
       // failed store leaves it unconfirmed, told through confirmsFailed.
       if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
+      else if (r.rejected !== undefined) this.handler.refused?.(seq, queueFull(r.rejected));
       this.armConfirm();
     } else if (r.failed !== undefined) throw r.failed;
     return r;
@@ -225,6 +240,7 @@ export class Session {
       throw new AccessRefusedError(
         `queue '${queue.name}' in vhost '${this.vhost.name}' already has consumers, so an exclusive consumer cannot be added`,
       );
+    refuseConsumerArguments(options.arguments, queue.name);
     const consumer = new Consumer(this, queue, tag, options);
     this.consumers.set(tag, consumer);
     queue.addConsumer(consumer);
@@ -303,6 +319,10 @@ export class Session {
       entry.deadline = Date.now() + this.leaseMs;
       (this.leaseTimer ??= new DeadlineTimer(this.expireLeases)).wakeAt(entry.deadline);
     }
+    if (entry.timeoutAt !== 0)
+      (this.timeoutTimer ??= new DeadlineTimer(this.checkTimeouts, steadyNow)).wakeAt(
+        entry.timeoutAt,
+      );
     this.unacked.set(tag, entry);
     return tag;
   }
@@ -373,6 +393,7 @@ export class Session {
 
   private release(entry: QueueEntry): void {
     entry.deadline = 0;
+    entry.timeoutAt = 0;
     const c = entry.consumer;
     if (c !== undefined) {
       c.unacked--;
@@ -402,6 +423,33 @@ export class Session {
     }
     if (next !== Infinity) this.leaseTimer!.wakeAt(next);
     this.afterSettle(wasBlocked);
+  };
+
+  /**
+   * Consumer timeout: the first delivery found past its queue's timeout ends the session's
+   * channel through the handler (AMQP: 406 PRECONDITION_FAILED, as RabbitMQ), which requeues
+   * everything it holds, each counted as a failed delivery.
+   */
+  private readonly checkTimeouts = (now: number): void => {
+    if (this.closed) return;
+    let next = Infinity;
+    for (const [t, e] of this.unacked) {
+      if (e.timeoutAt === 0) continue;
+      if (e.timeoutAt <= now) {
+        const timeout = e.queue.consumerTimeout;
+        if (this.handler.deliveryTimedOut !== undefined) {
+          this.handler.deliveryTimedOut(e, timeout);
+          if (this.closed || !this.unacked.has(t)) return;
+        }
+        // Not closed by the handler: the delivery alone goes back.
+        this.unacked.delete(t);
+        const wasBlocked = this.blocked();
+        this.release(e);
+        settleRequeue(e);
+        this.afterSettle(wasBlocked);
+      } else if (e.timeoutAt < next) next = e.timeoutAt;
+    }
+    if (next !== Infinity) this.timeoutTimer!.wakeAt(next);
   };
 
   /** basic.recover: requeue every unacked delivery. */
@@ -436,6 +484,7 @@ export class Session {
     for (const c of [...this.consumers.values()]) this.detach(c);
     this.recover();
     this.leaseTimer?.stop();
+    this.timeoutTimer?.stop();
     this.routed.release();
     this.connection.sessions.delete(this);
   }
@@ -451,6 +500,32 @@ function settleReject(entry: QueueEntry): void {
 
 function settleRequeue(entry: QueueEntry): void {
   entry.queue.requeue(entry);
+}
+
+function queueFull(q: Queue): ResourceError {
+  return new ResourceError(
+    `queue '${q.name}' in vhost '${q.vhostName}' is full (x-overflow ${q.policy.overflow})`,
+  );
+}
+
+/**
+ * Consumer arguments RabbitMQ acts on that Baton does not yet: refused (540) rather than
+ * ignored. x-priority 0 is every consumer's priority, so it changes nothing and is accepted.
+ */
+function refuseConsumerArguments(args: Record<string, unknown> | undefined, queue: string): void {
+  if (args === undefined) return;
+  const priority = args['x-priority'];
+  const refused =
+    priority !== undefined && Number(priority) !== 0
+      ? 'x-priority (consumer priorities)'
+      : args['x-stream-offset'] !== undefined
+        ? 'x-stream-offset (streams)'
+        : undefined;
+  if (refused !== undefined)
+    throw new NotImplementedError(
+      `consumer argument ${refused} on queue '${queue}' is not implemented`,
+      'channel',
+    );
 }
 
 function unknownTag(tag: number): PreconditionFailedError {

@@ -56,6 +56,17 @@ export class StoreGuard {
       this.safely(() => this.store.purge(queueId, uptoSeq, messages));
   }
 
+  /** The message at (queueId, seq) has failed `failures` deliveries (x-delivery-limit). */
+  recordFailures(queueId: number, seq: number, failures: number): void {
+    if (this.store.failure === undefined)
+      // MERGE-TODO(store9): the store verb lands with the store branch.
+      this.safely(() =>
+        (
+          this.store as Store & { recordFailures?(q: number, s: number, f: number): void }
+        ).recordFailures?.(queueId, seq, failures),
+      );
+  }
+
   markDelivered(queueId: number, seq: number): void {
     if (this.store.failure === undefined) this.safely(() => this.store.markDelivered(queueId, seq));
   }

@@ -72,6 +72,7 @@ export class VirtualHost {
     if (existing !== undefined) {
       this.checkExclusive(existing, connection);
       this.checkEquivalent('queue', name, existing, options);
+      existing.touch();
       return existing;
     }
     if (name.startsWith('amq.'))
@@ -81,6 +82,7 @@ export class VirtualHost {
     if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
     const owner = options.exclusive ? connection : undefined;
     const policy = parseQueuePolicy(options.arguments ?? {}, { queue: name, vhost: this.name });
+    if (policy.queueType === 'quorum') checkQuorum(name, this.name, options);
     const queue = new Queue(
       this.broker.queueContext,
       this.name,
@@ -123,6 +125,13 @@ export class VirtualHost {
   private adopt(q: Queue): void {
     this.queues.set(q.name, q);
     if (q.policy.deadLetterExchange !== undefined) q.removalHook = this.deadLetters.hook;
+    if (q.policy.expires !== undefined) {
+      // x-expires: deleted once unused that long (as RabbitMQ, counted again after a restart).
+      q.onUnused = (unused) => {
+        if (this.queues.get(unused.name) === unused) this.deleteQueueNow(unused);
+      };
+      q.touch();
+    }
   }
 
   /** Look a queue up for use by `connection`, enforcing exclusivity. */
@@ -380,8 +389,16 @@ export class VirtualHost {
     const seqs = r.storeSeqs;
     ids.length = 0;
     seqs.length = 0;
+    for (let i = 0; i < queues.length; i++) {
+      const q = queues[i]!;
+      // x-overflow reject-publish(-dlx): a full queue refuses it; the others take it.
+      if (q.rejectsWhenFull && q.refusesPublish(message)) {
+        r.rejected = q;
+        queues.splice(i--, 1);
+      }
+    }
     if (message.persistent)
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < queues.length; i++) {
         const q = queues[i]!;
         if (q.durable && !q.deleted) {
           ids.push(q.id);
@@ -406,7 +423,7 @@ export class VirtualHost {
       }
       r.journaled = ids.length !== 0;
     }
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;
       // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.
       if (q.deleted) continue;
@@ -421,6 +438,22 @@ export class VirtualHost {
     this.apply(into);
     return into.queues.length;
   }
+}
+
+/** Quorum queues are durable, never exclusive or auto-delete (RabbitMQ's rules and texts). */
+function checkQuorum(name: string, vhost: string, options: QueueOptions): void {
+  const bad =
+    options.durable !== true
+      ? 'non-durable'
+      : options.exclusive === true
+        ? 'exclusive-queue'
+        : options.autoDelete === true
+          ? 'auto-delete'
+          : undefined;
+  if (bad !== undefined)
+    throw new PreconditionFailedError(
+      `invalid property '${bad}' for queue '${name}' in vhost '${vhost}'`,
+    );
 }
 
 function xArgs(args: Record<string, unknown>): Record<string, unknown> {

@@ -28,7 +28,7 @@ import {
   type BasicPropertiesInput,
 } from '../../src/protocol/amqp/generated/properties.js';
 import { connect } from './server.js';
-import { eventually } from './core.js';
+import { eventually, until } from './core.js';
 
 /** `AMQP` 0 0 9 1: what a client sends first and what a server answers a bad header with. */
 export const AMQP_0_9_1 = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]);
@@ -457,3 +457,19 @@ export async function bystanderAdvances(b: { progress: () => number }, n = 50): 
 }
 
 export { MethodId };
+
+/** The next message of `queue` by basic.get, polled (dead letters and retries arrive later). */
+export async function nextMessage(
+  ch: amqp.Channel,
+  queue: string,
+  ms = 15000,
+): Promise<amqp.GetMessage> {
+  let got: amqp.GetMessage | false = false;
+  await until(async () => (got = await ch.get(queue)) !== false, `a message in '${queue}'`, ms);
+  return got as unknown as amqp.GetMessage;
+}
+
+/** The x-death entries of a message, newest first. */
+export function deathsOf(m: amqp.Message): Record<string, unknown>[] {
+  return (m.properties.headers?.['x-death'] ?? []) as unknown as Record<string, unknown>[];
+}

@@ -38,22 +38,29 @@ export class FifoReadyList implements ReadyList {
    * (paged out) and any other is written to the transient spill; after that, everything goes
    * behind them until the paged tail has been read back in, so order holds.
    */
-  add(message: Message, seq: number, journaled: boolean, redelivered: boolean): void {
+  add(
+    message: Message,
+    seq: number,
+    journaled: boolean,
+    redelivered: boolean,
+    failures: number,
+  ): void {
     if (this.tail.length === 0 && message.body !== undefined && !this.ctx.bodies.over) {
       const entry = new QueueEntry(this.queue, seq, message, journaled);
       if (redelivered) {
         entry.redelivered = true;
         entry.deliveryCount = 1;
       }
+      entry.failures = failures;
       this.ctx.bodies.hold(message);
       this.ring.push(entry);
       return;
     }
     const ref = message.location;
     if (journaled && ref !== undefined && this.ctx.store.store.capabilities.paging) {
-      this.tail.pushRef(ref, seq, redelivered);
+      this.tail.pushRef(ref, seq, redelivered, failures);
     } else {
-      this.tail.spill(message, seq, journaled, redelivered);
+      this.tail.spill(message, seq, journaled, redelivered, failures);
     }
   }
 

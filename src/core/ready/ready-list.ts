@@ -12,8 +12,17 @@ import type { QueueEntry } from '../queue-entry.js';
 export interface ReadyList {
   /** Ready messages, in memory or paged out. */
   readonly length: number;
-  /** A published or recovered message at the back (it may be paged out or spilled). */
-  add(message: Message, seq: number, journaled: boolean, redelivered: boolean): void;
+  /**
+   * A published or recovered message at the back (it may be paged out or spilled), with the
+   * failed deliveries it had before (recovered messages).
+   */
+  add(
+    message: Message,
+    seq: number,
+    journaled: boolean,
+    redelivered: boolean,
+    failures: number,
+  ): void;
   /** An entry that was delivered and is put back: it regains its place (by seq). */
   requeue(entry: QueueEntry): void;
   /**

@@ -160,7 +160,13 @@ export class AmqpChannel implements SessionHandler {
     );
     // The session numbers and confirms it (confirm mode); a failed store is its outcome.
     const r = this.session.publish(p.exchange, p.routingKey, message);
-    if (r.queues.length === 0 && r.failed === undefined && p.mandatory) {
+    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable".
+    if (
+      r.queues.length === 0 &&
+      r.failed === undefined &&
+      r.rejected === undefined &&
+      p.mandatory
+    ) {
       this.conn.write(
         encodeReturn(
           this.id,
@@ -214,7 +220,7 @@ export class AmqpChannel implements SessionHandler {
         entry.redelivered,
         m.exchange,
         m.routingKey,
-        m.properties,
+        entry.properties,
         m.body!,
         this.conn.frameMax,
       ),
@@ -231,9 +237,20 @@ export class AmqpChannel implements SessionHandler {
         m.exchange,
         m.routingKey,
         messageCount,
-        m.properties,
+        entry.properties,
         m.body!,
         this.conn.frameMax,
+      ),
+    );
+  }
+
+  /** RabbitMQ's consumer_timeout: the channel is closed with 406, which requeues its deliveries. */
+  deliveryTimedOut(_delivery: Delivery, timeoutMs: number): void {
+    if (this.closing) return;
+    this.conn.failChannel(
+      this.id,
+      new PreconditionFailedError(
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`,
       ),
     );
   }

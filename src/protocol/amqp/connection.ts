@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
 import type { ClientConnection } from '../../core/connection.js';
 import {
+  type BatonError,
   ChannelError,
   CommandInvalidError,
   NotAllowedError,
@@ -367,6 +368,12 @@ export class AmqpConnection {
   }
 
   // ---- errors ---------------------------------------------------------------------------
+
+  /** Close one channel with a channel-scoped error raised outside any frame (a timeout). */
+  failChannel(channel: number, err: BatonError): void {
+    this.fail(err, channel, 0);
+    this.output.uncork();
+  }
 
   /** Answer an error with channel.close (channel scope, channel open) or connection.close. */
   private fail(err: unknown, channel: number, methodKey: number): void {
