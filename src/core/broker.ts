@@ -90,6 +90,7 @@ export class Broker {
       spill,
       properties: this.properties,
       consumerTimeout,
+      stopping: () => this.closed,
       reportError: (err, context) => this.reportError(err, context),
     };
     this.vhosts.set('/', new VirtualHost(this, '/'));

@@ -18,5 +18,10 @@ export interface QueueContext {
   readonly properties: Properties;
   /** Broker-wide consumer timeout (ms, 0 for none) for queues without x-consumer-timeout. */
   readonly consumerTimeout: number;
+  /**
+   * True while the broker shuts down: deliveries its closing sessions give back did not
+   * fail (nothing is counted against their delivery limit, nothing is dead-lettered).
+   */
+  stopping(): boolean;
   reportError(err: unknown, context: string): void;
 }

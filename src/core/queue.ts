@@ -445,7 +445,7 @@ export class Queue {
       this.remove(entry, 'deleted');
       return;
     }
-    entry.failures++;
+    if (!this.ctx.stopping()) entry.failures++;
     entry.tag = 0;
     entry.consumer = undefined;
     entry.session = undefined;
