@@ -210,3 +210,20 @@ void test('consumer timeout: the broker-wide default applies to queues without x
   assert.equal(m.fields.redelivered, true);
   ch.ack(m);
 });
+
+void test('retry backoff: purge and delete take messages waiting out their delay too', async (t) => {
+  const { url } = await startBroker(t);
+  const conn = await connect(t, url);
+  const ch = await openConfirmChannel(conn);
+  await ch.assertQueue('retry', { durable: true, arguments: { 'x-delayed-retry-min': 60000 } });
+  for (const b of ['a', 'b']) ch.sendToQueue('retry', Buffer.from(b), { persistent: true });
+  await ch.waitForConfirms();
+  ch.nack(await nextMessage(ch, 'retry'), false, true);
+  assert.equal((await ch.checkQueue('retry')).messageCount, 2);
+  assert.equal((await ch.purgeQueue('retry')).messageCount, 2);
+  assert.equal((await ch.checkQueue('retry')).messageCount, 0);
+  ch.sendToQueue('retry', Buffer.from('c'), { persistent: true });
+  await ch.waitForConfirms();
+  ch.nack(await nextMessage(ch, 'retry'), false, true);
+  assert.equal((await ch.deleteQueue('retry')).messageCount, 1);
+});
