@@ -247,10 +247,15 @@ export class Queue {
     return e;
   }
 
-  /** Whether `e`, taken from the ready list, has expired (never the one in its TTL-0 grace). */
+  /**
+   * Whether `e`, taken from the ready list, has expired (never the one in its TTL-0 grace).
+   * Seeing an expiring message starts the head checks.
+   */
   private expired(e: QueueEntry, now: number): boolean {
     const exp = this.expiryOf(e.message);
-    return exp !== 0 && exp <= now && e.seq !== this.graceSeq;
+    if (exp === 0) return false;
+    this.expiring = true;
+    return exp <= now && e.seq !== this.graceSeq;
   }
 
   /**
@@ -313,9 +318,10 @@ export class Queue {
     if (this.deleted) return;
     const consumers = this.consumers;
     const ready = this.ready;
-    const due = this.expiring || this.delayed.length !== 0 || this.lengthLimited;
-    const now = due ? Date.now() : 0;
-    if (due) this.housekeep(now);
+    // Every delivery is checked for expiry, even before any expiring message was seen here
+    // (one read back from the store may carry an expiration).
+    const now = Date.now();
+    if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
     const timeoutAt = this.consumerTimeout !== 0 ? steadyNow() + this.consumerTimeout : 0;
     let budget = DRAIN_BUDGET;
     while (budget > 0 && ready.length !== 0) {
@@ -333,7 +339,7 @@ export class Queue {
       const entry = this.takeReady();
       if (entry === undefined) break;
       budget--;
-      if (this.expiring && this.expired(entry, now)) {
+      if (this.expired(entry, now)) {
         this.remove(entry, 'expired');
         continue;
       }
@@ -368,7 +374,7 @@ export class Queue {
     const now = Date.now();
     if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
     let entry = this.takeReady();
-    while (entry !== undefined && this.expiring && this.expired(entry, now)) {
+    while (entry !== undefined && this.expired(entry, now)) {
       this.remove(entry, 'expired');
       entry = this.takeReady();
     }
