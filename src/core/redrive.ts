@@ -85,7 +85,7 @@ export async function redrive(
     return q;
   };
 
-  /** Move one taken entry; false (entry untouched) when the store refused the commit. */
+  /** Move one taken entry; the store's refusal when it refused the commit (entry untouched). */
   const move = (entry: QueueEntry, target: Queue): Error | undefined => {
     const m = entry.message;
     // A copy without the source's store location: the target's enqueue writes its own record.

@@ -6,6 +6,8 @@ import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { describe } from '../../src/cli/redrive.js';
+import { controlSocketPath } from '../../src/config.js';
 import { controlRequest } from '../../src/protocol/control/client.js';
 import { openConfirmChannel } from '../helpers/amqp-raw.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
@@ -167,4 +169,31 @@ void test('control socket: mode 0600; bad input gets an error reply and never hu
   ]);
   assert.equal(other.code, 1);
   assert.match(other.stderr, /exists and is not a socket/);
+});
+
+void test('control socket path: <data-dir>/baton.sock with the journal, none with memory unless given, off for none', () => {
+  const base = { dataDir: '/var/lib/baton', controlSocket: '' };
+  assert.equal(controlSocketPath({ ...base, store: 'journal' }), '/var/lib/baton/baton.sock');
+  assert.equal(controlSocketPath({ ...base, store: 'memory' }), undefined);
+  assert.equal(
+    controlSocketPath({ ...base, store: 'memory', controlSocket: '/run/b.sock' }),
+    '/run/b.sock',
+  );
+  assert.equal(controlSocketPath({ ...base, store: 'journal', controlSocket: 'off' }), undefined);
+});
+
+void test('baton redrive output: counts, targets and skip reasons in one line', () => {
+  assert.equal(
+    describe('dlq', {
+      moved: 12,
+      skipped: 3,
+      movedTo: { a: 10, b: 2 },
+      skippedBy: { 'no-x-death': 2, 'queue-missing': 1 },
+    }),
+    "moved 12 messages from 'dlq' to 'a' (10), 'b' (2) (3 skipped: 2 no x-death, 1 target queue missing)",
+  );
+  assert.equal(
+    describe('dlq', { moved: 0, skipped: 0, movedTo: {}, skippedBy: {} }),
+    "moved 0 messages from 'dlq'",
+  );
 });
