@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
 import { DEFAULT_BODY_BUDGET } from './util/body-budget.js';
 
@@ -19,6 +20,8 @@ export interface Config {
   maxMessageSize: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   recoverSkipCorrupt: boolean;
+  /** '' for the default (see controlSocketPath), 'off' for none, else a path. */
+  controlSocket: string;
 }
 
 type Kind = 'string' | 'port' | 'int' | 'number' | 'enum' | 'bool';
@@ -176,7 +179,33 @@ export const OPTIONS: readonly Option[] = [
     default: false,
     help: 'Start past corrupt journal records (skipped, copied aside, logged) instead of refusing to',
   },
+  {
+    key: 'controlSocket',
+    flag: '--control-socket',
+    env: 'BATON_CONTROL_SOCKET',
+    kind: 'string',
+    default: '',
+    help: "Local control socket (mode 0600) for 'baton redrive'; default <data-dir>/baton.sock with the journal store, none with memory; 'off': none",
+  },
 ];
+
+/** The control socket file name in the data dir, where `baton redrive --data-dir` looks. */
+export const CONTROL_SOCKET_NAME = 'baton.sock';
+
+/**
+ * Where the broker's control socket goes, or undefined for none: the configured path, else
+ * `<data-dir>/baton.sock` with the journal store. The memory store writes nothing to the data
+ * dir, so there it takes an explicit --control-socket.
+ */
+export function controlSocketPath(
+  config: Pick<Config, 'controlSocket' | 'dataDir' | 'store'>,
+): string | undefined {
+  if (config.controlSocket === 'off') return undefined;
+  if (config.controlSocket !== '') return resolve(config.controlSocket);
+  return config.store === 'journal'
+    ? join(resolve(config.dataDir), CONTROL_SOCKET_NAME)
+    : undefined;
+}
 
 export function defaultConfig(): Config {
   const c: Record<string, unknown> = {};

@@ -1,12 +1,13 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { Config } from './config.js';
+import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
 import { openStores } from './store/open-stores.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
+import { controlAdapter } from './protocol/control/listener.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
 export class Server {
@@ -15,6 +16,8 @@ export class Server {
   readonly adapters: ProtocolAdapter[];
   /** Bound ports by adapter name, useful when a port was given as 0. */
   readonly ports = new Map<string, number>();
+  /** The control socket's path (`baton redrive` talks to it); undefined when there is none. */
+  controlSocket: string | undefined = undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(broker: Broker, logger: Logger, adapters: ProtocolAdapter[]) {
@@ -99,6 +102,12 @@ export class Server {
         maxMessageSize: config.maxMessageSize,
       }),
     ];
+    const control = controlSocketPath(config);
+    if (control !== undefined) adapters.push(controlAdapter({ path: control }));
+    else if (config.controlSocket !== 'off')
+      logger.info(
+        "no control socket with the memory store: pass --control-socket PATH for 'baton redrive'",
+      );
     const server = new Server(broker, logger, adapters);
     broker.onStoreStall = (err) => {
       if (err !== undefined)
@@ -125,6 +134,11 @@ export class Server {
     try {
       for (const a of adapters) {
         const addr = await a.start(broker, logger);
+        if (a.name === 'control') {
+          server.controlSocket = addr.host;
+          logger.info({ path: addr.host }, `control socket at ${addr.host}`);
+          continue;
+        }
         server.ports.set(a.name, addr.port);
         logger.info(
           { protocol: a.name, host: addr.host, port: addr.port },

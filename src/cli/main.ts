@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { loadConfig, usage } from '../config.js';
 import { BatonError } from '../core/errors.js';
 import { Server } from '../server.js';
-import { announceReady, READY_FD_HELP, takeReadyFd } from './ready.js';
+import { announceReady, READY_FD_HELP, takeReadyFd, type ReadyInfo } from './ready.js';
+import { REDRIVE_HELP, redriveCommand } from './redrive.js';
 
 const [command = 'help', ...rest] = process.argv.slice(2);
 
@@ -24,7 +25,9 @@ async function serve(): Promise<void> {
   const server = await Server.start(config, logger, () => process.exit(74));
   if (readyFd !== undefined) {
     try {
-      announceReady(readyFd, { pid: process.pid, ports: Object.fromEntries(server.ports) });
+      const info: ReadyInfo = { pid: process.pid, ports: Object.fromEntries(server.ports) };
+      if (server.controlSocket !== undefined) info.controlSocket = server.controlSocket;
+      announceReady(readyFd, info);
     } catch (err) {
       process.stderr.write(`baton: --ready-fd ${readyFd}: ${(err as Error).message}\n`);
       await server.stop();
@@ -58,10 +61,19 @@ switch (command) {
       process.exit(1);
     });
     break;
+  case 'redrive':
+    redriveCommand(rest).then(
+      (code) => process.exit(code),
+      (err: unknown) => {
+        process.stderr.write(`baton redrive: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+    break;
   case 'help':
   case '--help':
   case '-h':
-    process.stdout.write(`${usage()}\n${READY_FD_HELP}\n`);
+    process.stdout.write(`${usage()}\n${READY_FD_HELP}\n\n${REDRIVE_HELP}\n`);
     break;
   default:
     process.stderr.write(`baton: unknown command '${command}'\n${usage()}\n`);

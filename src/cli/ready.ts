@@ -8,9 +8,11 @@ export interface ReadyInfo {
   pid: number;
   /** Bound port per protocol (the real one when 0 was asked for). */
   ports: Record<string, number>;
+  /** The control socket's path, when there is one. */
+  controlSocket?: string;
 }
 
-export const READY_FD_HELP = `  ${'--ready-fd'.padEnd(25)} ${'BATON_READY_FD'.padEnd(29)} ${'-'.padEnd(10)} Once listening, write {"pid","ports":{"amqp"}} as one JSON line to this inherited fd and close it`;
+export const READY_FD_HELP = `  ${'--ready-fd'.padEnd(25)} ${'BATON_READY_FD'.padEnd(29)} ${'-'.padEnd(10)} Once listening, write {"pid","ports":{"amqp"},"controlSocket"} as one JSON line to this inherited fd and close it`;
 
 /**
  * Takes `--ready-fd N` (or `--ready-fd=N`, or BATON_READY_FD) out of the serve arguments: it

@@ -577,6 +577,33 @@ export class Queue {
     const stored: StoredMessage[] = entries.map((e) => e.message);
     return { entries, stored };
   }
+
+  // ---- moving messages to another queue (redrive, src/core/redrive.ts) ------------------
+
+  /**
+   * The next ready entry, taken off the list without counting as a delivery (no delivery
+   * count, no delivered mark). Undefined when none is in memory now: see `whenReady`. The
+   * caller ends it with `moved` or `putBack`.
+   */
+  takeForMove(): QueueEntry | undefined {
+    return this.ready.take();
+  }
+
+  /** A taken entry now lives elsewhere (its settle was in the mover's store commit). */
+  moved(entry: QueueEntry): void {
+    this.ctx.bodies.unhold(entry.message);
+    this.checkFlow();
+  }
+
+  /** A taken entry that was not moved regains its place (not marked redelivered). */
+  putBack(entry: QueueEntry): void {
+    if (this.deleted) {
+      this.remove(entry, 'deleted');
+      return;
+    }
+    this.ready.requeue(entry);
+    if (this.consumers.length !== 0) this.scheduleDrain();
+  }
 }
 
 /** A journaled message of this queue the store must be told about. */

@@ -13,6 +13,7 @@ import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
 import type { Queue, QueueOptions } from './queue.js';
 import type { QueueEntry } from './queue-entry.js';
+import { redrive, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { Routed } from './routing.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { VirtualHost } from './vhost.js';
@@ -155,6 +156,15 @@ export class Session {
     args: Record<string, unknown> = {},
   ): void {
     this.vhost.unbind(source, destination, destinationType, routingKey, args, this.connection);
+  }
+
+  /**
+   * Move ready messages of a dead-letter queue back to the queue each last died in (x-death),
+   * or to `options.to`, each move one atomic store commit (src/core/redrive.ts). Resolves with
+   * the counts once the moves are durable.
+   */
+  redrive(queueName: string, options: RedriveOptions = {}): Promise<RedriveResult> {
+    return redrive(this, queueName, options);
   }
 
   // ---- publishing ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import {
   appendFileSync,
   cpSync,
+  lstatSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -76,7 +77,8 @@ function loadGolden(t: TestContext): Promise<Golden> {
 let copies = 0;
 function copyOf(g: Golden): string {
   const dir = join(root, `copy-${++copies}`);
-  cpSync(g.dir, dir, { recursive: true });
+  // Not the control socket a SIGKILLed broker leaves behind (cpSync cannot copy a socket).
+  cpSync(g.dir, dir, { recursive: true, filter: (src) => !lstatSync(src).isSocket() });
   return dir;
 }
 
