@@ -586,7 +586,7 @@ export class Queue {
    * caller ends it with `moved` or `putBack`.
    */
   takeForMove(): QueueEntry | undefined {
-    return this.ready.take();
+    return this.takeReady();
   }
 
   /** A taken entry now lives elsewhere (its settle was in the mover's store commit). */
@@ -602,6 +602,7 @@ export class Queue {
       return;
     }
     this.ready.requeue(entry);
+    this.readyBytes += entry.message.bodySize;
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 }
