@@ -38,7 +38,12 @@ function prefix(): string {
 }
 
 /** A rascal broker on vhost '/' of Baton (or INTEROP_BROKER_URL), shut down after the test. */
-async function rascalOn(t: TestContext, r: Rascal, vhost: object, top: object = {}): Promise<Broker> {
+async function rascalOn(
+  t: TestContext,
+  r: Rascal,
+  vhost: object,
+  top: object = {},
+): Promise<Broker> {
   let broker: Broker | undefined;
   // Registered before the broker's own stop (after-hooks run in order): rascal goes first.
   t.after(async () => {
@@ -76,7 +81,7 @@ async function collect(
 }
 
 function deaths(m: Message): [unknown, unknown, unknown][] {
-  const xs = (m.properties.headers?.["x-death"] ?? []) as unknown as Record<string, unknown>[];
+  const xs = (m.properties.headers?.['x-death'] ?? []) as unknown as Record<string, unknown>[];
   return xs.map((d) => [d.queue, d.reason, d.count]);
 }
 
@@ -200,7 +205,9 @@ void test('rascal: republish with immediateNack goes straight to the DLQ; replay
   });
   let fail = true;
   const handled = await collect(broker, 'work', (_m, ackOrNack) =>
-    fail ? ackOrNack(new Error('invalid'), { strategy: 'republish', immediateNack: true }) : ackOrNack(),
+    fail
+      ? ackOrNack(new Error('invalid'), { strategy: 'republish', immediateNack: true })
+      : ackOrNack(),
   );
   const dead: Seen[] = [];
   const dlq = await broker.subscribe('dlq');
