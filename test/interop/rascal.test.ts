@@ -44,16 +44,17 @@ async function rascalOn(
   vhost: object,
   top: object = {},
 ): Promise<Broker> {
-  let broker: Broker | undefined;
+  const made: { broker?: Broker } = {};
   // Registered before the broker's own stop (after-hooks run in order): rascal goes first.
   t.after(async () => {
-    if (external !== undefined) await broker?.nuke();
-    else await broker?.shutdown();
+    if (external !== undefined) await made.broker?.nuke();
+    else await made.broker?.shutdown();
   });
   const url = external ?? (await startBroker(t)).url;
-  broker = await r.BrokerAsPromised.create(
+  const broker = await r.BrokerAsPromised.create(
     r.withDefaultConfig({ ...top, vhosts: { '/': { connection: { url }, ...vhost } } }),
   );
+  made.broker = broker;
   broker.on('error', (err: Error) => process.stderr.write(`rascal broker error: ${err.message}\n`));
   return broker;
 }
