@@ -24,6 +24,14 @@ export interface LoadSpec {
   queues: number;
   /** Connections to multiplex the queues' channels over. */
   connections: number;
+  /**
+   * Failure handling (one queue only): the queue dead-letters into `<queue>.dlq` through the
+   * default exchange, and the counting consumers read the DLQ. 'dlx': one more consumer
+   * rejects every message (requeue=false); 'ttl': nobody reads the queue, x-message-ttl
+   * `ttlMs` expires each.
+   */
+  failure?: 'dlx' | 'ttl';
+  ttlMs?: number;
 }
 
 export interface LoadResult {
@@ -83,7 +91,20 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // Shared connection pools for the many-queues scenario; one connection each otherwise.
   const pool = nq > 1 ? await Promise.all(Array.from({ length: nconn }, open)) : [];
   const setup = await (pool[0] ?? (await open())).createChannel();
-  for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+  const dlq = `${spec.queue}.dlq`;
+  if (spec.failure !== undefined) {
+    await setup.assertQueue(dlq, { durable: true });
+    await setup.assertQueue(spec.queue, {
+      durable: true,
+      arguments: {
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': dlq,
+        ...(spec.failure === 'ttl' ? { 'x-message-ttl': spec.ttlMs ?? 100 } : {}),
+      },
+    });
+  } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+  // The counting consumers read the DLQ when failures are measured.
+  const consumeFrom = (i: number): string => (spec.failure !== undefined ? dlq : queueName(i));
 
   let allDelivered: () => void = () => {};
   const done = new Promise<void>((r) => (allDelivered = r));
@@ -93,7 +114,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       const conn = nq > 1 ? pool[i % nconn]! : await open();
       const ch = await conn.createChannel();
       await ch.prefetch(spec.prefetch);
-      await ch.consume(queueName(nq > 1 ? i : 0), (msg) => {
+      await ch.consume(consumeFrom(nq > 1 ? i : 0), (msg) => {
         if (msg === null) return;
         const c = msg.content;
         const producer = c.readUInt32BE(0);
@@ -118,6 +139,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     }
   };
 
+  if (spec.failure === 'dlx') {
+    // The failing worker: every delivery is rejected without requeue, so dead-lettered.
+    const ch = await (await open()).createChannel();
+    await ch.prefetch(spec.prefetch);
+    await ch.consume(spec.queue, (msg) => msg && ch.nack(msg, false, false));
+  }
   if (!spec.backlog) await startConsumers();
   const t0 = performance.now();
   let confirmed = 0;
@@ -164,6 +191,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // Leave the broker as we found it: leftover queues would slow later runs (on either broker).
   const cleanup = await (pool[0] ?? conns[0]!).createChannel();
   for (let i = 0; i < nq; i++) await cleanup.deleteQueue(queueName(i));
+  if (spec.failure !== undefined) await cleanup.deleteQueue(dlq);
   for (const c of conns) await c.close().catch(() => {});
   const sorted = latencies.slice(0, delivered).sort();
   const publishSeconds = (tPublished - t0) / 1000;

@@ -138,6 +138,18 @@ export const SCENARIOS: Scenario[] = [
     figures: [publish, e2e, p99, cpu],
   },
   {
+    id: 'dlx',
+    title: 'dead-lettering: every message rejected (requeue=false) into a DLQ, 1 KB',
+    spec: { ...base, messages: 50_000, failure: 'dlx' },
+    figures: [publish, { ...e2e, name: 'dead-lettered msgs/s' }, p99, cpu, clientCpu],
+  },
+  {
+    id: 'ttl',
+    title: 'expiry: x-message-ttl 100 ms, no consumer, dead-lettered into a DLQ, 1 KB',
+    spec: { ...base, messages: 50_000, failure: 'ttl', ttlMs: 100 },
+    figures: [publish, { ...e2e, name: 'expired+dead-lettered msgs/s' }, p99, cpu, clientCpu],
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

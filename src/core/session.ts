@@ -84,10 +84,14 @@ export class Session {
   private confirming = false;
   private publishSeq = 0;
   private confirmedSeq = 0;
+  /** Highest publish seq not nacked, and the highest one acked: a nacked seq is never acked. */
+  private lastAccepted = 0;
+  private ackedSeq = 0;
   private confirmArmed = false;
   private waitingForSync = false;
-  /** Highest publish seq the in-flight afterSync covers. */
+  /** Highest publish seq the in-flight afterSync covers, and the highest to ack of those. */
   private syncCovers = 0;
+  private syncAcks = 0;
   private confirmsFailedTold = false;
   // ---- leases ----
   private readonly leaseMs: number;
@@ -197,6 +201,7 @@ export class Session {
       // failed store leaves it unconfirmed, told through confirmsFailed.
       if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
       else if (r.rejected !== undefined) this.handler.refused?.(seq, queueFull(r.rejected));
+      else this.lastAccepted = seq;
       this.armConfirm();
     } else if (r.failed !== undefined) throw r.failed;
     return r;
@@ -214,6 +219,7 @@ export class Session {
     if (this.closed || this.waitingForSync || this.publishSeq === this.confirmedSeq) return;
     this.waitingForSync = true;
     this.syncCovers = this.publishSeq;
+    this.syncAcks = this.lastAccepted;
     this.vhost.broker.afterSync(this.onSynced);
   };
 
@@ -227,9 +233,12 @@ export class Session {
       return;
     }
     const upto = this.syncCovers;
-    if (upto > this.confirmedSeq) {
-      this.confirmedSeq = upto;
-      this.handler.confirmed?.(upto);
+    if (upto > this.confirmedSeq) this.confirmedSeq = upto;
+    // Ack up to the newest accepted publish only: an ack (multiple) naming a seq already
+    // nacked confirms it twice, which pika's BlockingChannel takes as a protocol error.
+    if (this.syncAcks > this.ackedSeq) {
+      this.ackedSeq = this.syncAcks;
+      this.handler.confirmed?.(this.syncAcks);
     }
     if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
   };
