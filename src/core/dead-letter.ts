@@ -30,8 +30,16 @@ export class DeadLetters {
     const source = entry.message;
     if (source.body === undefined) return false; // never the case: settled entries were delivered
     const props = vhost.broker.properties;
-    const routingKey = queue.policy.deadLetterRoutingKey ?? source.routingKey;
-    const copy = props.withProperties(source, (p) => withDeath(p, queue, source, reason));
+    const dlrk = queue.policy.deadLetterRoutingKey;
+    const routingKey = dlrk ?? source.routingKey;
+    // CC keys are routing keys too (x-death lists them). Without a dead-letter routing key the
+    // copy keeps CC, so routing it uses them again, as RabbitMQ; with one, CC is dropped.
+    const cc = props.senderKeys(source)?.cc ?? [];
+    const copy = props.withProperties(source, (p) => {
+      const next = withDeath(p, queue, source, reason, cc);
+      if (dlrk !== undefined && next.headers !== undefined) delete next.headers.CC;
+      return next;
+    });
     copy.exchange = dlx;
     copy.routingKey = routingKey;
     const r = new Routed();
@@ -65,6 +73,7 @@ function withDeath(
   queue: Queue,
   source: { exchange: string; routingKey: string },
   reason: RemovalReason,
+  cc: readonly string[],
 ): MessageProperties {
   const headers: Record<string, unknown> = { ...p.headers };
   const deaths = Array.isArray(headers['x-death']) ? [...(headers['x-death'] as Death[])] : [];
@@ -81,7 +90,7 @@ function withDeath(
       queue: queue.name,
       time: now,
       exchange: source.exchange,
-      'routing-keys': [source.routingKey],
+      'routing-keys': [source.routingKey, ...cc],
     };
     if (p.expiration !== undefined) entry['original-expiration'] = p.expiration;
   }

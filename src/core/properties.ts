@@ -12,6 +12,17 @@ export type { MessageProperties };
 export interface PropertiesCodec {
   decode(bytes: Buffer): MessageProperties;
   encode(properties: MessageProperties): Buffer;
+  /**
+   * A cheap test before decoding: false only if the bytes certainly carry no header `name`
+   * (a publish path asks it for every message). Absent: always decode.
+   */
+  mayHaveHeader?(bytes: Buffer, name: string): boolean;
+}
+
+/** RabbitMQ's sender-selected distribution: extra routing keys from the CC and BCC headers. */
+export interface SenderKeys {
+  cc: string[];
+  bcc: string[];
 }
 
 /** Reads properties lazily (decoded once per message, on first use) and makes changed copies. */
@@ -38,6 +49,23 @@ export class Properties {
     return this.codec.encode(p);
   }
 
+  /** The CC and BCC routing keys of a message, undefined when it has neither (the usual case). */
+  senderKeys(m: Message): SenderKeys | undefined {
+    const c = this.codec;
+    if (
+      m.decoded === undefined &&
+      c.mayHaveHeader !== undefined &&
+      !c.mayHaveHeader(m.properties, 'CC') &&
+      !c.mayHaveHeader(m.properties, 'BCC')
+    )
+      return undefined;
+    const h = this.of(m).headers;
+    if (h === undefined) return undefined;
+    const cc = keyList(h.CC);
+    const bcc = keyList(h.BCC);
+    return cc.length === 0 && bcc.length === 0 ? undefined : { cc, bcc };
+  }
+
   /**
    * A copy of `m` with changed properties (dead-lettering adds x-death): messages are shared
    * by every queue they were routed to, so they are never changed in place. The body is shared.
@@ -54,4 +82,15 @@ export class Properties {
     }
     return m.withEncodedProperties(this.codec.encode(next), next, persistent, expiresAt);
   }
+}
+
+/** A CC or BCC header value: an array of strings (longstr may arrive as bytes). */
+function keyList(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const x of v) {
+    if (typeof x === 'string') out.push(x);
+    else if (Buffer.isBuffer(x)) out.push(x.toString());
+  }
+  return out;
 }

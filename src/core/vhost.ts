@@ -17,6 +17,7 @@ import {
   type ExchangeType,
 } from './exchange.js';
 import type { Message } from './message.js';
+import type { SenderKeys } from './properties.js';
 import { Queue, type QueueOptions } from './queue.js';
 import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
@@ -67,6 +68,8 @@ export class VirtualHost {
       if (existing === undefined)
         throw new NotFoundError(`no queue '${name}' in vhost '${this.name}'`);
       this.checkExclusive(existing, connection);
+      // A passive declare is a use too (x-expires), as in RabbitMQ.
+      existing.touch();
       return existing;
     }
     if (existing !== undefined) {
@@ -372,6 +375,34 @@ export class VirtualHost {
       const q = this.queues.get(routingKey);
       if (q !== undefined) into.queues.push(q);
     } else this.router.route(ex, into);
+    const extra = this.broker.properties.senderKeys(message);
+    if (extra !== undefined) this.routeSenderKeys(ex, into, extra);
+  }
+
+  /**
+   * RabbitMQ's sender-selected distribution: the CC and BCC headers are more routing keys
+   * (each queue still gets one copy), and BCC is removed from what is delivered.
+   */
+  private routeSenderKeys(ex: Exchange, into: Routed, keys: SenderKeys): void {
+    const routingKey = into.routingKey;
+    for (const key of [...keys.cc, ...keys.bcc]) {
+      if (ex.name === '') {
+        const q = this.queues.get(key);
+        if (q !== undefined) into.queues.push(q);
+        continue;
+      }
+      into.routingKey = key;
+      this.router.route(ex, into);
+    }
+    into.routingKey = routingKey;
+    const unique = [...new Set(into.queues)];
+    into.queues.length = 0;
+    into.queues.push(...unique);
+    if (keys.bcc.length !== 0)
+      into.message = this.broker.properties.withProperties(into.message!, (p) => {
+        const { BCC: _hidden, ...headers } = p.headers ?? {};
+        return { ...p, headers };
+      });
   }
 
   /**

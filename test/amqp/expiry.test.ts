@@ -163,17 +163,14 @@ void test('x-expires: an unused queue is deleted; a consumer keeps it alive', as
   await ch.assertQueue('used', { arguments: { 'x-expires': 100 } });
   await ch.consume('used', () => {});
   ch.sendToQueue('unused', Buffer.from('lost with the queue'));
+  // Probe without using it (a passive declare would renew the lease): a mandatory publish
+  // comes back once the queue is gone; publishing is not a use.
+  let returned = false;
+  ch.on('return', () => (returned = true));
   await until(
-    async () => {
-      const c = await conn.createChannel();
-      c.on('error', () => {});
-      try {
-        await c.checkQueue('unused');
-        await c.close();
-        return false;
-      } catch {
-        return true;
-      }
+    () => {
+      ch.publish('', 'unused', Buffer.from('probe'), { mandatory: true });
+      return returned;
     },
     'the unused queue to expire',
     5000,

@@ -6,6 +6,17 @@ import {
   type BasicPropertiesInput,
 } from './generated/properties.js';
 
+const keys = new Map<string, Buffer>();
+
+function shortstrKey(name: string): Buffer {
+  let k = keys.get(name);
+  if (k === undefined) {
+    const b = Buffer.from(name);
+    keys.set(name, (k = Buffer.concat([Buffer.from([b.length]), b])));
+  }
+  return k;
+}
+
 /** The basic properties the core models (cluster-id is deprecated and not carried). */
 const FIELDS = [
   'contentType',
@@ -29,6 +40,11 @@ const FIELDS = [
  * messages the core changed (x-death) are encoded here.
  */
 export const amqpPropertiesCodec: PropertiesCodec = {
+  mayHaveHeader(bytes: Buffer, name: string): boolean {
+    // A header name is a shortstr in the field table: its length byte, then its bytes. No
+    // match means no such header; a match may be a value's bytes (decode to be sure).
+    return bytes.length > 2 && bytes.indexOf(shortstrKey(name)) !== -1;
+  },
   decode(bytes: Buffer): MessageProperties {
     const p = decodeProperties(bytes, 0, bytes.length);
     const out: Record<string, unknown> = {};
