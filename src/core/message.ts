@@ -15,6 +15,8 @@ export class Message implements StoredMessage {
   bodySize: number;
   priority: number;
   expiresAt: number;
+  /** Wall-clock ms at which the broker accepted it (queue TTLs count from it); 0 = unknown. */
+  timestamp: number;
   location: MessageLocation | undefined;
   persistent: boolean;
   /** `properties` decoded, filled on first use (Properties.of). */
@@ -30,6 +32,7 @@ export class Message implements StoredMessage {
     persistent: boolean,
     priority = 0,
     expiresAt = 0,
+    timestamp = Date.now(),
   ) {
     this.exchange = exchange;
     this.routingKey = routingKey;
@@ -38,18 +41,24 @@ export class Message implements StoredMessage {
     this.bodySize = body.length;
     this.priority = priority;
     this.expiresAt = expiresAt;
+    this.timestamp = timestamp;
     this.location = undefined;
     this.persistent = persistent;
     this.decoded = undefined;
     this.refs = 0;
   }
 
-  /** The same message with other properties (not yet routed or journaled: no location). */
+  /**
+   * The same message with other properties (not yet routed or journaled: no location). It
+   * keeps the original's arrival `timestamp` unless given another (a dead-letter copy arrives
+   * at its target queue now: pass Date.now()).
+   */
   withEncodedProperties(
     properties: Buffer,
     decoded: MessageProperties,
     persistent: boolean,
     expiresAt: number,
+    timestamp = this.timestamp,
   ): Message {
     const m = new Message(
       this.exchange,
@@ -59,6 +68,7 @@ export class Message implements StoredMessage {
       persistent,
       decoded.priority ?? 0,
       expiresAt,
+      timestamp,
     );
     m.body = this.body;
     m.bodySize = this.bodySize;
@@ -76,6 +86,7 @@ export class Message implements StoredMessage {
       true,
       sm.priority,
       sm.expiresAt,
+      sm.timestamp,
     );
     m.body = sm.body;
     m.bodySize = sm.bodySize;
