@@ -4,10 +4,10 @@
  * segments compaction deletes.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { JournalStore } from '../../src/store/journal/journal-store.js';
 import {
   ENQUEUE_FIXED,
   HEADER,
@@ -17,7 +17,7 @@ import {
   writeSeq,
 } from '../../src/store/journal/record.js';
 import type { PagedMessage, StoredMessage } from '../../src/store/store.js';
-import { eventually, message, openJournal, recoverAll, synced, tempDir } from './helpers.js';
+import { eventually, message, openJournal, recoverAll, synced } from './helpers.js';
 
 const SEG = 4096;
 
@@ -111,9 +111,11 @@ function oldJournal(dir: string, count: number): StoredMessage[] {
 }
 
 void it('a journal of old ENQUEUE records (no timestamp) recovers with timestamp 0, pages and compacts', async (t) => {
-  const dir = join(tempDir(t, 'baton-old-journal-'), 'data');
+  const dir = mkdtempSync(join(tmpdir(), 'baton-old-journal-'));
   const old = oldJournal(dir, 40);
   const j = await openJournal(t, { dir, segmentSize: SEG, bodyBudget: 600 });
+  // After openJournal's close (hooks run in the order they were added).
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   let store = j.store;
   const r = await recoverAll(store);
   const q1 = r.messages.filter((m) => m.queueId === 1);

@@ -4,12 +4,9 @@ import type { MessageLocation } from '../store.js';
 import { Reclaimer, type ReclaimHost } from './compaction.js';
 import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
 import {
-  enqueuePairsStart,
   enqueueTargetCount,
-  FAILURE_ENTRY,
   HEADER,
   PAIR,
-  readSeq,
   RecordKind,
   relocate,
   SEAL_SIZE,
@@ -68,14 +65,6 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   protected liveMessages = 0;
   private settles = Buffer.allocUnsafe(64 * PAIR);
   private settleCount = 0;
-  /**
-   * Failure counts of the live messages that have one (queueId -> seq -> count), so that
-   * compaction can write them again after the copies it makes: the records holding them may
-   * be in segments deleted once the copy is durable. Rare (only messages that failed).
-   */
-  protected readonly failureCounts = new Map<number, Map<number, number>>();
-  private failures = Buffer.allocUnsafe(16 * FAILURE_ENTRY);
-  private failureCount = 0;
   /** Read-ahead for readPaged, readBody and recovery. */
   protected readonly reader: RecordReader;
   /**
@@ -155,7 +144,6 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     const refs = targets === null ? 1 : targets.length >>> 1;
     if (enqueueTargetCount(out) > 1) seg.index.setFans(seg.index.add(offset, MULTI), targets!);
     else seg.index.add(offset, SINGLE);
-    if (this.failureCounts.size !== 0) this.carryFailures(out);
     from.setForward(i, seg.id, offset, out.length);
     if (targets !== null) from.fans!.delete(i);
     old.live -= refs;
@@ -243,50 +231,6 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     if (this.settleCount > 0) {
       this.writePairs(RecordKind.SETTLE, this.settles, this.settleCount);
       this.settleCount = 0;
-    }
-  }
-
-  /** Queue a failure count for the open batch's FAILURES record. */
-  protected appendFailures(queueId: number, seq: number, failures: number): void {
-    const at = this.failureCount * FAILURE_ENTRY;
-    if (at + FAILURE_ENTRY > this.failures.length) {
-      const grown = Buffer.allocUnsafe(this.failures.length * 2);
-      this.failures.copy(grown, 0, 0, at);
-      this.failures = grown;
-    }
-    this.failures.writeUInt32LE(queueId, at);
-    writeSeq(this.failures, at + 4, seq);
-    this.failures.writeUInt32LE(failures, at + PAIR);
-    this.failureCount++;
-    this.gc.touch();
-  }
-
-  /** Encode the pending failure counts; called as the batch is sealed. */
-  protected flushFailures(): void {
-    if (this.failureCount > 0) {
-      this.writePairs(RecordKind.FAILURES, this.failures, this.failureCount, FAILURE_ENTRY);
-      this.failureCount = 0;
-    }
-  }
-
-  /** The message at (queueId, seq) is gone: its count need not be carried any more. */
-  protected forgetFailures(queueId: number, seq: number): void {
-    const counts = this.failureCounts.get(queueId);
-    if (counts !== undefined && counts.delete(seq) && counts.size === 0) {
-      this.failureCounts.delete(queueId);
-    }
-  }
-
-  /**
-   * Compaction copied the message record `rec`: write the counts of its (still live) targets
-   * again in the same batch, so they survive the deletion of the segments holding the old ones.
-   */
-  private carryFailures(rec: Buffer): void {
-    for (let i = 0, q = enqueuePairsStart(rec); i < enqueueTargetCount(rec); i++, q += PAIR) {
-      const queueId = rec.readUInt32LE(q);
-      const seq = readSeq(rec, q + 4);
-      const n = this.failureCounts.get(queueId)?.get(seq);
-      if (n !== undefined) this.appendFailures(queueId, seq, n);
     }
   }
 

@@ -39,6 +39,7 @@ import { PagedLoads } from './paged-loads.js';
 import { recoverJournal } from './recovery.js';
 import {
   DefEntry,
+  FailureEntry,
   type JournalFiles,
   JournalLocation,
   listJournalFiles,
@@ -79,6 +80,12 @@ export class JournalStore extends JournalLog implements Store {
   private defs = new Map<string, DefEntry>();
   private marks = new Map<number, MarkEntry>();
   private dirtyMarks: MarkEntry[] = [];
+  /**
+   * Failure counts of the live messages that have one (queueId -> seq). Each pins the segment
+   * of its latest record, re-appended before that segment goes (see FailureEntry).
+   */
+  private failureCounts = new Map<number, Map<number, FailureEntry>>();
+  private dirtyFailures: FailureEntry[] = [];
   private readonly decoder = new EnqueueDecoder();
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
@@ -217,7 +224,7 @@ export class JournalStore extends JournalLog implements Store {
       this.startHead();
       this.defs = r.defs;
       this.marks = r.marks;
-      for (const [queueId, counts] of r.failures) this.failureCounts.set(queueId, counts);
+      this.failureCounts = r.failures;
       this.liveMessages = r.liveMessages;
       this.writable = this.closing === undefined;
       this.lastQueueId = this.reservedQueueId = Math.max(idMark, r.stats.maxQueueId);
@@ -353,8 +360,7 @@ export class JournalStore extends JournalLog implements Store {
     for (const m of messages) this.release(queueId, m.location);
     const counts = this.failureCounts.get(queueId);
     if (counts !== undefined) {
-      for (const seq of counts.keys()) if (seq <= uptoSeq) counts.delete(seq);
-      if (counts.size === 0) this.failureCounts.delete(queueId);
+      for (const seq of counts.keys()) if (seq <= uptoSeq) this.forgetFailures(queueId, seq);
     }
     const mark = this.marks.get(queueId);
     if (mark !== undefined && mark.seq <= uptoSeq) {
@@ -379,28 +385,45 @@ export class JournalStore extends JournalLog implements Store {
   }
 
   /**
-   * Batched like settles: one FAILURES record per flush. Kept in memory for the live message
-   * too (until it is settled or purged), so compaction can carry it (JournalLog.failureCounts).
-   * A count not above the one already recorded is not written again.
+   * Batched like watermarks: the counts changed during a turn go in one FAILURES record as the
+   * batch is sealed. A count not above the one kept is not written again.
    */
   recordFailures(queueId: number, seq: number, failures: number): void {
     checkFailures(queueId, seq, failures);
     // Failed or closed: nothing appended now could become durable; see Store.recordFailures.
     if (!this.writable || this.gc.failure !== undefined) return;
-    if (!this.keepFailures(queueId, seq, failures)) return;
-    this.appendFailures(queueId, seq, failures);
+    const e = this.failureEntry(queueId, seq, failures);
+    if (e === undefined) return;
+    e.count = failures;
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirtyFailures.push(e);
+      this.gc.touch();
+    }
   }
 
-  /** Remember the count for (queueId, seq); false if it is not above the one kept. */
-  private keepFailures(queueId: number, seq: number, failures: number): boolean {
+  /** The entry of (queueId, seq), made if missing, when `failures` is above its count. */
+  private failureEntry(queueId: number, seq: number, failures: number): FailureEntry | undefined {
     let counts = this.failureCounts.get(queueId);
-    if (counts === undefined) {
-      if (failures === 0) return false;
-      this.failureCounts.set(queueId, (counts = new Map()));
-    }
-    if (failures <= (counts.get(seq) ?? 0)) return false;
-    counts.set(seq, failures);
-    return true;
+    const e = counts?.get(seq);
+    if (e !== undefined) return failures > e.count ? e : undefined;
+    if (failures === 0) return undefined;
+    if (counts === undefined)
+      this.failureCounts.set(queueId, (counts = new Map<number, FailureEntry>()));
+    const made = new FailureEntry(queueId, seq, 0, -1);
+    counts.set(seq, made);
+    return made;
+  }
+
+  /** The message at (queueId, seq) is gone: its count is not kept or re-appended any more. */
+  private forgetFailures(queueId: number, seq: number): void {
+    const counts = this.failureCounts.get(queueId);
+    const e = counts?.get(seq);
+    if (e === undefined) return;
+    counts!.delete(seq);
+    if (counts!.size === 0) this.failureCounts.delete(queueId);
+    e.removed = true;
+    if (e.segment >= 0) this.unpin(e.segment);
   }
 
   /**
@@ -470,7 +493,14 @@ export class JournalStore extends JournalLog implements Store {
       } else if (o.op === 'purge') {
         this.applyPurge(o.queueId, o.uptoSeq, o.messages);
       } else if (o.op === 'failures') {
-        this.keepFailures(o.queueId, o.seq, o.failures);
+        const e = this.failureEntry(o.queueId, o.seq, o.failures);
+        if (e !== undefined) {
+          // This record now holds the latest count (a pending FAILURES record re-pins later).
+          e.count = o.failures;
+          if (e.segment >= 0) this.unpin(e.segment);
+          e.segment = id;
+          seg.pins++;
+        }
       } else {
         let mark = this.marks.get(o.queueId);
         if (mark === undefined)
@@ -568,7 +598,7 @@ export class JournalStore extends JournalLog implements Store {
   /** Batched records go last in the batch, after the enqueues they may settle. */
   beforeSeal(): void {
     if (this.dirtyMarks.length > 0) this.writeMarks();
-    this.flushFailures();
+    if (this.dirtyFailures.length > 0) this.writeFailures();
     this.flushSettles();
   }
 
@@ -579,6 +609,15 @@ export class JournalStore extends JournalLog implements Store {
         m.dirty = true;
         this.dirtyMarks.push(m);
         this.gc.touch();
+      }
+    }
+    for (const counts of this.failureCounts.values()) {
+      for (const e of counts.values()) {
+        if (e.segment === seg.id && !e.dirty) {
+          e.dirty = true;
+          this.dirtyFailures.push(e);
+          this.gc.touch();
+        }
       }
     }
   }
@@ -639,6 +678,30 @@ export class JournalStore extends JournalLog implements Store {
       if (m.removed) continue;
       if (m.segment >= 0) this.unpin(m.segment);
       m.segment = seg.id;
+      seg.pins++;
+    }
+  }
+
+  private writeFailures(): void {
+    const list = this.dirtyFailures;
+    this.dirtyFailures = [];
+    const buf = Buffer.allocUnsafe(list.length * FAILURE_ENTRY);
+    let n = 0;
+    for (const e of list) {
+      e.dirty = false;
+      if (e.removed) continue;
+      const at = n * FAILURE_ENTRY;
+      buf.writeUInt32LE(e.queueId, at);
+      writeSeq(buf, at + 4, e.seq);
+      buf.writeUInt32LE(e.count, at + PAIR);
+      n++;
+    }
+    if (n === 0) return;
+    const seg = this.writePairs(RecordKind.FAILURES, buf, n, FAILURE_ENTRY);
+    for (const e of list) {
+      if (e.removed) continue;
+      if (e.segment >= 0) this.unpin(e.segment);
+      e.segment = seg.id;
       seg.pins++;
     }
   }

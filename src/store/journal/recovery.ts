@@ -33,6 +33,7 @@ import type { EnqueueDecoder, RecordReader } from './record-reader.js';
 import { QueueScan } from './queue-scan.js';
 import {
   DefEntry,
+  FailureEntry,
   isLive,
   JournalLocation,
   MarkEntry,
@@ -48,8 +49,8 @@ export interface RecoveredJournal {
   segments: Segment[];
   defs: Map<string, DefEntry>;
   marks: Map<number, MarkEntry>;
-  /** Failure counts of live messages that have one: queueId -> seq -> count. */
-  failures: Map<number, Map<number, number>>;
+  /** Failure counts of live messages that have one (queueId -> seq), their segments pinned. */
+  failures: Map<number, Map<number, FailureEntry>>;
   liveMessages: number;
   /** The last segment ended with the seal of a clean close. */
   clean: boolean;
@@ -121,8 +122,10 @@ export function recoverJournal(
   for (const d of scan.defs.values()) segments[d.segment - first]!.pins++;
   for (const m of scan.marks.values()) segments[m.segment - first]!.pins++;
   for (const [key, d] of scan.defs) visitor.definition(key, decodeDefinition(d.payload));
-  const failures = new Map<number, Map<number, number>>();
+  const failures = new Map<number, Map<number, FailureEntry>>();
   const liveMessages = scan.replay(segments, clean, options, visitor, failures);
+  for (const counts of failures.values())
+    for (const e of counts.values()) segments[e.segment - first]!.pins++;
   // Only live records stay indexed: settles look them up, compaction copies them.
   for (const seg of segments) seg.index.compact(isLive);
   const queueSeqs = new Map<number, number>();
@@ -383,10 +386,11 @@ class Scanner {
   readonly marks = new Map<number, MarkEntry>();
   readonly queues = new Map<number, QueueScan>();
   /**
-   * The highest failure count recorded per (queue, seq), dropped again by a settle or purge
-   * (so it stays small: only messages that failed and are still around).
+   * The highest failure count recorded per (queue, seq) and the segment of the latest record
+   * of it, dropped again by a settle or purge (so it stays small: only messages that failed
+   * and are still around).
    */
-  readonly failures = new Map<number, Map<number, number>>();
+  readonly failures = new Map<number, Map<number, FailureEntry>>();
   records = 0;
   maxQueueId = 0;
   sealed = false;
@@ -459,7 +463,8 @@ class Scanner {
           break;
         case RecordKind.FAILURES:
           for (let q = p + 4, e = q + buf.readUInt32LE(p) * FAILURE_ENTRY; q < e;) {
-            this.failed(buf.readUInt32LE(q), readSeq(buf, q + 4), buf.readUInt32LE(q + PAIR));
+            const queueId = buf.readUInt32LE(q);
+            this.failed(queueId, readSeq(buf, q + 4), buf.readUInt32LE(q + PAIR), seg.id);
             q += FAILURE_ENTRY;
           }
           break;
@@ -503,11 +508,19 @@ class Scanner {
     return (this.lastQueue = q);
   }
 
-  private failed(queueId: number, seq: number, failures: number): void {
+  private failed(queueId: number, seq: number, failures: number, segment: number): void {
     this.queue(queueId).saw(seq);
+    if (failures === 0) return;
     let counts = this.failures.get(queueId);
-    if (counts === undefined) this.failures.set(queueId, (counts = new Map()));
-    if (failures > (counts.get(seq) ?? 0)) counts.set(seq, failures);
+    if (counts === undefined)
+      this.failures.set(queueId, (counts = new Map<number, FailureEntry>()));
+    const e = counts.get(seq);
+    if (e === undefined) counts.set(seq, new FailureEntry(queueId, seq, failures, segment));
+    else if (failures >= e.count) {
+      // The later record of the highest count is the one to keep (and pin).
+      e.count = failures;
+      e.segment = segment;
+    }
   }
 
   private forgetFailures(queueId: number, seq: number): void {
@@ -550,7 +563,7 @@ class Scanner {
     clean: boolean,
     { bodyBudget, reader, decoder }: ReplayOptions,
     visitor: RecoveryVisitor,
-    liveFailures: Map<number, Map<number, number>>,
+    liveFailures: Map<number, Map<number, FailureEntry>>,
   ): number {
     const bases = this.bases;
     let live = 0;
@@ -563,7 +576,7 @@ class Scanner {
       const mark = this.marks.get(queueId);
       const delivered = !clean ? Infinity : mark === undefined ? -1 : mark.seq;
       const counts = this.failures.get(queueId);
-      let kept: Map<number, number> | undefined = undefined;
+      let kept: Map<number, FailureEntry> | undefined = undefined;
       if (qs.size > 0) visitor.queue?.(queueId, qs.size);
       qs.drain((seq, rec) => {
         if (rec < bases[si]! || (si + 1 < bases.length && rec >= bases[si + 1]!)) {
@@ -609,12 +622,12 @@ class Scanner {
           }
         }
         let failures = 0;
-        if (counts !== undefined) {
-          failures = counts.get(seq) ?? 0;
-          if (failures > 0) {
-            if (kept === undefined) liveFailures.set(queueId, (kept = new Map()));
-            kept.set(seq, failures);
-          }
+        const e = counts?.get(seq);
+        if (e !== undefined) {
+          failures = e.count;
+          if (kept === undefined)
+            liveFailures.set(queueId, (kept = new Map<number, FailureEntry>()));
+          kept.set(seq, e);
         }
         visitor.message({ queueId, seq, message, redelivered: seq <= delivered, failures });
       });
