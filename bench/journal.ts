@@ -120,6 +120,7 @@ async function scenario(
             bodySize,
             priority: 0,
             expiresAt: 0,
+            timestamp: Date.now(),
             location: undefined,
           };
           store.enqueue(message, [queueId], [++seq]);
@@ -211,6 +212,7 @@ export async function runRecoveryBench(
         bodySize: 16,
         priority: 0,
         expiresAt: 0,
+        timestamp: Date.now(),
         location: undefined,
       };
       seqs[0] = i;
@@ -322,6 +324,7 @@ async function writeBacklog(dir: string, count: number, bodySize: number): Promi
         bodySize,
         priority: 0,
         expiresAt: 0,
+        timestamp: Date.now(),
         location: undefined,
       },
       ids,

@@ -220,8 +220,7 @@ export class Broker {
         build();
         const q = byId.get(r.queueId);
         if (q === undefined) return;
-        // MERGE-TODO(store9): r.failures
-        q.restore(Message.fromStored(r.message), r.seq, r.redelivered, 0);
+        q.restore(Message.fromStored(r.message), r.seq, r.redelivered, r.failures);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
     });

@@ -15,7 +15,7 @@ export class Message implements StoredMessage {
   bodySize: number;
   priority: number;
   expiresAt: number;
-  /** When the broker accepted it (Date.now() ms): x-message-ttl counts from here. */
+  /** Wall-clock ms at which the broker accepted it (queue TTLs count from it); 0 = unknown. */
   timestamp: number;
   location: MessageLocation | undefined;
   persistent: boolean;
@@ -32,6 +32,7 @@ export class Message implements StoredMessage {
     persistent: boolean,
     priority = 0,
     expiresAt = 0,
+    timestamp = Date.now(),
   ) {
     this.exchange = exchange;
     this.routingKey = routingKey;
@@ -40,19 +41,24 @@ export class Message implements StoredMessage {
     this.bodySize = body.length;
     this.priority = priority;
     this.expiresAt = expiresAt;
-    this.timestamp = Date.now();
+    this.timestamp = timestamp;
     this.location = undefined;
     this.persistent = persistent;
     this.decoded = undefined;
     this.refs = 0;
   }
 
-  /** The same message with other properties (not yet routed or journaled: no location). */
+  /**
+   * The same message with other properties (not yet routed or journaled: no location). It
+   * keeps the original's arrival `timestamp` unless given another (a dead-letter copy arrives
+   * at its target queue now: pass Date.now()).
+   */
   withEncodedProperties(
     properties: Buffer,
     decoded: MessageProperties,
     persistent: boolean,
     expiresAt: number,
+    timestamp = this.timestamp,
   ): Message {
     const m = new Message(
       this.exchange,
@@ -62,6 +68,7 @@ export class Message implements StoredMessage {
       persistent,
       decoded.priority ?? 0,
       expiresAt,
+      timestamp,
     );
     m.body = this.body;
     m.bodySize = this.bodySize;
@@ -79,6 +86,8 @@ export class Message implements StoredMessage {
       true,
       sm.priority,
       sm.expiresAt,
+      // Unknown (a record older than timestamps): count a queue TTL from the restart.
+      sm.timestamp === 0 ? Date.now() : sm.timestamp,
     );
     m.body = sm.body;
     m.bodySize = sm.bodySize;

@@ -137,6 +137,7 @@ export class PagedTail {
           r.persistent,
           r.priority,
           r.expiresAt,
+          r.timestamp,
         );
         this.loaded(new QueueEntry(this.queue, seq, m, (flags & JOURNALED) !== 0), flags);
         continue;
@@ -257,6 +258,7 @@ function refOnly(a: number, b: number, c: number): StoredMessage {
     bodySize: 0,
     priority: 0,
     expiresAt: 0,
+    timestamp: 0,
     location: { segment: a, offset: b, size: c },
   };
 }

@@ -80,7 +80,14 @@ export class Properties {
       const ms = next.expiration === undefined ? NaN : Number(next.expiration);
       expiresAt = Number.isInteger(ms) && ms >= 0 ? Date.now() + ms : 0;
     }
-    return m.withEncodedProperties(this.codec.encode(next), next, persistent, expiresAt);
+    // A changed copy is a new arrival where it goes (a dead letter's TTL counts from now).
+    return m.withEncodedProperties(
+      this.codec.encode(next),
+      next,
+      persistent,
+      expiresAt,
+      Date.now(),
+    );
   }
 }
 

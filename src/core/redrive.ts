@@ -89,7 +89,14 @@ export async function redrive(
   const move = (entry: QueueEntry, target: Queue): Error | undefined => {
     const m = entry.message;
     // A copy without the source's store location: the target's enqueue writes its own record.
-    const copy = m.withEncodedProperties(m.properties, props.of(m), m.persistent, m.expiresAt);
+    // Arrives in its target now: a queue TTL there counts from the move.
+    const copy = m.withEncodedProperties(
+      m.properties,
+      props.of(m),
+      m.persistent,
+      m.expiresAt,
+      Date.now(),
+    );
     copy.exchange = '';
     copy.routingKey = target.name;
     r.reset('', target.name, copy);

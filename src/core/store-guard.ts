@@ -59,12 +59,7 @@ export class StoreGuard {
   /** The message at (queueId, seq) has failed `failures` deliveries (x-delivery-limit). */
   recordFailures(queueId: number, seq: number, failures: number): void {
     if (this.store.failure === undefined)
-      // MERGE-TODO(store9): the store verb lands with the store branch.
-      this.safely(() =>
-        (
-          this.store as Store & { recordFailures?(q: number, s: number, f: number): void }
-        ).recordFailures?.(queueId, seq, failures),
-      );
+      this.safely(() => this.store.recordFailures(queueId, seq, failures));
   }
 
   markDelivered(queueId: number, seq: number): void {

@@ -13,6 +13,8 @@ export interface SpillRecord {
   body: Buffer;
   priority: number;
   expiresAt: number;
+  /** StoredMessage.timestamp, kept exactly. */
+  timestamp: number;
   persistent: boolean;
 }
 

@@ -24,6 +24,12 @@ export interface StoredMessage {
   priority: number;
   /** Wall-clock ms at which the message expires, 0 for never. */
   expiresAt: number;
+  /**
+   * Wall-clock ms (Date.now()) at which the broker accepted the message; queue TTLs count
+   * from it. Kept exactly as written through recovery, `load` and the transient spill; 0 =
+   * unknown (a record written before stores kept it).
+   */
+  timestamp: number;
   /** Where the store keeps the message, for paging and live counts; set by `enqueue`. */
   location: MessageLocation | undefined;
 }
@@ -52,6 +58,11 @@ export interface RecoveredMessage {
   message: StoredMessage;
   /** True when the message may have been delivered before the restart. */
   redelivered: boolean;
+  /**
+   * Failed deliveries recorded for it in this queue (the highest `recordFailures` count that
+   * reached the store), 0 if none. Known for paged-out messages too.
+   */
+  failures: number;
 }
 
 /** What recovery hands back to the core, in order. */
@@ -166,8 +177,19 @@ export interface Store {
   /** Messages of the queue with seq <= seq have been handed to a consumer (redelivered flag). */
   markDelivered(queueId: number, seq: number): void;
   /**
+   * The message at (queueId, seq) has failed `failures` deliveries so far (it came back from
+   * a consumer: nack/reject with requeue, session ended, consumer timeout). Call with the new
+   * total each time, only for a message enqueued in this store and not yet settled. Recovery
+   * hands back the highest count recorded (RecoveredMessage.failures); a count for a message
+   * settled or purged since is ignored. Like a settle, it is batched (one record per flush) and
+   * nothing waits for it to be durable. Cheap, and never throws for a failed or closed store
+   * (nothing more can become durable then; the count is dropped); throws RangeError only for
+   * invalid arguments (ids and counts are unsigned 32-bit integers, seq a safe integer >= 0).
+   */
+  recordFailures(queueId: number, seq: number, failures: number): void;
+  /**
    * Apply `ops` in order as one unit: after any crash, recovery finds all of them or none
-   * (a transaction's publishes and acks, a dead-letter move). The same rules as the single
+   * (a transaction's publishes and acks, a dead-letter move, failure counts). The same rules as the single
    * verbs apply to each op; an invalid op throws before anything is applied. afterSync covers
    * a commit like any append. Needs `capabilities.atomicCommit` for the crash guarantee.
    */
@@ -259,7 +281,14 @@ export type StoreOp =
       readonly uptoSeq: number;
       readonly messages: Iterable<Located>;
     }
-  | { readonly op: 'markDelivered'; readonly queueId: number; readonly seq: number };
+  | { readonly op: 'markDelivered'; readonly queueId: number; readonly seq: number }
+  | {
+      /** As `recordFailures`, atomically with the other ops (e.g. a requeue inside a commit). */
+      readonly op: 'failures';
+      readonly queueId: number;
+      readonly seq: number;
+      readonly failures: number;
+    };
 
 /** A paged message read back by `load`, with the seq its queue gave it. */
 export interface PagedMessage {

@@ -179,3 +179,26 @@ void test('x-expires: an unused queue is deleted; a consumer keeps it alive', as
   await new Promise((r) => setTimeout(r, 150));
   assert.equal((await ch.checkQueue('used')).consumerCount, 1, 'a queue with a consumer stays');
 });
+
+void test('x-message-ttl counts from arrival across a restart, also for paged-out messages', async (t) => {
+  const b = await startBroker(t, { bodyBudget: 4096 });
+  let conn = await connect(t, b.url);
+  let ch = await openConfirmChannel(conn);
+  await ch.assertQueue('ttl', { durable: true, arguments: { 'x-message-ttl': 400 } });
+  await ch.assertQueue('kept', { durable: true, arguments: { 'x-message-ttl': 600000 } });
+  const body = Buffer.alloc(1024, 1);
+  for (let i = 0; i < 20; i++) {
+    ch.sendToQueue('ttl', body, { persistent: true });
+    ch.sendToQueue('kept', body, { persistent: true });
+  }
+  await ch.waitForConfirms();
+  await conn.close();
+  await b.server.stop();
+  await new Promise((r) => setTimeout(r, 500));
+  await b.restart();
+  conn = await connect(t, b.url);
+  ch = await openConfirmChannel(conn);
+  assert.equal(await ch.get('ttl', { noAck: true }), false, 'expired while the broker was down');
+  await until(async () => (await ch.checkQueue('ttl')).messageCount === 0, 'all expired');
+  assert.equal((await ch.checkQueue('kept')).messageCount, 20);
+});

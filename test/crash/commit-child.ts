@@ -29,6 +29,7 @@ function message(k: number, j: number, n: number, pad: number): StoredMessage {
     bodySize: body.length,
     priority: 0,
     expiresAt: 0,
+    timestamp: Date.now(),
     location: undefined,
   };
 }

@@ -28,6 +28,7 @@ function message(id: number): StoredMessage {
     bodySize: body.length,
     priority: 0,
     expiresAt: 0,
+    timestamp: Date.now(),
     location: undefined,
   };
 }

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const HEADER = 9;
-export const KIND = { ENQUEUE: 3, SEAL: 7, BATCH: 8 } as const;
+/** ENQUEUE_T (10) is what the journal writes; ENQUEUE (3) is in journals written before. */
+export const KIND = { ENQUEUE: 3, SEAL: 7, BATCH: 8, ENQUEUE_T: 10 } as const;
 
 export interface RecordSpan {
   start: number;
@@ -44,7 +45,7 @@ export function mapSegment(dir: string, name: string): SegmentMap {
     const kind = buf[off + 4]!;
     const end = off + HEADER + length;
     const r: RecordSpan = { start: off, end, kind };
-    if (kind === KIND.ENQUEUE) {
+    if (kind === KIND.ENQUEUE || kind === KIND.ENQUEUE_T) {
       const m = /"id":"([^"]+)"/.exec(buf.subarray(off + HEADER, end).toString('latin1'));
       if (m) r.id = m[1]!;
     }

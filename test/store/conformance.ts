@@ -327,6 +327,126 @@ export function describeStore(name: string, factory: StoreFactory): void {
       await assert.rejects(store.load(locations, 7), { code: 'BATON_STORE_FAILED' });
     });
 
+    void it('timestamps come back exactly as written, from recovery and from load', async (t) => {
+      const h = await factory(t);
+      let store = h.store;
+      await recoverAll(store);
+      const stamps = [1_700_000_000_123, 0, 1_700_000_000_123.5, Date.now()];
+      const ms = stamps.map((ts, i) => ({ ...message(`t${i}`), timestamp: ts }));
+      ms.forEach((m, i) => store.enqueue(m, [1], [i + 1]));
+      const moved = { ...message('in a commit'), timestamp: 1_600_000_000_000 };
+      store.commit([{ op: 'enqueue', message: moved, queueIds: [1], seqs: [5] }]);
+      await synced(store);
+      if (store.capabilities.paging) {
+        const got = (
+          await store.load(
+            [...ms, moved].map((m) => m.location!),
+            1,
+          )
+        ).map(paged);
+        assert.deepEqual(
+          got.map((p) => p.message.timestamp),
+          [...stamps, 1_600_000_000_000],
+        );
+      }
+      if (h.reopen === undefined || !store.capabilities.durable) return;
+      store = await h.reopen();
+      const r = await recoverAll(store);
+      assert.deepEqual(
+        r.messages.map((m) => m.message.timestamp),
+        [...stamps, 1_600_000_000_000],
+      );
+    });
+
+    void it('recordFailures: the highest count per (queue, seq) comes back, none for settled or purged ones', async (t) => {
+      const h = await factory(t);
+      let store = h.store;
+      await recoverAll(store);
+      const a = message('a');
+      const b = message('b');
+      const c = message('c');
+      const d = message('d');
+      store.enqueue(a, [1, 2], [1, 1]);
+      store.enqueue(b, [1], [2]);
+      store.enqueue(c, [1], [3]);
+      store.enqueue(d, [3], [1]);
+      store.recordFailures(1, 1, 1);
+      store.recordFailures(1, 1, 2);
+      store.recordFailures(2, 1, 7);
+      store.recordFailures(1, 2, 4);
+      // Never lowered by a smaller count that arrives later.
+      store.recordFailures(1, 2, 3);
+      store.recordFailures(1, 3, 1);
+      store.settle(1, 3, c);
+      store.recordFailures(3, 1, 5);
+      store.purge(3, 1, [d]);
+      store.commit([
+        { op: 'failures', queueId: 1, seq: 1, failures: 3 },
+        { op: 'markDelivered', queueId: 1, seq: 2 },
+      ]);
+      for (const bad of [
+        [-1, 1, 1],
+        [1, -1, 1],
+        [1, 1.5, 1],
+        [1, 1, 2 ** 32],
+        [1, 1, Number.NaN],
+        [2 ** 32, 1, 1],
+      ] as const) {
+        assert.throws(() => store.recordFailures(bad[0], bad[1], bad[2]), RangeError, `${bad}`);
+      }
+      assert.throws(
+        () => store.commit([{ op: 'failures', queueId: 1, seq: 1, failures: -2 }]),
+        RangeError,
+      );
+      await synced(store);
+      if (h.reopen === undefined || !store.capabilities.durable) {
+        await store.close();
+        // Closed: dropped, never thrown (it runs on the failure path of a delivery).
+        store.recordFailures(1, 1, 9);
+        return;
+      }
+      store = await h.reopen();
+      const r = await recoverAll(store);
+      assert.deepEqual(
+        r.messages.map((m) => [m.queueId, m.seq, m.failures]),
+        [
+          [1, 1, 3],
+          [1, 2, 4],
+          [2, 1, 7],
+        ],
+      );
+      // After a restart the counts go on from there.
+      store.recordFailures(1, 2, 5);
+      await store.close();
+      store.recordFailures(1, 2, 6);
+      store = await h.reopen();
+      const r2 = await recoverAll(store);
+      assert.deepEqual(
+        r2.messages.map((m) => [m.queueId, m.seq, m.failures]),
+        [
+          [1, 1, 3],
+          [1, 2, 5],
+          [2, 1, 7],
+        ],
+      );
+    });
+
+    void it('recordFailures never throws on a failed store', async (t) => {
+      const h = await factory(t);
+      const { store } = h;
+      await recoverAll(store);
+      store.enqueue(message('x'), [1], [1]);
+      await synced(store);
+      if (h.breakWrites === undefined) return;
+      h.breakWrites();
+      store.enqueue(message('lost'), [1], [2]);
+      await new Promise<Error | undefined>((resolve) => store.afterSync(resolve));
+      assert.notEqual(store.failure, undefined);
+      store.recordFailures(1, 1, 1);
+      assert.throws(() => store.recordFailures(1, 1, -1), RangeError);
+      await store.close();
+    });
+
     void it('a failed store stays failed: writes throw, afterSync and load report it', async (t) => {
       const h = await factory(t);
       const { store } = h;

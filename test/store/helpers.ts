@@ -26,6 +26,7 @@ export function message(body: string | Buffer, routingKey = 'rk', priority = 0):
     bodySize: b.length,
     priority,
     expiresAt: 0,
+    timestamp: Date.now(),
     location: undefined,
   };
 }

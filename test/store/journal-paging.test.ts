@@ -23,6 +23,7 @@ function locationOnly(l: MessageLocation): StoredMessage {
     bodySize: 0,
     priority: 0,
     expiresAt: 0,
+    timestamp: 0,
     location: { ...l },
   };
 }

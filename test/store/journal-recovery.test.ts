@@ -26,6 +26,11 @@ interface Rec {
   keys: string[];
 }
 
+/** A message record: ENQUEUE_T (10), or ENQUEUE (3) of an older journal. */
+function isEnqueueKind(kind: number): boolean {
+  return kind === 3 || kind === 10;
+}
+
 function walk(dir: string): Rec[] {
   const out: Rec[] = [];
   for (const file of readdirSync(dir)
@@ -47,7 +52,9 @@ function walk(dir: string): Rec[] {
           );
         }
       };
+      // ENQUEUE_T (10) carries an f64 timestamp more than the older ENQUEUE (3).
       if (kind === 3) pairs(p + 11, b.readUInt16LE(p + 9));
+      if (kind === 10) pairs(p + 19, b.readUInt16LE(p + 17));
       if (kind === 4) pairs(p + 4, b.readUInt32LE(p));
       if (kind === 1) keys.push(b.toString('utf8', p + 4, p + 4 + b.readUInt32LE(p)));
       out.push({ file, start: off, end: p + len, kind, keys });
@@ -64,7 +71,7 @@ function replay(recs: Rec[]): { defs: string[]; live: string[] } {
   const live = new Map<string, true>();
   for (const r of recs) {
     if (r.kind === 1) defs.add(r.keys[0]!);
-    if (r.kind === 3) for (const k of r.keys) live.set(k, true);
+    if (isEnqueueKind(r.kind)) for (const k of r.keys) live.set(k, true);
     if (r.kind === 4) for (const k of r.keys) live.delete(k);
   }
   return { defs: [...defs].sort(), live: [...live.keys()].sort() };
@@ -318,7 +325,9 @@ void it('segments larger than the 8 MiB scan chunk: records across chunk ends an
   const inLast = recs.filter((x) => x.file === lastName && x.start > 8 << 20);
   assert.ok(inLast.length > 2, 'the last segment reaches past one chunk');
   const victim = inLast[Math.floor(inLast.length / 2)]!;
-  const kept = recs.filter((x) => x.kind === 3 && (x.file !== lastName || x.end <= victim.start));
+  const kept = recs.filter(
+    (x) => isEnqueueKind(x.kind) && (x.file !== lastName || x.end <= victim.start),
+  );
   const got = await recoverCopy(t, image, (dir) =>
     truncateSync(join(dir, lastName), victim.start + 5),
   );
@@ -359,7 +368,7 @@ void it('a flipped byte inside the newest segment with synced records after it r
   const src = await buildJournal(t);
   const recs = walk(src);
   const lastName = lastSegment(src).split('/').pop()!;
-  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  const inLast = recs.filter((r) => r.file === lastName && isEnqueueKind(r.kind));
   assert.ok(inLast.length >= 4, 'the newest segment holds several messages');
   // The first, a middle and the last message record: each is followed by a BATCH record
   // (written only after a sync), so none of them can be a torn write.
@@ -384,7 +393,7 @@ void it('--recover-skip-corrupt skips exactly the damaged record, keeps its byte
   const src = await buildJournal(t);
   const recs = walk(src);
   const lastName = lastSegment(src).split('/').pop()!;
-  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  const inLast = recs.filter((r) => r.file === lastName && isEnqueueKind(r.kind));
   const victim = inLast[inLast.length >> 1]!;
   const expected = replay(recs.filter((r) => r !== victim));
   for (const at of [victim.start + 6, victim.end - 1, victim.start + 1]) {
@@ -473,7 +482,7 @@ void it('a skip is remembered by its side file: later starts without the flag sk
   const src = await buildJournal(t);
   const recs = walk(src);
   const lastName = lastSegment(src).split('/').pop()!;
-  const inLast = recs.filter((r) => r.file === lastName && r.kind === 3);
+  const inLast = recs.filter((r) => r.file === lastName && isEnqueueKind(r.kind));
   const victim = inLast[1]!;
   const { dir, file } = flipped(t, src, victim.end - 2);
   const skipping = await JournalStore.open({ dir, skipCorrupt: true, compactRatio: 0 });

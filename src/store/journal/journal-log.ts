@@ -234,13 +234,14 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     }
   }
 
-  protected writePairs(kind: RecordKind, pairs: Buffer, count: number): Segment {
-    const size = HEADER + 4 + count * PAIR;
+  /** A record of `u32 count | count entries` of `entry` bytes each, from `entries`. */
+  protected writePairs(kind: RecordKind, entries: Buffer, count: number, entry = PAIR): Segment {
+    const size = HEADER + 4 + count * entry;
     const seg = this.room(size);
     const p = this.gc.reserve(seg, size);
     const b = this.gc.slab;
     b.writeUInt32LE(count, p + HEADER);
-    pairs.copy(b, p + HEADER + 4, 0, count * PAIR);
+    entries.copy(b, p + HEADER + 4, 0, count * entry);
     this.gc.commit(seg, sealRecord(b, p, p + size, kind, seg.id));
     return seg;
   }

@@ -16,15 +16,16 @@ import {
   type StoreStats,
 } from '../store.js';
 import { StoreFailure } from '../store-failure.js';
-import { checkOps } from '../store-ops.js';
+import { checkFailures, checkOps } from '../store-ops.js';
 import { DirLock } from './dir-lock.js';
 import { journalKey } from './journal-key.js';
 import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
   BATCH_SIZE,
-  ENQUEUE_FIXED,
+  ENQUEUE_T_FIXED,
   enqueueBodyStart,
+  FAILURE_ENTRY,
   HEADER,
   MAX_PAYLOAD,
   PAIR,
@@ -38,6 +39,7 @@ import { PagedLoads } from './paged-loads.js';
 import { recoverJournal } from './recovery.js';
 import {
   DefEntry,
+  FailureEntry,
   type JournalFiles,
   JournalLocation,
   listJournalFiles,
@@ -78,6 +80,12 @@ export class JournalStore extends JournalLog implements Store {
   private defs = new Map<string, DefEntry>();
   private marks = new Map<number, MarkEntry>();
   private dirtyMarks: MarkEntry[] = [];
+  /**
+   * Failure counts of the live messages that have one (queueId -> seq). Each pins the segment
+   * of its latest record, re-appended before that segment goes (see FailureEntry).
+   */
+  private failureCounts = new Map<number, Map<number, FailureEntry>>();
+  private dirtyFailures: FailureEntry[] = [];
   private readonly decoder = new EnqueueDecoder();
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
@@ -216,6 +224,7 @@ export class JournalStore extends JournalLog implements Store {
       this.startHead();
       this.defs = r.defs;
       this.marks = r.marks;
+      this.failureCounts = r.failures;
       this.liveMessages = r.liveMessages;
       this.writable = this.closing === undefined;
       this.lastQueueId = this.reservedQueueId = Math.max(idMark, r.stats.maxQueueId);
@@ -287,7 +296,8 @@ export class JournalStore extends JournalLog implements Store {
     const bodyLength = body.length;
     const inline = bodyLength <= INLINE_BODY;
     // Upper bound (3 UTF-8 bytes per UTF-16 unit); commit() takes the bytes actually used.
-    const meta = HEADER + ENQUEUE_FIXED + n * PAIR + 8 + 3 * (ex.length + rk.length) + props.length;
+    const meta =
+      HEADER + ENQUEUE_T_FIXED + n * PAIR + 8 + 3 * (ex.length + rk.length) + props.length;
     const seg = this.room(meta + bodyLength);
     const gc = this.gc;
     const start = gc.reserve(seg, inline ? meta + bodyLength : meta);
@@ -296,8 +306,9 @@ export class JournalStore extends JournalLog implements Store {
     let p = start + HEADER;
     b[p] = message.priority;
     b.writeDoubleLE(message.expiresAt, p + 1);
-    b.writeUInt16LE(n, p + 9);
-    p += ENQUEUE_FIXED;
+    b.writeDoubleLE(message.timestamp, p + 9);
+    b.writeUInt16LE(n, p + 17);
+    p += ENQUEUE_T_FIXED;
     let targets: number[] | null = null;
     if (n > 1) targets = [];
     for (let i = 0; i < n; i++) {
@@ -317,7 +328,7 @@ export class JournalStore extends JournalLog implements Store {
       b.set(body, p);
       p += bodyLength;
     }
-    const size = sealRecord(b, start, p, RecordKind.ENQUEUE, seg.id, inline ? undefined : body);
+    const size = sealRecord(b, start, p, RecordKind.ENQUEUE_T, seg.id, inline ? undefined : body);
     gc.commit(seg, p - start);
     if (!inline) gc.external(seg, body);
     if (targets === null) seg.index.add(offset, SINGLE);
@@ -331,6 +342,7 @@ export class JournalStore extends JournalLog implements Store {
   settle(queueId: number, seq: number, message: Located): void {
     if (!this.writable || this.gc.failure !== undefined) this.refuse();
     this.appendSettle(queueId, seq, message.location);
+    if (this.failureCounts.size !== 0) this.forgetFailures(queueId, seq);
   }
 
   purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
@@ -346,6 +358,10 @@ export class JournalStore extends JournalLog implements Store {
 
   private applyPurge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
     for (const m of messages) this.release(queueId, m.location);
+    const counts = this.failureCounts.get(queueId);
+    if (counts !== undefined) {
+      for (const seq of counts.keys()) if (seq <= uptoSeq) this.forgetFailures(queueId, seq);
+    }
     const mark = this.marks.get(queueId);
     if (mark !== undefined && mark.seq <= uptoSeq) {
       // Every message the watermark covered is gone: it need not be kept or re-appended.
@@ -366,6 +382,48 @@ export class JournalStore extends JournalLog implements Store {
       this.dirtyMarks.push(mark);
       this.gc.touch();
     }
+  }
+
+  /**
+   * Batched like watermarks: the counts changed during a turn go in one FAILURES record as the
+   * batch is sealed. A count not above the one kept is not written again.
+   */
+  recordFailures(queueId: number, seq: number, failures: number): void {
+    checkFailures(queueId, seq, failures);
+    // Failed or closed: nothing appended now could become durable; see Store.recordFailures.
+    if (!this.writable || this.gc.failure !== undefined) return;
+    const e = this.failureEntry(queueId, seq, failures);
+    if (e === undefined) return;
+    e.count = failures;
+    if (!e.dirty) {
+      e.dirty = true;
+      this.dirtyFailures.push(e);
+      this.gc.touch();
+    }
+  }
+
+  /** The entry of (queueId, seq), made if missing, when `failures` is above its count. */
+  private failureEntry(queueId: number, seq: number, failures: number): FailureEntry | undefined {
+    let counts = this.failureCounts.get(queueId);
+    const e = counts?.get(seq);
+    if (e !== undefined) return failures > e.count ? e : undefined;
+    if (failures === 0) return undefined;
+    if (counts === undefined)
+      this.failureCounts.set(queueId, (counts = new Map<number, FailureEntry>()));
+    const made = new FailureEntry(queueId, seq, 0, -1);
+    counts.set(seq, made);
+    return made;
+  }
+
+  /** The message at (queueId, seq) is gone: its count is not kept or re-appended any more. */
+  private forgetFailures(queueId: number, seq: number): void {
+    const counts = this.failureCounts.get(queueId);
+    const e = counts?.get(seq);
+    if (e === undefined) return;
+    counts!.delete(seq);
+    if (counts!.size === 0) this.failureCounts.delete(queueId);
+    e.removed = true;
+    if (e.segment >= 0) this.unpin(e.segment);
   }
 
   /**
@@ -398,6 +456,12 @@ export class JournalStore extends JournalLog implements Store {
         b.writeUInt32LE(o.queueId, p + HEADER);
         writeSeq(b, p + HEADER + 4, o.uptoSeq);
         p += sealRecord(b, p, p + HEADER + PAIR, RecordKind.PURGE, id);
+      } else if (o.op === 'failures') {
+        b.writeUInt32LE(1, p + HEADER);
+        b.writeUInt32LE(o.queueId, p + HEADER + 4);
+        writeSeq(b, p + HEADER + 8, o.seq);
+        b.writeUInt32LE(o.failures, p + HEADER + 4 + PAIR);
+        p += sealRecord(b, p, p + HEADER + 4 + FAILURE_ENTRY, RecordKind.FAILURES, id);
       } else {
         // Never lower a watermark: recovery keeps the last one it sees.
         const seq = Math.max(o.seq, this.marks.get(o.queueId)?.seq ?? 0);
@@ -425,8 +489,18 @@ export class JournalStore extends JournalLog implements Store {
         o.message.location = new JournalLocation(id, offset, size);
       } else if (o.op === 'settle') {
         this.release(o.queueId, o.message.location);
+        if (this.failureCounts.size !== 0) this.forgetFailures(o.queueId, o.seq);
       } else if (o.op === 'purge') {
         this.applyPurge(o.queueId, o.uptoSeq, o.messages);
+      } else if (o.op === 'failures') {
+        const e = this.failureEntry(o.queueId, o.seq, o.failures);
+        if (e !== undefined) {
+          // This record now holds the latest count (a pending FAILURES record re-pins later).
+          e.count = o.failures;
+          if (e.segment >= 0) this.unpin(e.segment);
+          e.segment = id;
+          seg.pins++;
+        }
       } else {
         let mark = this.marks.get(o.queueId);
         if (mark === undefined)
@@ -524,6 +598,7 @@ export class JournalStore extends JournalLog implements Store {
   /** Batched records go last in the batch, after the enqueues they may settle. */
   beforeSeal(): void {
     if (this.dirtyMarks.length > 0) this.writeMarks();
+    if (this.dirtyFailures.length > 0) this.writeFailures();
     this.flushSettles();
   }
 
@@ -534,6 +609,15 @@ export class JournalStore extends JournalLog implements Store {
         m.dirty = true;
         this.dirtyMarks.push(m);
         this.gc.touch();
+      }
+    }
+    for (const counts of this.failureCounts.values()) {
+      for (const e of counts.values()) {
+        if (e.segment === seg.id && !e.dirty) {
+          e.dirty = true;
+          this.dirtyFailures.push(e);
+          this.gc.touch();
+        }
       }
     }
   }
@@ -598,6 +682,30 @@ export class JournalStore extends JournalLog implements Store {
     }
   }
 
+  private writeFailures(): void {
+    const list = this.dirtyFailures;
+    this.dirtyFailures = [];
+    const buf = Buffer.allocUnsafe(list.length * FAILURE_ENTRY);
+    let n = 0;
+    for (const e of list) {
+      e.dirty = false;
+      if (e.removed) continue;
+      const at = n * FAILURE_ENTRY;
+      buf.writeUInt32LE(e.queueId, at);
+      writeSeq(buf, at + 4, e.seq);
+      buf.writeUInt32LE(e.count, at + PAIR);
+      n++;
+    }
+    if (n === 0) return;
+    const seg = this.writePairs(RecordKind.FAILURES, buf, n, FAILURE_ENTRY);
+    for (const e of list) {
+      if (e.removed) continue;
+      if (e.segment >= 0) this.unpin(e.segment);
+      e.segment = seg.id;
+      seg.pins++;
+    }
+  }
+
   private async shutdown(): Promise<void> {
     this.writable = false;
     await this.reclaimer.stop();
@@ -635,7 +743,7 @@ function opBound(o: StoreOp): number {
     const m = o.message;
     return (
       HEADER +
-      ENQUEUE_FIXED +
+      ENQUEUE_T_FIXED +
       o.queueIds.length * PAIR +
       8 +
       3 * (m.exchange.length + m.routingKey.length) +
@@ -644,10 +752,11 @@ function opBound(o: StoreOp): number {
     );
   }
   if (o.op === 'purge') return HEADER + PAIR;
+  if (o.op === 'failures') return HEADER + 4 + FAILURE_ENTRY;
   return HEADER + 4 + PAIR;
 }
 
-/** A whole ENQUEUE record at `b[p...]`, body inline; returns where it ends. */
+/** A whole ENQUEUE_T record at `b[p...]`, body inline; returns where it ends. */
 function encodeEnqueue(
   b: Buffer,
   p: number,
@@ -661,8 +770,9 @@ function encodeEnqueue(
   p += HEADER;
   b[p] = m.priority;
   b.writeDoubleLE(m.expiresAt, p + 1);
-  b.writeUInt16LE(n, p + 9);
-  p += ENQUEUE_FIXED;
+  b.writeDoubleLE(m.timestamp, p + 9);
+  b.writeUInt16LE(n, p + 17);
+  p += ENQUEUE_T_FIXED;
   for (let i = 0; i < n; i++) {
     b.writeUInt32LE(queueIds[i]!, p);
     writeSeq(b, p + 4, seqs[i]!);
@@ -675,7 +785,7 @@ function encodeEnqueue(
   p += 4 + m.properties.length;
   b.set(m.body!, p);
   p += m.body!.length;
-  sealRecord(b, start, p, RecordKind.ENQUEUE, seed);
+  sealRecord(b, start, p, RecordKind.ENQUEUE_T, seed);
   return p;
 }
 

@@ -2,7 +2,7 @@ import { read } from 'node:fs';
 import type { MessageLocation, PagedMessage } from '../store.js';
 import { StoreCorruptError } from '../store-failure.js';
 import type { SyncCallback } from './group-commit.js';
-import { checkRecord, describeCheck, RecordKind } from './record.js';
+import { checkRecord, describeCheck, isEnqueue } from './record.js';
 import type { EnqueueDecoder } from './record-reader.js';
 import { JournalLocation, type Segment } from './segment.js';
 
@@ -194,7 +194,7 @@ export class PagedLoads {
   ): PagedMessage | Error {
     const code = checkRecord(buf, at, at + size, seg.id);
     if (code < 0) return new StoreCorruptError(seg.path, offset, describeCheck(code));
-    if (code !== size || buf[at + 4] !== RecordKind.ENQUEUE) {
+    if (code !== size || !isEnqueue(buf[at + 4])) {
       return new StoreCorruptError(seg.path, offset, 'no message record of that size here');
     }
     const seq = this.host.decoder.seqOf(buf, at, queueId);

@@ -4,8 +4,9 @@ import { StoreCorruptError } from '../store-failure.js';
 import {
   checkRecord,
   describeCheck,
-  ENQUEUE_FIXED,
+  enqueueFixed,
   HEADER,
+  isEnqueue,
   MAX_PAYLOAD,
   PAIR,
   readSeq,
@@ -91,7 +92,7 @@ export class RecordReader {
   }
 
   /**
-   * The CRC-checked ENQUEUE record at `offset` of `seg`; `size` is its whole size, or 0 to take
+   * The CRC-checked message record (ENQUEUE_T or ENQUEUE) at `offset` of `seg`; `size` is its whole size, or 0 to take
    * it from the header. Throws StoreCorruptError when the bytes there are not a valid record.
    */
   enqueue(seg: Segment, offset: number, size = 0): Buffer {
@@ -113,7 +114,7 @@ export class RecordReader {
         `journal location ${seg.id}:${offset} says ${size} bytes but the record there has ${code}`,
       );
     }
-    if (buf[at + 4] !== RecordKind.ENQUEUE) {
+    if (!isEnqueue(buf[at + 4])) {
       throw new Error(`journal location ${seg.id}:${offset} is not a message record`);
     }
     return buf;
@@ -183,7 +184,7 @@ class StringCache {
 }
 
 /**
- * Decodes ENQUEUE records (layout in record.ts) into StoredMessages whose buffers are private
+ * Decodes message records (ENQUEUE_T and the older ENQUEUE, layout in record.ts) into StoredMessages whose buffers are private
  * copies, never views of the read-ahead window. Consecutive messages with the same properties
  * bytes share one properties Buffer (treat it as read-only).
  */
@@ -195,8 +196,9 @@ export class EnqueueDecoder {
   /** The seq recorded for `queueId` in the record at `rec[at...]`, or -1. */
   seqOf(rec: Buffer, at: number, queueId: number): number {
     const p = at + HEADER;
-    const n = rec.readUInt16LE(p + ENQUEUE_FIXED - 2);
-    for (let i = 0, q = p + ENQUEUE_FIXED; i < n; i++, q += PAIR) {
+    const fixed = enqueueFixed(rec[at + 4]!);
+    const n = rec.readUInt16LE(p + fixed - 2);
+    for (let i = 0, q = p + fixed; i < n; i++, q += PAIR) {
       if (rec.readUInt32LE(q) === queueId) return readSeq(rec, q + 4);
     }
     return -1;
@@ -211,7 +213,10 @@ export class EnqueueDecoder {
     const p = at + HEADER;
     const priority = rec[p]!;
     const expiresAt = rec.readDoubleLE(p + 1);
-    let q = p + ENQUEUE_FIXED + rec.readUInt16LE(p + ENQUEUE_FIXED - 2) * PAIR;
+    const timestamped = rec[at + 4] === RecordKind.ENQUEUE_T;
+    const timestamp = timestamped ? rec.readDoubleLE(p + 9) : 0;
+    const fixed = enqueueFixed(rec[at + 4]!);
+    let q = p + fixed + rec.readUInt16LE(p + fixed - 2) * PAIR;
     let len = rec.readUInt16LE(q);
     const exchange = this.exchanges.get(rec, q + 2, len);
     q += 2 + len;
@@ -232,6 +237,7 @@ export class EnqueueDecoder {
       bodySize,
       priority,
       expiresAt,
+      timestamp,
       location,
     };
     return m;

@@ -11,10 +11,19 @@
  *
  *   DEF_PUT    u32 keyLength | key utf8 | value as tagged JSON utf8 (rest of payload)
  *   DEF_DELETE u32 keyLength | key utf8
- *   ENQUEUE    u8 priority | f64 expiresAt | u16 n | n pairs | u16 exchangeLength | exchange
- *              | u16 routingKeyLength | routingKey | u32 propertiesLength | properties
- *              | body (rest of payload)
+ *   ENQUEUE_T  u8 priority | f64 expiresAt | f64 timestamp | u16 n | n pairs
+ *              | u16 exchangeLength | exchange | u16 routingKeyLength | routingKey
+ *              | u32 propertiesLength | properties | body (rest of payload)
+ *              (timestamp: wall-clock ms at which the broker accepted the message; every
+ *              writer uses this kind)
+ *   ENQUEUE    the same without the timestamp (journals written before it existed): still
+ *              read everywhere an ENQUEUE_T is, with timestamp 0 (unknown). Compaction keeps
+ *              a record's kind.
  *   SETTLE     u32 n | n pairs          (every settle of one flush in one record)
+ *   FAILURES   u32 n | n × (pair | u32 failures)   (the message at (queue, seq) has failed
+ *              that many deliveries so far; one record per flush. Recovery keeps the highest
+ *              per live message and ignores entries of settled ones. Compaction writes the
+ *              count of every message it copies again after the copy.)
  *   PURGE      one pair: queueId and uptoSeq
  *   WATERMARK  u32 n | n pairs          (delivered-up-to seq per queue, one record per flush)
  *   SEAL       u32 segment number | u8 clean   (last record of a segment; bytes after it are
@@ -24,11 +33,12 @@
  *              segment, and a marker written after a sync when nothing else is pending; tag is
  *              the CRC32C of the first 8 payload bytes started from the journal's secret key
  *              XOR the segment number, so a look-alike inside a message body never passes)
- *   TXN        whole ENQUEUE, SETTLE, PURGE and WATERMARK records, one after the other: an
- *              atomic commit. Its CRC covers them all, so a torn or damaged commit fails as one
- *              record and recovery drops it whole; each inner record keeps its own header and
- *              CRC, so a message inside one is read back at its own offset like any other. A
- *              TXN never straddles a segment (the segment rolls before one that does not fit).
+ *   TXN        whole ENQUEUE_T (ENQUEUE in older journals), SETTLE, PURGE, WATERMARK and
+ *              FAILURES records, one after the other: an atomic commit. Its CRC covers them
+ *              all, so a torn or damaged commit fails as one record and recovery drops it
+ *              whole; each inner record keeps its own header and CRC, so a message inside one
+ *              is read back at its own offset like any other. A TXN never straddles a segment
+ *              (the segment rolls before one that does not fit).
  *
  * No payload is empty, so a zero length word can only be a zero-filled (never-written) tail.
  * A record's position is its segment number and the offset of its header.
@@ -58,17 +68,38 @@ export const RecordKind = {
   SEAL: 7,
   BATCH: 8,
   TXN: 9,
+  ENQUEUE_T: 10,
+  FAILURES: 11,
 } as const;
 /** The highest kind a record may carry. */
-export const MAX_KIND = RecordKind.TXN;
+export const MAX_KIND = RecordKind.FAILURES;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 export const HEADER = 9;
 export const SEAL_SIZE = HEADER + 5;
 export const BATCH_SIZE = HEADER + 12;
-/** Bytes of an ENQUEUE payload before its target pairs. */
+/** Bytes of an (old) ENQUEUE payload before its target pairs. */
 export const ENQUEUE_FIXED = 11;
+/** Bytes of an ENQUEUE_T payload before its target pairs (ENQUEUE's plus the timestamp). */
+export const ENQUEUE_T_FIXED = 19;
 export const PAIR = 12;
+/** One FAILURES entry: a pair and a u32 count. */
+export const FAILURE_ENTRY = PAIR + 4;
+
+/** Whether `kind` is a message record (ENQUEUE_T, or ENQUEUE of an older journal). */
+export function isEnqueue(kind: number | undefined): boolean {
+  return kind === RecordKind.ENQUEUE_T || kind === RecordKind.ENQUEUE;
+}
+
+/** Bytes before the target pairs in a message record of `kind`; its u16 n is the last two. */
+export function enqueueFixed(kind: number): number {
+  return kind === RecordKind.ENQUEUE_T ? ENQUEUE_T_FIXED : ENQUEUE_FIXED;
+}
+
+/** The timestamp of the message record at `rec[at...]`: 0 (unknown) in an old ENQUEUE. */
+export function enqueueTimestamp(rec: Buffer, at: number): number {
+  return rec[at + 4] === RecordKind.ENQUEUE_T ? rec.readDoubleLE(at + HEADER + 9) : 0;
+}
 /** Refuse single records past this size (a length word beyond it is treated as damage). */
 export const MAX_PAYLOAD = 0x7fff_0000;
 
@@ -197,33 +228,40 @@ export function describeCheck(code: number): string {
   return 'a record fails its CRC32C check or has an unknown kind';
 }
 
-/** Offset of the body inside an ENQUEUE record that starts at `off`. */
+/** Offset of the body inside a message record that starts at `off`. */
 export function enqueueBodyStart(rec: Buffer, off: number): number {
-  let p = off + HEADER + ENQUEUE_FIXED - 2;
+  let p = off + HEADER + enqueueFixed(rec[off + 4]!) - 2;
   p += 2 + rec.readUInt16LE(p) * PAIR;
   p += 2 + rec.readUInt16LE(p);
   p += 2 + rec.readUInt16LE(p);
   return p + 4 + rec.readUInt32LE(p);
 }
 
-/** Number of (queue, seq) pairs in the ENQUEUE record at offset 0 of `rec`. */
+/** Number of (queue, seq) pairs in the message record at offset 0 of `rec`. */
 export function enqueueTargetCount(rec: Buffer): number {
-  return rec.readUInt16LE(HEADER + ENQUEUE_FIXED - 2);
+  return rec.readUInt16LE(HEADER + enqueueFixed(rec[4]!) - 2);
+}
+
+/** Offset of the first (queue, seq) pair in the message record at offset 0 of `rec`. */
+export function enqueuePairsStart(rec: Buffer): number {
+  return HEADER + enqueueFixed(rec[4]!);
 }
 
 /**
- * The ENQUEUE record `rec`, re-sealed for segment `seed`, keeping only the targets in `pairs`
- * ([queueId, seq, ...]) when some of its queues have settled it. For compaction.
+ * The message record `rec` (either kind, kept), re-sealed for segment `seed`, keeping only
+ * the targets in `pairs` ([queueId, seq, ...]) when some of its queues have settled it. For
+ * compaction.
  */
 export function relocate(rec: Buffer, pairs: readonly number[] | null, seed: number): Buffer {
+  const kind = rec[4] as RecordKind;
   const n0 = enqueueTargetCount(rec);
   const n = pairs === null ? n0 : pairs.length >>> 1;
   if (n === n0) {
     const out = Buffer.from(rec);
-    sealRecord(out, 0, out.length, RecordKind.ENQUEUE, seed);
+    sealRecord(out, 0, out.length, kind, seed);
     return out;
   }
-  const listStart = HEADER + ENQUEUE_FIXED;
+  const listStart = HEADER + enqueueFixed(kind);
   const rest = listStart + n0 * PAIR;
   const out = Buffer.allocUnsafe(rec.length - (n0 - n) * PAIR);
   rec.copy(out, 0, 0, listStart);
@@ -235,6 +273,6 @@ export function relocate(rec: Buffer, pairs: readonly number[] | null, seed: num
     p += PAIR;
   }
   rec.copy(out, p, rest);
-  sealRecord(out, 0, out.length, RecordKind.ENQUEUE, seed);
+  sealRecord(out, 0, out.length, kind, seed);
   return out;
 }

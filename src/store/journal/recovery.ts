@@ -16,7 +16,8 @@ import { StoreCorruptError } from '../store-failure.js';
 import {
   checkRecord,
   describeCheck,
-  ENQUEUE_FIXED,
+  enqueueFixed,
+  FAILURE_ENTRY,
   findBatch,
   HEADER,
   MAX_KIND,
@@ -32,6 +33,7 @@ import type { EnqueueDecoder, RecordReader } from './record-reader.js';
 import { QueueScan } from './queue-scan.js';
 import {
   DefEntry,
+  FailureEntry,
   isLive,
   JournalLocation,
   MarkEntry,
@@ -47,6 +49,8 @@ export interface RecoveredJournal {
   segments: Segment[];
   defs: Map<string, DefEntry>;
   marks: Map<number, MarkEntry>;
+  /** Failure counts of live messages that have one (queueId -> seq), their segments pinned. */
+  failures: Map<number, Map<number, FailureEntry>>;
   liveMessages: number;
   /** The last segment ended with the seal of a clean close. */
   clean: boolean;
@@ -118,7 +122,10 @@ export function recoverJournal(
   for (const d of scan.defs.values()) segments[d.segment - first]!.pins++;
   for (const m of scan.marks.values()) segments[m.segment - first]!.pins++;
   for (const [key, d] of scan.defs) visitor.definition(key, decodeDefinition(d.payload));
-  const liveMessages = scan.replay(segments, clean, options, visitor);
+  const failures = new Map<number, Map<number, FailureEntry>>();
+  const liveMessages = scan.replay(segments, clean, options, visitor, failures);
+  for (const counts of failures.values())
+    for (const e of counts.values()) segments[e.segment - first]!.pins++;
   // Only live records stay indexed: settles look them up, compaction copies them.
   for (const seg of segments) seg.index.compact(isLive);
   const queueSeqs = new Map<number, number>();
@@ -129,6 +136,7 @@ export function recoverJournal(
     segments,
     defs: scan.defs,
     marks: scan.marks,
+    failures,
     liveMessages,
     clean,
     stats: {
@@ -377,6 +385,12 @@ class Scanner {
   readonly defs = new Map<string, DefEntry>();
   readonly marks = new Map<number, MarkEntry>();
   readonly queues = new Map<number, QueueScan>();
+  /**
+   * The highest failure count recorded per (queue, seq) and the segment of the latest record
+   * of it, dropped again by a settle or purge (so it stays small: only messages that failed
+   * and are still around).
+   */
+  readonly failures = new Map<number, Map<number, FailureEntry>>();
   records = 0;
   maxQueueId = 0;
   sealed = false;
@@ -427,11 +441,13 @@ class Scanner {
         continue;
       }
       switch (kind) {
+        case RecordKind.ENQUEUE_T:
         case RecordKind.ENQUEUE: {
-          const count = buf.readUInt16LE(p + ENQUEUE_FIXED - 2);
+          const fixed = enqueueFixed(kind);
+          const count = buf.readUInt16LE(p + fixed - 2);
           const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
           const rec = first + index.add(base + off, state, n);
-          for (let q = p + ENQUEUE_FIXED, e = q + count * PAIR; q < e; q += PAIR) {
+          for (let q = p + fixed, e = q + count * PAIR; q < e; q += PAIR) {
             // A compaction copy repeats (queue, seq): the later copy wins.
             this.queue(buf.readUInt32LE(q)).set(readSeq(buf, q + 4), rec);
           }
@@ -439,7 +455,17 @@ class Scanner {
         }
         case RecordKind.SETTLE:
           for (let q = p + 4, e = q + buf.readUInt32LE(p) * PAIR; q < e; q += PAIR) {
-            this.queue(buf.readUInt32LE(q)).delete(readSeq(buf, q + 4));
+            const queueId = buf.readUInt32LE(q);
+            const seq = readSeq(buf, q + 4);
+            this.queue(queueId).delete(seq);
+            if (this.failures.size !== 0) this.forgetFailures(queueId, seq);
+          }
+          break;
+        case RecordKind.FAILURES:
+          for (let q = p + 4, e = q + buf.readUInt32LE(p) * FAILURE_ENTRY; q < e;) {
+            const queueId = buf.readUInt32LE(q);
+            this.failed(queueId, readSeq(buf, q + 4), buf.readUInt32LE(q + PAIR), seg.id);
+            q += FAILURE_ENTRY;
           }
           break;
         case RecordKind.PURGE:
@@ -482,8 +508,35 @@ class Scanner {
     return (this.lastQueue = q);
   }
 
+  private failed(queueId: number, seq: number, failures: number, segment: number): void {
+    this.queue(queueId).saw(seq);
+    if (failures === 0) return;
+    let counts = this.failures.get(queueId);
+    if (counts === undefined)
+      this.failures.set(queueId, (counts = new Map<number, FailureEntry>()));
+    const e = counts.get(seq);
+    if (e === undefined) counts.set(seq, new FailureEntry(queueId, seq, failures, segment));
+    else if (failures >= e.count) {
+      // The later record of the highest count is the one to keep (and pin).
+      e.count = failures;
+      e.segment = segment;
+    }
+  }
+
+  private forgetFailures(queueId: number, seq: number): void {
+    const counts = this.failures.get(queueId);
+    if (counts !== undefined && counts.delete(seq) && counts.size === 0) {
+      this.failures.delete(queueId);
+    }
+  }
+
   private purge(queueId: number, upto: number): void {
     this.queue(queueId).purge(upto);
+    const counts = this.failures.get(queueId);
+    if (counts !== undefined) {
+      for (const seq of counts.keys()) if (seq <= upto) counts.delete(seq);
+      if (counts.size === 0) this.failures.delete(queueId);
+    }
     const mark = this.marks.get(queueId);
     if (mark !== undefined && mark.seq <= upto) this.marks.delete(queueId);
   }
@@ -502,13 +555,15 @@ class Scanner {
    * Rebuild live counts and hand every surviving message to the visitor, queue by queue.
    * Records are read back (sequentially, through the read-ahead reader) only while their
    * bodies fit in the budget; once one does not, every later message is handed over as a
-   * paged reference: body undefined and only `location` meaningful.
+   * paged reference: body undefined and only `location` meaningful. Failure counts of the
+   * messages handed over are added to `liveFailures`.
    */
   replay(
     segments: Segment[],
     clean: boolean,
     { bodyBudget, reader, decoder }: ReplayOptions,
     visitor: RecoveryVisitor,
+    liveFailures: Map<number, Map<number, FailureEntry>>,
   ): number {
     const bases = this.bases;
     let live = 0;
@@ -520,6 +575,8 @@ class Scanner {
     for (const [queueId, qs] of this.queues) {
       const mark = this.marks.get(queueId);
       const delivered = !clean ? Infinity : mark === undefined ? -1 : mark.seq;
+      const counts = this.failures.get(queueId);
+      let kept: Map<number, FailureEntry> | undefined = undefined;
       if (qs.size > 0) visitor.queue?.(queueId, qs.size);
       qs.drain((seq, rec) => {
         if (rec < bases[si]! || (si + 1 < bases.length && rec >= bases[si + 1]!)) {
@@ -564,7 +621,15 @@ class Scanner {
             }
           }
         }
-        visitor.message({ queueId, seq, message, redelivered: seq <= delivered });
+        let failures = 0;
+        const e = counts?.get(seq);
+        if (e !== undefined) {
+          failures = e.count;
+          if (kept === undefined)
+            liveFailures.set(queueId, (kept = new Map<number, FailureEntry>()));
+          kept.set(seq, e);
+        }
+        visitor.message({ queueId, seq, message, redelivered: seq <= delivered, failures });
       });
     }
     return live;
@@ -594,6 +659,7 @@ function pagedStub(location: JournalLocation): StoredMessage {
     bodySize: 0,
     priority: 0,
     expiresAt: 0,
+    timestamp: 0,
     location,
   };
 }

@@ -273,3 +273,26 @@ export class MarkEntry {
     this.segment = segment;
   }
 }
+
+/**
+ * The failure count of a live message (queue, seq) and the segment holding its latest record
+ * (-1 until appended). That segment is pinned like one holding a watermark: before it is
+ * deleted the count is re-appended at the head, so a count lives as long as its message,
+ * whatever compaction and crashes do to the records around it.
+ */
+export class FailureEntry {
+  readonly queueId: number;
+  readonly seq: number;
+  count: number;
+  segment: number;
+  /** Waiting in the open batch's FAILURES record. */
+  dirty = false;
+  /** Settled or purged (while dirty: not written, not pinned). */
+  removed = false;
+  constructor(queueId: number, seq: number, count: number, segment: number) {
+    this.queueId = queueId;
+    this.seq = seq;
+    this.count = count;
+    this.segment = segment;
+  }
+}

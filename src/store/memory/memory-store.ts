@@ -11,7 +11,7 @@ import {
   type StoreOp,
   type StoreStats,
 } from '../store.js';
-import { checkOps } from '../store-ops.js';
+import { checkFailures, checkOps } from '../store-ops.js';
 import { StoreFailure } from '../store-failure.js';
 
 const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
@@ -91,6 +91,11 @@ export class MemoryStore implements Store {
     this.check();
   }
 
+  /** Validated, not kept: nothing here survives a restart, so no count is ever recovered. */
+  recordFailures(queueId: number, seq: number, failures: number): void {
+    checkFailures(queueId, seq, failures);
+  }
+
   commit(ops: readonly StoreOp[]): void {
     this.check();
     checkOps(ops);
@@ -98,6 +103,7 @@ export class MemoryStore implements Store {
       if (o.op === 'enqueue') this.enqueue(o.message, o.queueIds, o.seqs);
       else if (o.op === 'settle') this.settle(o.queueId, o.seq, o.message);
       else if (o.op === 'purge') this.purge(o.queueId, o.uptoSeq, o.messages);
+      else if (o.op === 'failures') this.recordFailures(o.queueId, o.seq, o.failures);
       else this.markDelivered(o.queueId, o.seq);
     }
   }

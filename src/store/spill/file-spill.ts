@@ -25,8 +25,12 @@ export interface FileSpillOptions {
 
 const DEFAULT_FILE_SIZE = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 256 * 1024;
-/** u32 record size, u8 flags, u8 priority, f64 expiresAt, u16+u16 name lengths, u32+u32. */
-const HEADER = 4 + 1 + 1 + 8 + 2 + 2 + 4 + 4;
+/**
+ * u32 record size, u8 flags, u8 priority, f64 expiresAt, u16+u16 name lengths, u32+u32
+ * properties and body lengths, f64 timestamp. (Spill files never outlive the process, so the
+ * layout may change freely.)
+ */
+const HEADER = 4 + 1 + 1 + 8 + 2 + 2 + 4 + 4 + 8;
 const PERSISTENT = 1;
 
 /**
@@ -159,6 +163,7 @@ class FileSpillStream implements SpillStream {
     target.writeUInt16LE(rk, at + 16);
     target.writeUInt32LE(m.properties.length, at + 18);
     target.writeUInt32LE(m.body.length, at + 22);
+    target.writeDoubleLE(m.timestamp, at + 26);
     let p = at + HEADER;
     p += target.write(m.exchange, p, 'utf8');
     p += target.write(m.routingKey, p, 'utf8');
@@ -326,6 +331,7 @@ class FileSpillStream implements SpillStream {
     const rk = src.readUInt16LE(at + 16);
     const pl = src.readUInt32LE(at + 18);
     const bl = src.readUInt32LE(at + 22);
+    const timestamp = src.readDoubleLE(at + 26);
     let p = at + HEADER;
     const exchange = src.toString('utf8', p, (p += ex));
     const routingKey = src.toString('utf8', p, (p += rk));
@@ -340,6 +346,7 @@ class FileSpillStream implements SpillStream {
       body,
       priority,
       expiresAt,
+      timestamp,
       persistent: (flags & PERSISTENT) !== 0,
     };
   }
