@@ -469,6 +469,12 @@ export class Queue {
     }
     this.ready.requeue(entry);
     this.readyBytes += entry.message.bodySize;
+    // Back at (or near) the head with its expiry still to come: the wake-up may have gone
+    // (fired while it was unacked), and without one it would not expire until a consumer came.
+    if (this.expiring) {
+      const exp = this.expiryOf(entry.message);
+      if (exp !== 0) this.timer.wakeAt(exp);
+    }
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 

@@ -1,0 +1,34 @@
+/**
+ * Regressions the failure-policy property (failure-policies.property.test.ts) found, each as
+ * the shortest sequence through the Session door.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Message } from '../../src/core/message.js';
+import type { Queue } from '../../src/core/queue.js';
+import { amqpPropertiesCodec } from '../../src/protocol/amqp/properties-codec.js';
+import { collectingSession, openBroker, until } from '../helpers/core.js';
+
+/** A message with real (empty) AMQP properties: dead-lettering rewrites them. */
+function message(body: string): Message {
+  return new Message('', '', amqpPropertiesCodec.encode({}), Buffer.from(body), false);
+}
+
+void test('x-message-ttl: a message requeued after its queue’s expiry wake-up went still expires with nobody consuming', async (t) => {
+  const { broker } = await openBroker(t);
+  const { session } = collectingSession(broker);
+  session.declareExchange('dlx', 'fanout', {});
+  session.declareQueue('dlq', {});
+  session.bind('dlx', 'dlq', 'queue', '');
+  const q = session.declareQueue('ttl', {
+    arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': 'dlx' },
+  }) as Queue;
+  session.publish('', 'ttl', message('m0'));
+  const d = session.get('ttl', false);
+  assert.equal(d?.message.body?.toString(), 'm0');
+  // The wake-up armed at publish fires while the message is unacked, finding nothing ready.
+  await until(() => q.timer.armedFor === Infinity, 'the expiry wake-up to fire');
+  session.close(); // requeued: back at the head, its TTL over, nobody consuming
+  await until(() => session.vhost.getQueue('dlq', undefined).messageCount === 1, 'dead-lettering');
+  assert.equal(q.messageCount, 0);
+});
