@@ -32,3 +32,27 @@ void test('x-message-ttl: a message requeued after its queue’s expiry wake-up 
   await until(() => session.vhost.getQueue('dlq', undefined).messageCount === 1, 'dead-lettering');
   assert.equal(q.messageCount, 0);
 });
+
+void test('expiration: a message that becomes the head after its wake-up fired still expires with nobody consuming', async (t) => {
+  const { broker } = await openBroker(t);
+  const { session } = collectingSession(broker);
+  session.declareExchange('dlx', 'fanout', {});
+  session.declareQueue('dlq', {});
+  session.bind('dlx', 'dlq', 'queue', '');
+  const q = session.declareQueue('exp', {
+    arguments: { 'x-dead-letter-exchange': 'dlx' },
+  }) as Queue;
+  session.publish('', 'exp', message('m0'));
+  // As the AMQP channel builds it: the expiration property and its deadline.
+  const props = amqpPropertiesCodec.encode({ expiration: '20' });
+  session.publish(
+    '',
+    'exp',
+    new Message('', '', props, Buffer.from('m1'), false, 0, Date.now() + 20),
+  );
+  // The wake-up armed for m1 fires while m0, which never expires, is the head.
+  await until(() => q.timer.armedFor === Infinity, 'the expiry wake-up to fire');
+  assert.equal(session.get('exp', true)?.message.body?.toString(), 'm0');
+  await until(() => session.vhost.getQueue('dlq', undefined).messageCount === 1, 'dead-lettering');
+  assert.equal(q.messageCount, 0);
+});
