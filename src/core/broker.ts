@@ -201,6 +201,8 @@ export class Broker {
     this.closed = true;
     this.monitor?.stop();
     for (const c of [...this.connections]) c.close();
+    // Nothing may expire or drop once the store is closing: its settle would not be kept.
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) q.timer.stop();
     await this.store.close();
     await this.spill.close();
   }

@@ -230,12 +230,15 @@ export class Queue {
     const p = this.policy;
     const max = p.maxLength ?? Infinity;
     const maxBytes = p.maxLengthBytes ?? Infinity;
+    let dropped = false;
     while (this.ready.length > max || (this.readyBytes > maxBytes && this.ready.length !== 0)) {
       const head = this.takeReady();
       // Still being read back from the store: dropped once it lands (the read wakes a drain).
       if (head === undefined) break;
       this.remove(head, 'maxlen');
+      dropped = true;
     }
+    if (dropped && this.expiring) this.armHeadExpiry();
   }
 
   /** The next ready entry, if in memory, with the byte count kept. */
@@ -350,9 +353,21 @@ export class Queue {
       this.graceSeq = 0;
       this.housekeep(now);
     }
+    if (this.expiring) this.armHeadExpiry();
     this.flushDeliveredMark();
     this.checkFlow();
     if (budget === 0 && ready.length !== 0) this.ctx.scheduler.addLater(this);
+  }
+
+  /**
+   * After the head was taken: the new head expires on time even if nobody reads (RabbitMQ
+   * arms its TTL timer for each new head); the wake-ups armed at publish may have fired.
+   */
+  private armHeadExpiry(): void {
+    const e = this.ready.peek();
+    if (e === undefined) return;
+    const exp = this.expiryOf(e.message);
+    if (exp !== 0) this.timer.wakeAt(exp);
   }
 
   private deliver(consumer: Consumer, entry: QueueEntry, timeoutAt: number): void {
@@ -379,6 +394,7 @@ export class Queue {
       entry = this.takeReady();
     }
     if (entry === undefined) return undefined;
+    if (this.expiring) this.armHeadExpiry();
     entry.deliveryCount++;
     if (entry.failures !== 0 && this.countsFailures) this.addDeliveryCount(entry);
     if (this.consumerTimeout !== 0 && !noAck) entry.timeoutAt = steadyNow() + this.consumerTimeout;
@@ -475,6 +491,12 @@ export class Queue {
     }
     this.ready.requeue(entry);
     this.readyBytes += entry.message.bodySize;
+    // Back at (or near) the head with its expiry still to come: the wake-up may have gone
+    // (fired while it was unacked), and without one it would not expire until a consumer came.
+    if (this.expiring) {
+      const exp = this.expiryOf(entry.message);
+      if (exp !== 0) this.timer.wakeAt(exp);
+    }
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
