@@ -202,7 +202,7 @@ export class Broker {
     this.monitor?.stop();
     for (const c of [...this.connections]) c.close();
     // Nothing may expire or drop once the store is closing: its settle would not be kept.
-    for (const v of this.vhosts.values()) for (const q of v.queues.values()) q.timer.stop();
+    for (const v of this.vhosts.values()) for (const q of v.queues.values()) q.stopTimers();
     await this.store.close();
     await this.spill.close();
   }

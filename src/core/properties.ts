@@ -34,7 +34,8 @@ export class Properties {
   }
 
   of(m: Message): Readonly<MessageProperties> {
-    return (m.decoded ??= this.codec.decode(m.properties));
+    // No property bytes at all (a message built by a test or a protocol with none): no properties.
+    return (m.decoded ??= m.properties.length === 0 ? {} : this.codec.decode(m.properties));
   }
 
   headers(m: Message): Readonly<Record<string, unknown>> | undefined {

@@ -513,9 +513,16 @@ export class Queue {
    */
   touch(): void {
     const expires = this.policy.expires;
-    if (expires === undefined || this.deleted) return;
+    if (expires === undefined || this.deleted || this.ctx.stopping()) return;
     this.lastUsed = Date.now();
     if (this.unusedTimer === undefined && this.consumers.length === 0) this.armUnused(expires);
+  }
+
+  /** The broker is closing: nothing may expire, drop or be deleted by a timer any more. */
+  stopTimers(): void {
+    this.timer.stop();
+    clearTimeout(this.unusedTimer);
+    this.unusedTimer = undefined;
   }
 
   private armUnused(ms: number): void {
