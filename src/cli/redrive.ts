@@ -104,6 +104,7 @@ function unreachable(path: string, e: NodeJS.ErrnoException): string {
 const SKIP_TEXT: Record<string, string> = {
   'no-x-death': 'no x-death',
   'queue-missing': 'target queue missing',
+  'queue-full': 'target queue full',
 };
 
 /** "moved 12 messages from 'dlq' to 'work' (2 skipped: no x-death)". */

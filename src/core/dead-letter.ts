@@ -18,6 +18,9 @@ type Death = Record<string, unknown>;
 export class DeadLetters {
   private readonly vhost: VirtualHost;
 
+  /** Dead-letterings in progress on the stack: one may cause another (overflow with DLX). */
+  private depth = 0;
+
   constructor(vhost: VirtualHost) {
     this.vhost = vhost;
   }
@@ -26,6 +29,25 @@ export class DeadLetters {
   readonly hook = (queue: Queue, entry: QueueEntry, reason: RemovalReason): boolean => {
     const dlx = queue.policy.deadLetterExchange;
     if (dlx === undefined) return false;
+    // A full reject-publish-dlx queue dead-lettering into itself (or two into each other)
+    // would refuse and dead-letter the copy again for ever; the cycle rule does not stop it
+    // once a rejection is in x-death. RabbitMQ loops asynchronously; Baton drops it.
+    if (this.depth >= MAX_DEPTH) {
+      this.vhost.broker.reportError(
+        new Error(`dead-lettering from queue '${queue.name}' loops (${reason}): message dropped`),
+        `queue '${queue.name}': dead-letter loop`,
+      );
+      return false;
+    }
+    this.depth++;
+    try {
+      return this.move(queue, entry, reason, dlx);
+    } finally {
+      this.depth--;
+    }
+  };
+
+  private move(queue: Queue, entry: QueueEntry, reason: RemovalReason, dlx: string): boolean {
     const vhost = this.vhost;
     const source = entry.message;
     if (source.body === undefined) return false; // never the case: settled entries were delivered
@@ -64,8 +86,11 @@ export class DeadLetters {
       return false;
     }
     return true;
-  };
+  }
 }
+
+/** Nested dead-letterings allowed before a loop is assumed. */
+const MAX_DEPTH = 8;
 
 /** RabbitMQ's x-death update: the (queue, reason) entry counts up and moves to the front. */
 function withDeath(

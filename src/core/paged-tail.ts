@@ -57,6 +57,8 @@ export class PagedTail {
   private readonly queue: Queue;
   private readonly ctx: QueueContext;
   private readonly refs: MessageRef[] = [];
+  /** Failure counts too large for the flags byte (≥ 31; rare), by seq. */
+  private readonly bigFailures = new Map<number, number>();
   private readonly pool: { segment: number; offset: number; size: number }[] = [];
 
   constructor(queue: Queue, ctx: QueueContext) {
@@ -71,6 +73,7 @@ export class PagedTail {
   /** A journaled message, kept only as its store reference. */
   pushRef(ref: MessageRef, seq: number, redelivered: boolean, failures: number): void {
     const flags = flagsOf(true, redelivered, failures);
+    if (failures >= MAX_FAILURES) this.bigFailures.set(seq, failures);
     this.ring.push(ref.segment, ref.offset, ref.size, seq, flags);
   }
 
@@ -85,6 +88,7 @@ export class PagedTail {
     const stream = (this.spilled ??= this.ctx.spill.stream(this.queue.id));
     stream.append(message as Message & { body: Buffer });
     const flags = SPILLED | flagsOf(journaled, redelivered, failures);
+    if (failures >= MAX_FAILURES) this.bigFailures.set(seq, failures);
     this.ring.push(0, 0, 0, seq, flags);
   }
 
@@ -211,6 +215,10 @@ export class PagedTail {
       entry.deliveryCount = 1;
     }
     entry.failures = flags >>> FAILURES_SHIFT;
+    if (entry.failures === MAX_FAILURES) {
+      entry.failures = this.bigFailures.get(entry.seq) ?? MAX_FAILURES;
+      this.bigFailures.delete(entry.seq);
+    }
     this.ctx.bodies.hold(entry.message);
     this.window.push(entry);
   }
@@ -242,6 +250,7 @@ export class PagedTail {
       ring.shift();
     }
     ring.clear();
+    this.bigFailures.clear();
     this.reading = 0;
     this.generation++;
     this.spilled?.clear();

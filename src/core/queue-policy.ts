@@ -47,7 +47,6 @@ export const DEFAULT_DELIVERY_LIMIT = 20;
  */
 const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
   'x-max-priority': 'priority queues are not implemented yet',
-  'x-single-active-consumer': 'single active consumer is not implemented yet',
   'x-message-deduplication': 'deduplication is not implemented yet',
   'x-cache-size': 'deduplication is not implemented yet',
   'x-cache-ttl': 'deduplication is not implemented yet',
@@ -56,8 +55,6 @@ const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
   'x-stream-max-segment-size-bytes': 'streams are not implemented',
   'x-stream-filter-size-bytes': 'streams are not implemented',
   'x-initial-cluster-size': 'streams are not implemented',
-  'x-max-in-memory-length': 'quorum queue in-memory limits are not implemented',
-  'x-max-in-memory-bytes': 'quorum queue in-memory limits are not implemented',
 };
 
 /** Parse a queue's arguments; a value of the wrong type or range is a 406, as in RabbitMQ. */
@@ -84,6 +81,12 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
   const sac = args['x-single-active-consumer'];
   if (sac !== undefined && typeof sac !== 'boolean')
     throw invalid('x-single-active-consumer', where, 'must be a boolean');
+  // false is every queue's default, so only true is a setting Baton would ignore.
+  if (sac === true)
+    throw new NotImplementedError(
+      `queue argument 'x-single-active-consumer' for queue '${where.queue}' in vhost '${where.vhost}': single active consumer is not implemented yet`,
+      'channel',
+    );
   const dlx = str('x-dead-letter-exchange');
   const dlrk = str('x-dead-letter-routing-key');
   if (dlrk !== undefined && dlx === undefined)
@@ -131,7 +134,7 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
     deadLetterRoutingKey: dlrk,
     deliveryLimit,
     maxPriority: int('x-max-priority', 0, 255),
-    singleActiveConsumer: sac === true,
+    singleActiveConsumer: false,
     consumerTimeout: int('x-consumer-timeout', 0),
     retry,
     queueType,

@@ -89,8 +89,12 @@ export class Queue {
   private readonly delayed = new RetryDelays();
   /** True once any message with an expiry reached the queue: drains check the head. */
   private expiring: boolean;
-  /** A message due on arrival (TTL 0) that a consumer may still take in this drain. */
-  private graceSeq = 0;
+  /**
+   * Messages due on arrival (TTL 0) that consumers with credit may still take in the coming
+   * drain: the `graceCount` newest, from seq `graceFrom` on. What the drain leaves expires.
+   */
+  private graceFrom = 0;
+  private graceCount = 0;
   /** Failed deliveries are counted, journaled and reported (x-delivery-count). */
   private readonly countsFailures: boolean;
   /** x-max-length or x-max-length-bytes is set. */
@@ -153,11 +157,11 @@ export class Queue {
       if (exp <= Date.now()) {
         // TTL 0 (or less left than it took to get here): only a consumer that can take it
         // at once gets it, as in RabbitMQ; otherwise it expires on arrival.
-        if (this.ready.length !== 0 || !this.anyConsumerHasCredit()) {
+        if (this.ready.length !== this.graceCount || this.graceCount >= this.consumerCredit()) {
           this.removeOnArrival(message, seq, journaled, 'expired');
           return;
         }
-        this.graceSeq = seq;
+        if (this.graceCount++ === 0) this.graceFrom = seq;
       } else this.timer.wakeAt(exp);
     }
     this.ready.add(message, seq, journaled, false, 0);
@@ -191,9 +195,22 @@ export class Queue {
     return m.expiresAt !== 0 && m.expiresAt < q ? m.expiresAt : q;
   }
 
-  private anyConsumerHasCredit(): boolean {
-    for (const c of this.consumers) if (c.hasCredit()) return true;
-    return false;
+  /** How many more deliveries the consumers can take now (Infinity for no limit). */
+  private consumerCredit(): number {
+    let n = 0;
+    for (const c of this.consumers) {
+      if (!c.hasCredit()) continue;
+      if (c.noAck) return Infinity;
+      const s = c.session;
+      const own = c.prefetch === 0 ? Infinity : c.prefetch - c.unacked;
+      const shared = s.prefetch === 0 ? Infinity : s.prefetch - s.unackedCount;
+      n += Math.min(own, shared);
+    }
+    return n;
+  }
+
+  private inGrace(e: QueueEntry): boolean {
+    return this.graceCount !== 0 && e.seq >= this.graceFrom;
   }
 
   /** A message that never becomes ready (expired on arrival, rejected by overflow with DLX). */
@@ -214,14 +231,20 @@ export class Queue {
    * is dead-lettered instead (reason maxlen), as RabbitMQ does.
    */
   refusesPublish(message: Message): boolean {
+    if (!this.isFull(message)) return false;
     const p = this.policy;
-    const full =
-      (p.maxLength !== undefined && this.ready.length >= p.maxLength) ||
-      (p.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > p.maxLengthBytes);
-    if (!full) return false;
     if (p.overflow === 'reject-publish-dlx' && message.body !== undefined)
       this.removeOnArrival(message, 0, false, 'maxlen');
     return true;
+  }
+
+  /** Whether one more message would go over a length limit (no side effects). */
+  isFull(message: Message): boolean {
+    const p = this.policy;
+    return (
+      (p.maxLength !== undefined && this.ready.length >= p.maxLength) ||
+      (p.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > p.maxLengthBytes)
+    );
   }
 
   /** x-overflow drop-head: the oldest ready messages make room (dead-lettered as maxlen). */
@@ -258,7 +281,7 @@ export class Queue {
     const exp = this.expiryOf(e.message);
     if (exp === 0) return false;
     this.expiring = true;
-    return exp <= now && e.seq !== this.graceSeq;
+    return exp <= now && !this.inGrace(e);
   }
 
   /**
@@ -282,7 +305,7 @@ export class Queue {
         if (e === undefined) break;
         const exp = this.expiryOf(e.message);
         if (exp === 0) break;
-        if (exp > now || e.seq === this.graceSeq) {
+        if (exp > now || this.inGrace(e)) {
           if (exp > now) this.timer.wakeAt(exp);
           break;
         }
@@ -348,9 +371,9 @@ export class Queue {
       }
       this.deliver(chosen, entry, timeoutAt);
     }
-    if (this.graceSeq !== 0) {
-      // The TTL-0 message no consumer could take now expires.
-      this.graceSeq = 0;
+    if (this.graceCount !== 0) {
+      // The TTL-0 messages no consumer could take now expire.
+      this.graceCount = 0;
       this.housekeep(now);
     }
     if (this.expiring) this.armHeadExpiry();
@@ -632,6 +655,7 @@ export class Queue {
     }
     this.ready.requeue(entry);
     this.readyBytes += entry.message.bodySize;
+    if (this.expiring) this.armHeadExpiry();
     if (this.consumers.length !== 0) this.scheduleDrain();
   }
 }

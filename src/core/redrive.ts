@@ -13,7 +13,7 @@ export interface RedriveOptions {
 }
 
 /** Why a message was left where it was. */
-export type RedriveSkip = 'no-x-death' | 'queue-missing';
+export type RedriveSkip = 'no-x-death' | 'queue-missing' | 'queue-full';
 
 export interface RedriveResult {
   moved: number;
@@ -105,6 +105,7 @@ export async function redrive(
       ? { op: 'settle', queueId: source.id, seq: entry.seq, message: m }
       : undefined;
     vhost.apply(r, settle);
+    // (A full reject-publish target was skipped before, in the same turn: never rejected here.)
     const failed = r.failed;
     r.release();
     if (failed !== undefined) return failed;
@@ -132,13 +133,20 @@ export async function redrive(
           break outer;
         }
         const target = targetOf(entry);
-        if (typeof target === 'string') {
+        // A full reject-publish target refuses it: left here rather than lost or bounced.
+        const skip =
+          typeof target === 'string'
+            ? target
+            : target.rejectsWhenFull && target.isFull(entry.message)
+              ? 'queue-full'
+              : undefined;
+        if (skip !== undefined) {
           held.push(entry);
           result.skipped++;
-          result.skippedBy[target] = (result.skippedBy[target] ?? 0) + 1;
+          result.skippedBy[skip] = (result.skippedBy[skip] ?? 0) + 1;
           continue;
         }
-        failure = move(entry, target);
+        failure = move(entry, target as Queue);
         if (failure !== undefined) {
           held.push(entry);
           break outer;
