@@ -13,10 +13,10 @@ export interface PropertiesCodec {
   decode(bytes: Buffer): MessageProperties;
   encode(properties: MessageProperties): Buffer;
   /**
-   * A cheap test before decoding: false only if the bytes certainly carry no header `name`
-   * (a publish path asks it for every message). Absent: always decode.
+   * A cheap test before decoding: false only if the bytes certainly carry no CC or BCC header
+   * (the publish path asks it for every message). Absent: always decode.
    */
-  mayHaveHeader?(bytes: Buffer, name: string): boolean;
+  mayHaveSenderKeys?(bytes: Buffer): boolean;
 }
 
 /** RabbitMQ's sender-selected distribution: extra routing keys from the CC and BCC headers. */
@@ -55,9 +55,8 @@ export class Properties {
     const c = this.codec;
     if (
       m.decoded === undefined &&
-      c.mayHaveHeader !== undefined &&
-      !c.mayHaveHeader(m.properties, 'CC') &&
-      !c.mayHaveHeader(m.properties, 'BCC')
+      c.mayHaveSenderKeys !== undefined &&
+      !c.mayHaveSenderKeys(m.properties)
     )
       return undefined;
     const h = this.of(m).headers;

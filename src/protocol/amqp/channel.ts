@@ -157,6 +157,7 @@ export class AmqpChannel implements SessionHandler {
       peek.deliveryMode === 2,
       peek.priority ?? 0,
       expiration === undefined ? 0 : expiresAt(expiration),
+      this.conn.arrivedAt,
     );
     // The session numbers and confirms it (confirm mode); a failed store is its outcome.
     const r = this.session.publish(p.exchange, p.routingKey, message);

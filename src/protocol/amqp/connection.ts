@@ -173,8 +173,15 @@ export class AmqpConnection {
 
   // ---- input ----------------------------------------------------------------------------
 
+  /**
+   * When the socket chunk being handled arrived (Date.now()): the arrival time of the
+   * messages in it (x-message-ttl counts from it), read once per chunk, not per message.
+   */
+  arrivedAt = 0;
+
   private onData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    this.arrivedAt = Date.now();
     this.heartbeat.readSinceTick = true;
     try {
       this.reader.push(chunk);

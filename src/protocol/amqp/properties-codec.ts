@@ -6,17 +6,6 @@ import {
   type BasicPropertiesInput,
 } from './generated/properties.js';
 
-const keys = new Map<string, Buffer>();
-
-function shortstrKey(name: string): Buffer {
-  let k = keys.get(name);
-  if (k === undefined) {
-    const b = Buffer.from(name);
-    keys.set(name, (k = Buffer.concat([Buffer.from([b.length]), b])));
-  }
-  return k;
-}
-
 /** The basic properties the core models (cluster-id is deprecated and not carried). */
 const FIELDS = [
   'contentType',
@@ -40,10 +29,17 @@ const FIELDS = [
  * messages the core changed (x-death) are encoded here.
  */
 export const amqpPropertiesCodec: PropertiesCodec = {
-  mayHaveHeader(bytes: Buffer, name: string): boolean {
-    // A header name is a shortstr in the field table: its length byte, then its bytes. No
-    // match means no such header; a match may be a value's bytes (decode to be sure).
-    return bytes.length > 2 && bytes.indexOf(shortstrKey(name)) !== -1;
+  mayHaveSenderKeys(bytes: Buffer): boolean {
+    // No headers flag (bit 13 of the big-endian flag word): no headers at all.
+    if (bytes.length < 5 || (bytes[0]! & 0x20) === 0) return false;
+    // A header name is a shortstr: its length byte, then its bytes; look for \x02CC or
+    // \x03BCC. A plain loop: these lists are short, and a native indexOf call costs more.
+    for (let i = 3; i < bytes.length; i++) {
+      if (bytes[i] !== 0x43 || bytes[i - 1] !== 0x43) continue;
+      const before = bytes[i - 2];
+      if (before === 2 || (before === 0x42 && bytes[i - 3] === 3)) return true;
+    }
+    return false;
   },
   decode(bytes: Buffer): MessageProperties {
     const p = decodeProperties(bytes, 0, bytes.length);
