@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type amqp from 'amqplib';
 import {
   deathsOf,
+  withDlq,
   hasCode,
   nextChannelError,
   nextMessage,
@@ -10,12 +10,6 @@ import {
 } from '../helpers/amqp-raw.js';
 import { expectNothingFor, until } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
-
-async function withDlq(ch: amqp.Channel): Promise<void> {
-  await ch.assertExchange('dlx', 'fanout', { durable: true });
-  await ch.assertQueue('dlq', { durable: true });
-  await ch.bindQueue('dlq', 'dlx', '');
-}
 
 void test('x-delivery-limit: a poison message is dead-lettered after N failed deliveries, x-delivery-count on each redelivery', async (t) => {
   const { url } = await startBroker(t);

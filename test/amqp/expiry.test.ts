@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
-import { deathsOf, nextMessage, openConfirmChannel } from '../helpers/amqp-raw.js';
+import { deathsOf, withDlq, nextMessage, openConfirmChannel } from '../helpers/amqp-raw.js';
 import { expectNothingFor, until } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
-
-/** A dead-letter exchange `dlx` (fanout) with queue `dlq` bound. */
-async function withDlq(ch: amqp.Channel): Promise<void> {
-  await ch.assertExchange('dlx', 'fanout', { durable: true });
-  await ch.assertQueue('dlq', { durable: true });
-  await ch.bindQueue('dlq', 'dlx', '');
-}
 
 void test('x-message-ttl: expired messages are dead-lettered (reason expired), never delivered', async (t) => {
   const { url } = await startBroker(t);

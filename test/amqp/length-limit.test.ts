@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
-import { deathsOf, nextMessage, openConfirmChannel } from '../helpers/amqp-raw.js';
+import { deathsOf, withDlq, nextMessage, openConfirmChannel } from '../helpers/amqp-raw.js';
 import { connect, startBroker } from '../helpers/server.js';
-
-async function withDlq(ch: amqp.Channel): Promise<void> {
-  await ch.assertExchange('dlx', 'fanout', { durable: true });
-  await ch.assertQueue('dlq', { durable: true });
-  await ch.bindQueue('dlq', 'dlx', '');
-}
 
 /** Publish each body and say which the broker confirmed (true) or nacked (false). */
 async function publishAll(

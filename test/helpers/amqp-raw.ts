@@ -473,3 +473,10 @@ export async function nextMessage(
 export function deathsOf(m: amqp.Message): Record<string, unknown>[] {
   return (m.properties.headers?.['x-death'] ?? []) as unknown as Record<string, unknown>[];
 }
+
+/** A dead-letter exchange `dlx` (fanout) with the queue `dlq` bound to it. */
+export async function withDlq(ch: amqp.Channel): Promise<void> {
+  await ch.assertExchange('dlx', 'fanout', { durable: true });
+  await ch.assertQueue('dlq', { durable: true });
+  await ch.bindQueue('dlq', 'dlx', '');
+}
