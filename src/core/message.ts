@@ -23,6 +23,10 @@ export class Message implements StoredMessage {
   decoded: Readonly<MessageProperties> | undefined;
   /** How many queue entries still hold this message. */
   refs: number;
+  /** Which headers the core acts on it may carry (Properties.hints), -1 until worked out. */
+  hints: number;
+  /** Its message group (Properties.groupOf); null until worked out. */
+  group: string | undefined | null;
 
   constructor(
     exchange: string,
@@ -46,6 +50,8 @@ export class Message implements StoredMessage {
     this.persistent = persistent;
     this.decoded = undefined;
     this.refs = 0;
+    this.hints = -1;
+    this.group = null;
   }
 
   /**

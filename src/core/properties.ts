@@ -17,7 +17,18 @@ export interface PropertiesCodec {
    * (the publish path asks it for every message). Absent: always decode.
    */
   mayHaveSenderKeys?(bytes: Buffer): boolean;
+  /**
+   * The same kind of test for every header the core acts on, in one pass: a set of HINT_*
+   * bits, each clear only if the bytes certainly carry no such header. Absent: decode.
+   */
+  headerHints?(bytes: Buffer): number;
 }
+
+/** Header hints: CC or BCC (sender-selected routing) may be present. */
+export const HINT_SENDER_KEYS = 1;
+/** Header hints: x-group-id or JMSXGroupID (message groups) may be present. */
+export const HINT_GROUP = 2;
+const HINT_ALL = HINT_SENDER_KEYS | HINT_GROUP;
 
 /** RabbitMQ's sender-selected distribution: extra routing keys from the CC and BCC headers. */
 export interface SenderKeys {
@@ -50,15 +61,36 @@ export class Properties {
     return this.codec.encode(p);
   }
 
+  /** Which headers the core acts on `m` may carry (HINT_* bits), worked out once per message. */
+  hints(m: Message): number {
+    if (m.hints !== -1) return m.hints;
+    const c = this.codec;
+    let h = HINT_ALL;
+    if (m.decoded !== undefined || m.properties.length === 0) {
+      const headers = this.of(m).headers;
+      h = headers === undefined ? 0 : HINT_ALL;
+    } else if (c.headerHints !== undefined) h = c.headerHints(m.properties);
+    return (m.hints = h);
+  }
+
+  /**
+   * The message group of `m` (header x-group-id, or JMSXGroupID as ActiveMQ's clients send
+   * it), undefined when it has none: the usual case costs a bit test.
+   */
+  groupOf(m: Message): string | undefined {
+    if (m.group !== null) return m.group;
+    let g: string | undefined;
+    if ((this.hints(m) & HINT_GROUP) !== 0) {
+      const h = this.of(m).headers;
+      g = groupName(h?.['x-group-id']) ?? groupName(h?.['JMSXGroupID']);
+    }
+    m.group = g;
+    return g;
+  }
+
   /** The CC and BCC routing keys of a message, undefined when it has neither (the usual case). */
   senderKeys(m: Message): SenderKeys | undefined {
-    const c = this.codec;
-    if (
-      m.decoded === undefined &&
-      c.mayHaveSenderKeys !== undefined &&
-      !c.mayHaveSenderKeys(m.properties)
-    )
-      return undefined;
+    if ((this.hints(m) & HINT_SENDER_KEYS) === 0) return undefined;
     const h = this.of(m).headers;
     if (h === undefined) return undefined;
     const cc = keyList(h.CC);
@@ -89,6 +121,14 @@ export class Properties {
       Date.now(),
     );
   }
+}
+
+/** A group id header value: a string (longstr may arrive as bytes) or a number. */
+function groupName(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString();
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return undefined;
 }
 
 /** A CC or BCC header value: an array of strings (longstr may arrive as bytes). */

@@ -32,6 +32,8 @@ export class QueueEntry implements Delivery {
   timeoutAt: number;
   /** Properties as delivered when they differ from the message's (x-delivery-count). */
   sentProperties: Buffer | undefined;
+  /** The message group this entry holds (message-groups.ts), while it holds one. */
+  group: string | undefined;
 
   constructor(queue: Queue, seq: number, message: Message, journaled: boolean) {
     this.queue = queue;
@@ -48,6 +50,7 @@ export class QueueEntry implements Delivery {
     this.readyAt = 0;
     this.timeoutAt = 0;
     this.sentProperties = undefined;
+    this.group = undefined;
   }
 
   /** The properties a protocol sends with this delivery. */

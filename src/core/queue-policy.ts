@@ -81,12 +81,6 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
   const sac = args['x-single-active-consumer'];
   if (sac !== undefined && typeof sac !== 'boolean')
     throw invalid('x-single-active-consumer', where, 'must be a boolean');
-  // false is every queue's default, so only true is a setting Baton would ignore.
-  if (sac === true)
-    throw new NotImplementedError(
-      `queue argument 'x-single-active-consumer' for queue '${where.queue}' in vhost '${where.vhost}': single active consumer is not implemented yet`,
-      'channel',
-    );
   const dlx = str('x-dead-letter-exchange');
   const dlrk = str('x-dead-letter-routing-key');
   if (dlrk !== undefined && dlx === undefined)
@@ -134,7 +128,7 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
     deadLetterRoutingKey: dlrk,
     deliveryLimit,
     maxPriority: int('x-max-priority', 0, 255),
-    singleActiveConsumer: false,
+    singleActiveConsumer: sac === true,
     consumerTimeout: int('x-consumer-timeout', 0),
     retry,
     queueType,

@@ -4,6 +4,7 @@ import type { Consumer } from './consumer.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
 import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
+import { MessageGroups } from './message-groups.js';
 import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
@@ -107,6 +108,10 @@ export class Queue {
   onUnused: ((q: Queue) => void) | undefined = undefined;
   private lastUsed = 0;
   private unusedTimer: NodeJS.Timeout | undefined;
+  /** x-single-active-consumer: only the first consumer (in subscription order) receives. */
+  readonly singleActive: boolean;
+  /** Message groups, once a grouped message was seen here. */
+  private groups: MessageGroups | undefined = undefined;
 
   constructor(
     ctx: QueueContext,
@@ -135,6 +140,7 @@ export class Queue {
     this.lengthLimited = p.maxLength !== undefined || p.maxLengthBytes !== undefined;
     this.rejectsWhenFull = this.lengthLimited && p.overflow !== 'drop-head';
     this.consumerTimeout = p.consumerTimeout ?? ctx.consumerTimeout;
+    this.singleActive = p.singleActiveConsumer;
   }
 
   /**
@@ -142,7 +148,7 @@ export class Queue {
    * out a retry delay (not unacked ones).
    */
   get messageCount(): number {
-    return this.ready.length + this.delayed.length;
+    return this.ready.length + this.delayed.length + (this.groups?.heldCount ?? 0);
   }
 
   get consumerCount(): number {
@@ -198,7 +204,8 @@ export class Queue {
   /** How many more deliveries the consumers can take now (Infinity for no limit). */
   private consumerCredit(): number {
     let n = 0;
-    for (const c of this.consumers) {
+    const consumers = this.singleActive ? this.consumers.slice(0, 1) : this.consumers;
+    for (const c of consumers) {
       if (!c.hasCredit()) continue;
       if (c.noAck) return Infinity;
       const s = c.session;
@@ -241,9 +248,11 @@ export class Queue {
   /** Whether one more message would go over a length limit (no side effects). */
   isFull(message: Message): boolean {
     const p = this.policy;
+    const g = this.groups;
     return (
-      (p.maxLength !== undefined && this.ready.length >= p.maxLength) ||
-      (p.maxLengthBytes !== undefined && this.readyBytes + message.bodySize > p.maxLengthBytes)
+      (p.maxLength !== undefined && this.ready.length + (g?.heldCount ?? 0) >= p.maxLength) ||
+      (p.maxLengthBytes !== undefined &&
+        this.readyBytes + (g?.heldBytes ?? 0) + message.bodySize > p.maxLengthBytes)
     );
   }
 
@@ -271,6 +280,32 @@ export class Queue {
     this.readyBytes -= e.message.bodySize;
     if (this.readyBytes < 0 || this.ready.length === 0) this.readyBytes = 0;
     return e;
+  }
+
+  /**
+   * The next entry to deliver: the ready list's head, except that entries of a message group
+   * that is busy (one of its messages is out, or waits to go out again) are set aside until
+   * it is free. Undefined when nothing is deliverable now.
+   */
+  private takeNext(): QueueEntry | undefined {
+    for (;;) {
+      const e = this.takeReady();
+      if (e === undefined) return undefined;
+      const group = this.ctx.properties.groupOf(e.message);
+      if (group === undefined) return e;
+      const groups = (this.groups ??= new MessageGroups());
+      if (groups.admit(e, group)) return e;
+      if (!groups.canHoldMore) return undefined;
+    }
+  }
+
+  /** `entry` held its group and is gone: the group's next message is ready again. */
+  private releaseGroup(entry: QueueEntry): void {
+    const next = this.groups!.release(entry);
+    if (next === undefined) return;
+    this.ready.requeue(next);
+    this.readyBytes += next.message.bodySize;
+    if (this.consumers.length !== 0) this.scheduleDrain();
   }
 
   /**
@@ -351,7 +386,8 @@ export class Queue {
     const timeoutAt = this.consumerTimeout !== 0 ? steadyNow() + this.consumerTimeout : 0;
     let budget = DRAIN_BUDGET;
     while (budget > 0 && ready.length !== 0) {
-      const n = consumers.length;
+      // Single active consumer: the others wait their turn in subscription order.
+      const n = this.singleActive && consumers.length > 1 ? 1 : consumers.length;
       let chosen: Consumer | undefined;
       for (let i = 0; i < n; i++) {
         const c = consumers[(this.rr + i) % n]!;
@@ -362,7 +398,7 @@ export class Queue {
         }
       }
       if (chosen === undefined) break;
-      const entry = this.takeReady();
+      const entry = this.takeNext();
       if (entry === undefined) break;
       budget--;
       if (this.expired(entry, now)) {
@@ -411,10 +447,10 @@ export class Queue {
     this.touch();
     const now = Date.now();
     if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
-    let entry = this.takeReady();
+    let entry = this.takeNext();
     while (entry !== undefined && this.expired(entry, now)) {
       this.remove(entry, 'expired');
-      entry = this.takeReady();
+      entry = this.takeNext();
     }
     if (entry === undefined) return undefined;
     if (this.expiring) this.armHeadExpiry();
@@ -469,6 +505,7 @@ export class Queue {
 
   /** The one path by which a single message leaves the queue for good. */
   private remove(entry: QueueEntry, reason: RemovalReason): void {
+    if (entry.group !== undefined) this.releaseGroup(entry);
     const hook = this.removalHook;
     if (hook !== undefined && DEAD_LETTER_REASONS.has(reason) && hook(this, entry, reason)) {
       this.ctx.bodies.unhold(entry.message);
@@ -615,6 +652,10 @@ export class Queue {
   private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
     const entries: Settleable[] = [];
     this.readyBytes = 0;
+    this.groups?.clear((e) => {
+      this.ctx.bodies.unhold(e.message);
+      if (e.journaled) entries.push(e);
+    });
     this.delayed.clear((e) => {
       this.ctx.bodies.unhold(e.message);
       if (e.journaled) entries.push(e);
@@ -643,6 +684,7 @@ export class Queue {
 
   /** A taken entry now lives elsewhere (its settle was in the mover's store commit). */
   moved(entry: QueueEntry): void {
+    if (entry.group !== undefined) this.releaseGroup(entry);
     this.ctx.bodies.unhold(entry.message);
     this.checkFlow();
   }

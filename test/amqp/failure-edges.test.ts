@@ -118,7 +118,7 @@ void test('TTL 0: a burst reaches a consumer with credit for all of it', async (
   assert.equal(got2, 3);
 });
 
-void test('x-single-active-consumer false (the default) is accepted (true is refused: queue-arguments.test.ts)', async (t) => {
+void test('x-single-active-consumer false (the default) is accepted', async (t) => {
   const { url } = await startBroker(t);
   const conn = await connect(t, url);
   const ch = await conn.createChannel();
