@@ -32,6 +32,11 @@ export interface LoadSpec {
    */
   failure?: 'dlx' | 'ttl';
   ttlMs?: number;
+  /**
+   * Message groups: publish with header x-group-id `g<seq % groups>`, and count deliveries
+   * that came before an earlier-published message of their group (`groupInversions`).
+   */
+  groups?: number;
 }
 
 export interface LoadResult {
@@ -42,6 +47,8 @@ export interface LoadResult {
   missing: number;
   /** First deliveries that came before an earlier-published message of the same producer. */
   inversions: number;
+  /** With `groups`: first deliveries that overtook an earlier message of their group. */
+  groupInversions: number;
   publishSeconds: number;
   totalSeconds: number;
   drainSeconds: number;
@@ -79,6 +86,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let duplicates = 0;
   let inversions = 0;
   const lastSeq = new Int32Array(producerCount).fill(-1);
+  const groups = spec.groups ?? 0;
+  const lastGroupSeq = new Int32Array(groups * producerCount).fill(-1);
+  let groupInversions = 0;
   let lastDelivery = 0;
   const conns: amqp.ChannelModel[] = [];
   const open = async (): Promise<amqp.ChannelModel> => {
@@ -123,6 +133,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         if (!msg.fields.redelivered) {
           if (seq < lastSeq[producer]!) inversions++;
           else lastSeq[producer] = seq;
+          if (groups !== 0) {
+            const g = producer * groups + (seq % groups);
+            if (seq < lastGroupSeq[g]!) groupInversions++;
+            else lastGroupSeq[g] = seq;
+          }
         }
         if (seen[idx]) duplicates++;
         else {
@@ -174,7 +189,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
       while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
       outstanding++;
-      const ok = ch.publish('', q, body(spec.size, p, seq), { persistent: true }, onConfirm);
+      const options: amqp.Options.Publish = { persistent: true };
+      if (groups !== 0) options.headers = { 'x-group-id': `g${seq % groups}` };
+      const ok = ch.publish('', q, body(spec.size, p, seq), options, onConfirm);
       if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
@@ -206,6 +223,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     duplicates,
     missing,
     inversions,
+    groupInversions,
     publishSeconds,
     totalSeconds,
     drainSeconds,

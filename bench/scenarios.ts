@@ -150,6 +150,23 @@ export const SCENARIOS: Scenario[] = [
     figures: [publish, { ...e2e, name: 'expired+dead-lettered msgs/s' }, p99, cpu, clientCpu],
   },
   {
+    id: 'groups',
+    title: 'message groups: 100 groups (x-group-id), 4 consumers, 1 KB',
+    spec: { ...base, messages: 50_000, consumers: 4, prefetch: 25, groups: 100 },
+    figures: [
+      publish,
+      e2e,
+      p99,
+      cpu,
+      {
+        name: 'deliveries out of group order',
+        get: (r) => r.result.groupInversions,
+        higherIsBetter: false,
+        digits: 0,
+      },
+    ],
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

@@ -100,6 +100,7 @@ export async function runSplit(
     duplicates: dup,
     missing,
     inversions: NaN,
+    groupInversions: NaN,
     publishSeconds: (tPub - t0) / 1000,
     totalSeconds: (tLast - t0) / 1000,
     drainSeconds: (tLast - tPub) / 1000,
