@@ -220,7 +220,8 @@ export class Broker {
       for (const q of this.rebuild(defs)) byId.set(q.id, q);
       for (const v of this.vhosts.values())
         for (const ex of v.exchanges.values())
-          if (ex.delayed !== undefined && ex.delayed.durable) delays.set(ex.delayed.storeId, ex.delayed);
+          if (ex.delayed !== undefined && ex.delayed.durable)
+            delays.set(ex.delayed.storeId, ex.delayed);
     };
     this.recovery = await this.store.recover({
       definition: (_key, value) => defs.push(value as Definition),

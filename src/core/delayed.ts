@@ -14,7 +14,8 @@ export const DELAYED_TYPE = 'x-delayed-message';
  * numeric strings parsed; anything else (absent, not a number) is no delay. 0 or less: none.
  */
 export function delayOf(v: unknown): number {
-  if (typeof v === 'object' && v !== null && '!' in v) v = (v as unknown as { value: unknown }).value;
+  if (typeof v === 'object' && v !== null && '!' in v)
+    v = (v as unknown as { value: unknown }).value;
   let ms: number;
   if (typeof v === 'number') ms = Math.trunc(v);
   else if (typeof v === 'bigint') ms = Number(v);
@@ -209,7 +210,10 @@ export class DelayedMessages {
       );
   }
 
-  private landed(batch: { seq: number; ref: MessageRef }[], results: (PagedMessage | Error)[]): void {
+  private landed(
+    batch: { seq: number; ref: MessageRef }[],
+    results: (PagedMessage | Error)[],
+  ): void {
     this.loading = undefined;
     if (this.stopped) return;
     for (let i = 0; i < batch.length; i++) {
@@ -254,7 +258,8 @@ export class DelayedMessages {
     vhost.apply(r, settle);
     if (r.failed !== undefined) {
       if (r.storeFailed) this.stop();
-      else broker.reportError(r.failed, `exchange '${this.exchange.name}': delayed message refused`);
+      else
+        broker.reportError(r.failed, `exchange '${this.exchange.name}': delayed message refused`);
     } else if (r.queues.length === 0 && r.delays.length === 0 && r.rejected === undefined) {
       if (returnTo !== undefined) this.unroutable(r.message!, returnTo);
     }
@@ -391,7 +396,15 @@ class DueHeap {
     this.refs.copyWithin(to * 3, from * 3, from * 3 + 3);
   }
 
-  private set(i: number, due: number, seq: number, flags: number, a: number, b: number, c: number): void {
+  private set(
+    i: number,
+    due: number,
+    seq: number,
+    flags: number,
+    a: number,
+    b: number,
+    c: number,
+  ): void {
     this.due[i] = due;
     this.seq[i] = seq;
     this.flags[i] = flags;

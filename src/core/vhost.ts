@@ -482,7 +482,8 @@ export class VirtualHost {
       else {
         const ops: StoreOp[] = [];
         if (first !== undefined) ops.push(first);
-        if (ids.length !== 0) ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
+        if (ids.length !== 0)
+          ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
         if (delayed !== undefined) ops.push(delayed);
         refused = guard.commit(ops);
       }

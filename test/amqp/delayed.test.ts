@@ -275,7 +275,10 @@ void test('delayed exchange: pending messages survive a restart; past due ones g
         headers: { 'x-delay': 100 },
         expiration: '60000',
       });
-    ch.publish('dur', 'k', Buffer.from('later'), { persistent: true, headers: { 'x-delay': 1500 } });
+    ch.publish('dur', 'k', Buffer.from('later'), {
+      persistent: true,
+      headers: { 'x-delay': 1500 },
+    });
     ch.publish('dur', 'k', Buffer.from('transient'), { headers: { 'x-delay': 100 } });
     await ch.waitForConfirms();
     await conn.close();
