@@ -47,5 +47,5 @@ void test('delayOf reads x-delay as the plugin does', () => {
   assert.equal(delayOf(12n), 12);
   assert.equal(delayOf({ '!': 'int32', value: 7 }), 7);
   for (const v of [undefined, null, 0, -1, '-5', 'soon', '1.5', true, NaN, Infinity, {}])
-    assert.equal(delayOf(v), 0, String(v));
+    assert.equal(delayOf(v), 0, typeof v);
 });
