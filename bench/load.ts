@@ -37,6 +37,12 @@ export interface LoadSpec {
    * that came before an earlier-published message of their group (`groupInversions`).
    */
   groups?: number;
+  /**
+   * Delayed delivery (one queue only): publish through an x-delayed-message exchange bound to
+   * the queue, each message with an x-delay spread over 0..delayMs (so delivery order is not
+   * publish order).
+   */
+  delayMs?: number;
 }
 
 export interface LoadResult {
@@ -113,6 +119,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       },
     });
   } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+  const delayed = `${spec.queue}.delayed`;
+  if (spec.delayMs !== undefined) {
+    await setup.assertExchange(delayed, 'x-delayed-message', {
+      durable: true,
+      arguments: { 'x-delayed-type': 'direct' },
+    });
+    await setup.bindQueue(spec.queue, delayed, spec.queue);
+  }
   // The counting consumers read the DLQ when failures are measured.
   const consumeFrom = (i: number): string => (spec.failure !== undefined ? dlq : queueName(i));
 
@@ -190,8 +204,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
       outstanding++;
       const options: amqp.Options.Publish = { persistent: true };
-      if (groups !== 0) options.headers = { 'x-group-id': `g${seq % groups}` };
-      const ok = ch.publish('', q, body(spec.size, p, seq), options, onConfirm);
+      const headers: Record<string, unknown> = {};
+      if (groups !== 0) headers['x-group-id'] = `g${seq % groups}`;
+      // A spread that is not monotonic in seq: the exchange reorders by due time.
+      if (spec.delayMs !== undefined) headers['x-delay'] = (seq * 7919) % (spec.delayMs + 1);
+      if (groups !== 0 || spec.delayMs !== undefined) options.headers = headers;
+      const ok = ch.publish(
+        spec.delayMs === undefined ? '' : delayed,
+        q,
+        body(spec.size, p, seq),
+        options,
+        onConfirm,
+      );
       if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
@@ -209,6 +233,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const cleanup = await (pool[0] ?? conns[0]!).createChannel();
   for (let i = 0; i < nq; i++) await cleanup.deleteQueue(queueName(i));
   if (spec.failure !== undefined) await cleanup.deleteQueue(dlq);
+  if (spec.delayMs !== undefined) await cleanup.deleteExchange(delayed);
   for (const c of conns) await c.close().catch(() => {});
   const sorted = latencies.slice(0, delivered).sort();
   const publishSeconds = (tPublished - t0) / 1000;

@@ -167,6 +167,14 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    id: 'delay',
+    title: 'delayed delivery: x-delayed-message exchange, x-delay spread 0..1000 ms, 1 KB',
+    spec: { ...base, messages: 50_000, delayMs: 1000 },
+    figures: [publish, { ...e2e, name: 'delayed end-to-end msgs/s' }, cpu, clientCpu, rss],
+    // Debian's rabbitmq-server does not ship rabbitmq_delayed_message_exchange.
+    batonOnly: true,
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

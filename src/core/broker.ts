@@ -14,6 +14,7 @@ import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
+import type { DelayedMessages } from './delayed.js';
 
 export interface BrokerOptions {
   /** The message store (server.ts builds it: store/open-stores.ts). */
@@ -203,6 +204,7 @@ export class Broker {
     for (const c of [...this.connections]) c.close();
     // Nothing may expire or drop once the store is closing: its settle would not be kept.
     for (const v of this.vhosts.values()) for (const q of v.queues.values()) q.stopTimers();
+    for (const v of this.vhosts.values()) for (const ex of v.exchanges.values()) ex.delayed?.stop();
     await this.store.close();
     await this.spill.close();
   }
@@ -210,18 +212,26 @@ export class Broker {
   private async recover(): Promise<void> {
     const defs: Definition[] = [];
     const byId = new Map<number, Queue>();
+    const delays = new Map<number, DelayedMessages>();
     let built = false;
     const build = (): void => {
       if (built) return;
       built = true;
       for (const q of this.rebuild(defs)) byId.set(q.id, q);
+      for (const v of this.vhosts.values())
+        for (const ex of v.exchanges.values())
+          if (ex.delayed !== undefined && ex.delayed.durable)
+            delays.set(ex.delayed.storeId, ex.delayed);
     };
     this.recovery = await this.store.recover({
       definition: (_key, value) => defs.push(value as Definition),
       message: (r: RecoveredMessage) => {
         build();
         const q = byId.get(r.queueId);
-        if (q === undefined) return;
+        if (q === undefined) {
+          delays.get(r.queueId)?.restore(Message.fromStored(r.message), r.seq);
+          return;
+        }
         q.restore(Message.fromStored(r.message), r.seq, r.redelivered, r.failures);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
@@ -231,7 +241,11 @@ export class Broker {
     for (const [id, maxSeq] of this.recovery.queueSeqs) {
       const q = byId.get(id);
       if (q !== undefined && q.nextSeq <= maxSeq) q.nextSeq = maxSeq + 1;
+      const d = delays.get(id);
+      if (d !== undefined && d.nextSeq <= maxSeq) d.nextSeq = maxSeq + 1;
     }
+    // Only now may due delayed messages be routed: every queue has its messages and seqs.
+    for (const d of delays.values()) d.start();
   }
 
   /** Recreate durable definitions in dependency order: exchanges, queues, bindings. */
@@ -240,12 +254,12 @@ export class Broker {
     for (const v of this.vhosts.values()) v.definitions.muted = true;
     for (const d of defs) {
       if (d.type !== 'exchange') continue;
-      this.vhostFor(d.vhost).declareExchange(d.name, d.exchangeType, {
-        durable: true,
-        autoDelete: d.autoDelete,
-        internal: d.internal,
-        arguments: d.arguments,
-      });
+      try {
+        this.vhostFor(d.vhost).restoreExchange(d);
+      } catch (err) {
+        this.reportError(err, `exchange '${d.name}': definition not restored`);
+      }
+      if (d.delayStore !== undefined) this.store.reserveQueueIds(d.delayStore);
     }
     for (const d of defs) {
       if (d.type !== 'queue') continue;

@@ -15,10 +15,12 @@ export interface ExchangeDefinition {
   type: 'exchange';
   vhost: string;
   name: string;
-  exchangeType: ExchangeType;
+  exchangeType: ExchangeType | 'x-delayed-message';
   autoDelete: boolean;
   internal: boolean;
   arguments: Record<string, unknown>;
+  /** x-delayed-message: the store id its pending messages are journaled under. */
+  delayStore?: number;
 }
 export interface BindingDefinition {
   type: 'binding';
@@ -67,11 +69,12 @@ export class Definitions {
       type: 'exchange',
       vhost: this.vhost,
       name: ex.name,
-      exchangeType: ex.type,
+      exchangeType: ex.delayed !== undefined ? 'x-delayed-message' : ex.type,
       autoDelete: ex.autoDelete,
       internal: ex.internal,
       arguments: ex.arguments,
     };
+    if (ex.delayed !== undefined) def.delayStore = ex.delayed.storeId;
     this.journal.putDefinition(JSON.stringify(['exchange', this.vhost, ex.name]), def);
   }
 

@@ -1,3 +1,4 @@
+import type { DelayedMessages } from './delayed.js';
 import { headersMatch } from './headers-match.js';
 import type { Message } from './message.js';
 import type { Queue } from './queue.js';
@@ -39,7 +40,10 @@ const TOPIC_CACHE_LIMIT = 1024;
 /** An exchange only routes: it picks the bindings a message matches. */
 export class Exchange {
   readonly name: string;
+  /** How it routes (for x-delayed-message: its x-delayed-type). */
   readonly type: ExchangeType;
+  /** Set for an x-delayed-message exchange: the messages it holds until due. */
+  delayed: DelayedMessages | undefined = undefined;
   readonly durable: boolean;
   readonly autoDelete: boolean;
   readonly internal: boolean;
@@ -57,6 +61,11 @@ export class Exchange {
     this.autoDelete = options.autoDelete ?? false;
     this.internal = options.internal ?? false;
     this.arguments = options.arguments ?? {};
+  }
+
+  /** The type it was declared with: x-delayed-message for a delayed one. */
+  get declaredType(): string {
+    return this.delayed !== undefined ? 'x-delayed-message' : this.type;
   }
 
   get alternateExchange(): string | undefined {

@@ -1,6 +1,8 @@
+import type { DelayedMessages } from './delayed.js';
 import type { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue } from './queue.js';
+import type { Session } from './session.js';
 
 /**
  * Where one publish goes, and then what happened to it. The caller owns it and reuses it
@@ -15,6 +17,14 @@ export class Routed {
   message: Message | undefined = undefined;
   /** Matched queues, each once. */
   readonly queues: Queue[] = [];
+  /** Delayed exchanges (x-delayed-message) that hold it until `dueAt`, each once. */
+  readonly delays: DelayedMessages[] = [];
+  /** Wall-clock ms the delayed exchanges route it at (with `delays`). */
+  dueAt = 0;
+  /** The message's x-delay in ms, -1 until a delayed exchange asked (0: none). */
+  delayMs = -1;
+  /** Published with mandatory: who gets basic.return if a delayed exchange cannot route it. */
+  returnTo: Session | undefined = undefined;
   // ---- outcome, filled by apply ----
   /** The message is in the store (it was persistent and at least one queue is durable). */
   journaled = false;
@@ -41,6 +51,9 @@ export class Routed {
     this.routingKey = routingKey;
     this.message = message;
     this.queues.length = 0;
+    this.delays.length = 0;
+    this.delayMs = -1;
+    this.returnTo = undefined;
     this.journaled = false;
     this.congested = undefined;
     this.failed = undefined;
@@ -52,6 +65,8 @@ export class Routed {
   release(): void {
     this.message = undefined;
     this.queues.length = 0;
+    this.delays.length = 0;
+    this.returnTo = undefined;
     this.congested = undefined;
     this.rejected = undefined;
   }
@@ -59,6 +74,9 @@ export class Routed {
 
 /** Reads a message's application headers (headers exchanges). */
 export type HeadersOf = (m: Message) => Readonly<Record<string, unknown>> | undefined;
+
+/** A message's x-delay in ms (0: none), read only when a delayed exchange is reached. */
+export type DelayOf = (m: Message) => number;
 
 /**
  * The routing walk: exchange-to-exchange bindings, alternate exchanges. Each exchange is
@@ -69,10 +87,12 @@ export class Router {
   private gen = 0;
   private readonly exchanges: ReadonlyMap<string, Exchange>;
   private readonly headersOf: HeadersOf;
+  private readonly delayOf: DelayOf;
 
-  constructor(exchanges: ReadonlyMap<string, Exchange>, headersOf: HeadersOf) {
+  constructor(exchanges: ReadonlyMap<string, Exchange>, headersOf: HeadersOf, delayOf: DelayOf) {
     this.exchanges = exchanges;
     this.headersOf = headersOf;
+    this.delayOf = delayOf;
   }
 
   /** Fill `into.queues` with the queues `ex` routes the message to. */
@@ -83,6 +103,8 @@ export class Router {
   private walk(ex: Exchange, into: Routed, gen: number): number {
     if (ex.routeMark === gen) return 0;
     ex.routeMark = gen;
+    // A delayed exchange keeps a message with a positive x-delay; it routes it when due.
+    if (ex.delayed !== undefined && this.delays(ex.delayed, into)) return 1;
     let reached = 0;
     const matched = ex.match(into.routingKey, into.message!, this.headersOf);
     for (let i = 0; i < matched.length; i++) {
@@ -103,5 +125,15 @@ export class Router {
       if (ae !== undefined) reached += this.walk(ae, into, gen);
     }
     return reached;
+  }
+
+  private delays(d: DelayedMessages, into: Routed): boolean {
+    if (into.delayMs < 0) {
+      into.delayMs = this.delayOf(into.message!);
+      into.dueAt = Date.now() + into.delayMs;
+    }
+    if (into.delayMs === 0) return false;
+    if (!into.delays.includes(d)) into.delays.push(d);
+    return true;
   }
 }

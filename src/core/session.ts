@@ -47,6 +47,11 @@ export interface SessionHandler {
    * channel (406, as RabbitMQ), which requeues it; without this the session requeues it.
    */
   deliveryTimedOut?(delivery: Delivery, timeoutMs: number): void;
+  /**
+   * A message published with mandatory to a delayed exchange was unroutable when it became
+   * due (AMQP basic.return 312 NO_ROUTE). Only while the session is open.
+   */
+  returned?(message: Message): void;
 }
 
 export interface SessionOptions {
@@ -187,10 +192,12 @@ export class Session {
    * which queues took it; with confirms on, the publish is numbered and confirmed once durable.
    * A store failure is an outcome, not an exception, when confirms are on (the handler hears
    * of it); without confirms the publisher has no other way to learn, so it is thrown.
+   * `mandatory`: a delayed exchange that cannot route it when due tells `handler.returned`.
    */
-  publish(exchange: string, routingKey: string, message: Message): Routed {
+  publish(exchange: string, routingKey: string, message: Message, mandatory = false): Routed {
     const r = this.routed;
     this.vhost.route(exchange, routingKey, message, r);
+    if (mandatory) r.returnTo = this;
     this.vhost.apply(r);
     // The result reports where it went; it must not keep the message (and its body) alive.
     r.message = undefined;

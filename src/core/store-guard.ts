@@ -1,4 +1,4 @@
-import type { Store, StoredMessage, StoreOp } from '../store/store.js';
+import type { Located, Store, StoredMessage, StoreOp } from '../store/store.js';
 
 /**
  * The core's view of the store. After the store fails (sticky), settles and marks become
@@ -51,7 +51,7 @@ export class StoreGuard {
       this.safely(() => this.store.settle(queueId, seq, message));
   }
 
-  purge(queueId: number, uptoSeq: number, messages: Iterable<StoredMessage>): void {
+  purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
     if (this.store.failure === undefined)
       this.safely(() => this.store.purge(queueId, uptoSeq, messages));
   }

@@ -20,9 +20,10 @@ import type { Message } from './message.js';
 import type { SenderKeys } from './properties.js';
 import { Queue, type QueueOptions } from './queue.js';
 import { parseQueuePolicy } from './queue-policy.js';
-import { Definitions, type QueueDefinition } from './definitions.js';
+import { Definitions, type ExchangeDefinition, type QueueDefinition } from './definitions.js';
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
+import { DELAYED_TYPE, DelayedMessages, delayOf, delayedCopy } from './delayed.js';
 import type { StoreOp } from '../store/store.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
@@ -48,7 +49,9 @@ export class VirtualHost {
     this.broker = broker;
     this.name = name;
     this.definitions = new Definitions(broker.journal, name);
-    this.router = new Router(this.exchanges, broker.headersOf);
+    this.router = new Router(this.exchanges, broker.headersOf, (m) =>
+      delayOf(broker.properties.header(m, 'x-delay')),
+    );
     for (const [n, type] of BUILTIN_EXCHANGES) {
       this.exchanges.set(n, new Exchange(n, type, { durable: true }));
     }
@@ -232,13 +235,13 @@ export class VirtualHost {
       throw new AccessRefusedError(
         `operation not permitted on the default exchange; it always exists`,
       );
-    if (!(EXCHANGE_TYPES as readonly string[]).includes(type))
+    if (type !== DELAYED_TYPE && !(EXCHANGE_TYPES as readonly string[]).includes(type))
       throw new CommandInvalidError(
-        `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}`,
+        `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}, ${DELAYED_TYPE}`,
       );
     if (existing !== undefined) {
-      if (existing.type !== type)
-        throw inequivalent('type', 'exchange', name, this.name, type, existing.type);
+      if (existing.declaredType !== type)
+        throw inequivalent('type', 'exchange', name, this.name, type, existing.declaredType);
       this.checkEquivalent('exchange', name, existing, options);
       if ((options.internal ?? false) !== existing.internal)
         throw inequivalent(
@@ -255,9 +258,39 @@ export class VirtualHost {
       throw new AccessRefusedError(
         `exchange name '${name}' contains reserved prefix 'amq.*'; choose another name`,
       );
-    const ex = new Exchange(name, type as ExchangeType, options);
-    this.exchanges.set(name, ex);
+    const ex = this.createExchange(name, type, options);
     if (ex.durable) this.definitions.putExchange(ex);
+    return ex;
+  }
+
+  /** Recreate a durable exchange from its stored definition (a delayed one keeps its store id). */
+  restoreExchange(d: ExchangeDefinition): Exchange {
+    const options = {
+      durable: true,
+      autoDelete: d.autoDelete,
+      internal: d.internal,
+      arguments: d.arguments,
+    };
+    return this.createExchange(d.name, d.exchangeType, options, d.delayStore);
+  }
+
+  private createExchange(
+    name: string,
+    type: string,
+    options: ExchangeOptions,
+    delayStore?: number,
+  ): Exchange {
+    if (type !== DELAYED_TYPE) {
+      const ex = new Exchange(name, type as ExchangeType, options);
+      this.exchanges.set(name, ex);
+      return ex;
+    }
+    const ex = new Exchange(name, delayedType(name, this.name, options.arguments), options);
+    // Its pending messages are journaled under a store id of their own, like a queue's.
+    const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);
+    ex.delayed = new DelayedMessages(this, ex, id);
+    if (delayStore === undefined) ex.delayed.start();
+    this.exchanges.set(name, ex);
     return ex;
   }
 
@@ -281,6 +314,7 @@ export class VirtualHost {
 
   private deleteExchangeNow(ex: Exchange): void {
     this.exchanges.delete(ex.name);
+    ex.delayed?.destroy();
     for (const b of [...ex.bindings]) this.removeBinding(b, false);
     for (const other of this.exchanges.values()) {
       for (const b of [...other.bindings]) if (b.destination === ex) this.removeBinding(b);
@@ -415,7 +449,7 @@ export class VirtualHost {
     const message = r.message!;
     const queues = r.queues;
     const n = queues.length;
-    if (n === 0 && first === undefined) return;
+    if (n === 0 && first === undefined && r.delays.length === 0) return;
     const ids = r.storeIds;
     const seqs = r.storeSeqs;
     ids.length = 0;
@@ -436,23 +470,29 @@ export class VirtualHost {
           seqs.push(q.nextSeq);
         }
       }
-    if (ids.length !== 0 || first !== undefined) {
+    // Delayed exchanges keep a copy whose expiresAt is the due time (one record for all).
+    const delayed = r.delays.length === 0 ? undefined : this.delayedOp(r, message);
+    if (ids.length !== 0 || first !== undefined || delayed !== undefined) {
       // With `first` (a dead-letter move's settle of the source), one atomic store commit.
       const guard = this.broker.journal;
-      const refused =
-        first === undefined
-          ? guard.enqueue(message, ids, seqs)
-          : guard.commit(
-              ids.length === 0
-                ? [first]
-                : [first, { op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] }],
-            );
+      let refused;
+      if (first === undefined && delayed === undefined) refused = guard.enqueue(message, ids, seqs);
+      else if (first === undefined && ids.length === 0)
+        refused = guard.enqueue(delayed!.message, delayed!.queueIds, delayed!.seqs);
+      else {
+        const ops: StoreOp[] = [];
+        if (first !== undefined) ops.push(first);
+        if (ids.length !== 0)
+          ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
+        if (delayed !== undefined) ops.push(delayed);
+        refused = guard.commit(ops);
+      }
       if (refused !== undefined) {
         r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
         r.storeFailed = refused.failed;
         return;
       }
-      r.journaled = ids.length !== 0;
+      r.journaled = ids.length !== 0 || delayed !== undefined;
     }
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;
@@ -461,6 +501,31 @@ export class VirtualHost {
       q.push(message, q.nextSeq++, r.journaled && q.durable);
       if (q.congested()) r.congested = q;
     }
+    if (r.delays.length !== 0) {
+      const copy = delayed?.message ?? delayedCopy(message, r.dueAt);
+      for (const d of r.delays) {
+        // Deleted meanwhile (a transaction): nothing to keep.
+        if (this.exchanges.get(d.exchange.name) !== d.exchange) continue;
+        d.add(copy, d.nextSeq++, delayed !== undefined && d.durable, r.returnTo);
+      }
+    }
+  }
+
+  /** The enqueue of a delayed publish's copy under its durable delayed exchanges' store ids. */
+  private delayedOp(
+    r: Routed,
+    message: Message,
+  ): { op: 'enqueue'; message: Message; queueIds: number[]; seqs: number[] } | undefined {
+    if (!message.persistent) return undefined;
+    const queueIds: number[] = [];
+    const seqs: number[] = [];
+    for (const d of r.delays)
+      if (d.durable) {
+        queueIds.push(d.storeId);
+        seqs.push(d.nextSeq);
+      }
+    if (queueIds.length === 0) return undefined;
+    return { op: 'enqueue', message: delayedCopy(message, r.dueAt), queueIds, seqs };
   }
 
   /** Route and apply in one step; returns the number of queues. */
@@ -469,6 +534,29 @@ export class VirtualHost {
     this.apply(into);
     return into.queues.length;
   }
+}
+
+/**
+ * The routing type of an x-delayed-message exchange: its x-delayed-type argument, one of the
+ * built-in types (406 when missing or not a string, as the plugin; 503 for an unknown type,
+ * as RabbitMQ's check of an exchange type).
+ */
+function delayedType(
+  name: string,
+  vhost: string,
+  args: Record<string, unknown> | undefined,
+): ExchangeType {
+  let t = args?.['x-delayed-type'];
+  if (Buffer.isBuffer(t)) t = t.toString();
+  if (typeof t !== 'string')
+    throw new PreconditionFailedError(
+      `exchange '${name}' in vhost '${vhost}' of type '${DELAYED_TYPE}' needs the argument 'x-delayed-type': the type that routes its messages when due (${EXCHANGE_TYPES.join(', ')})`,
+    );
+  if (!(EXCHANGE_TYPES as readonly string[]).includes(t))
+    throw new CommandInvalidError(
+      `unknown exchange type '${t}' in 'x-delayed-type' of exchange '${name}' in vhost '${vhost}'; it must be one of ${EXCHANGE_TYPES.join(', ')}`,
+    );
+  return t as ExchangeType;
 }
 
 /** Quorum queues are durable, never exclusive or auto-delete (RabbitMQ's rules and texts). */

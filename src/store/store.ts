@@ -77,7 +77,8 @@ export interface RecoveryVisitor {
   /**
    * A live message of queue `queueId`; called in ascending `seq` order per queue, queue after
    * queue. Messages whose bodies did not fit in the store's body budget come with `body`
-   * undefined and only `location` meaningful (the other fields are placeholders): read them
+   * undefined and only `location` and `expiresAt` meaningful (the other fields are
+   * placeholders; `expiresAt` carries a delayed exchange's due time): read them
    * with `load` when they are needed.
    */
   message(m: RecoveredMessage): void;

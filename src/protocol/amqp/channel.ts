@@ -160,10 +160,12 @@ export class AmqpChannel implements SessionHandler {
       this.conn.arrivedAt,
     );
     // The session numbers and confirms it (confirm mode); a failed store is its outcome.
-    const r = this.session.publish(p.exchange, p.routingKey, message);
-    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable".
+    const r = this.session.publish(p.exchange, p.routingKey, message, p.mandatory);
+    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a delayed
+    // exchange holding it returns it when due if it is unroutable then (Session.returned).
     if (
       r.queues.length === 0 &&
+      r.delays.length === 0 &&
       r.failed === undefined &&
       r.rejected === undefined &&
       p.mandatory
@@ -181,6 +183,23 @@ export class AmqpChannel implements SessionHandler {
         ),
       );
     }
+  }
+
+  /** A mandatory delayed message unroutable when due: basic.return, as for a publish now. */
+  returned(m: Message): void {
+    if (this.closing || m.body === undefined) return;
+    this.conn.write(
+      encodeReturn(
+        this.id,
+        NO_ROUTE,
+        'NO_ROUTE',
+        m.exchange,
+        m.routingKey,
+        m.properties,
+        m.body,
+        this.conn.frameMax,
+      ),
+    );
   }
 
   // ---- confirms -----------------------------------------------------------------------

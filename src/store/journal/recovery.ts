@@ -391,6 +391,12 @@ class Scanner {
    * and are still around).
    */
   readonly failures = new Map<number, Map<number, FailureEntry>>();
+  /**
+   * expiresAt of message records that have one, by record number, so a message handed over
+   * past the body budget still carries it (a delayed exchange's due time). Sparse: records
+   * without an expiry cost nothing.
+   */
+  private readonly expiries = new Map<number, number>();
   records = 0;
   maxQueueId = 0;
   sealed = false;
@@ -447,6 +453,8 @@ class Scanner {
           const count = buf.readUInt16LE(p + fixed - 2);
           const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
           const rec = first + index.add(base + off, state, n);
+          const expiresAt = buf.readDoubleLE(p + 1);
+          if (expiresAt !== 0) this.expiries.set(rec, expiresAt);
           for (let q = p + fixed, e = q + count * PAIR; q < e; q += PAIR) {
             // A compaction copy repeats (queue, seq): the later copy wins.
             this.queue(buf.readUInt32LE(q)).set(readSeq(buf, q + 4), rec);
@@ -610,7 +618,7 @@ class Scanner {
         const location = new JournalLocation(seg.id, index.offs[i]!, size);
         let message = multi ? shared.get(rec) : undefined;
         if (message === undefined) {
-          if (full) message = pagedStub(location);
+          if (full) message = pagedStub(location, this.expiries.get(rec) ?? 0);
           else {
             const buf = reader.enqueue(seg, location.offset, size);
             message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);
@@ -649,8 +657,11 @@ function segmentOf(bases: number[], rec: number): number {
   return lo;
 }
 
-/** A message past the body budget: only its location is meaningful (read it with readPaged). */
-function pagedStub(location: JournalLocation): StoredMessage {
+/**
+ * A message past the body budget: only its location and expiresAt are meaningful (read it
+ * with readPaged).
+ */
+function pagedStub(location: JournalLocation, expiresAt: number): StoredMessage {
   return {
     exchange: '',
     routingKey: '',
@@ -658,7 +669,7 @@ function pagedStub(location: JournalLocation): StoredMessage {
     body: undefined,
     bodySize: 0,
     priority: 0,
-    expiresAt: 0,
+    expiresAt,
     timestamp: 0,
     location,
   };
