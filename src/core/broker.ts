@@ -4,6 +4,7 @@ import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
 import { BodyBudget } from './body-budget.js';
+import { DedupRestore } from './dedup.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
@@ -211,6 +212,7 @@ export class Broker {
     const defs: Definition[] = [];
     const byId = new Map<number, Queue>();
     let built = false;
+    const dedups = new DedupRestore();
     const build = (): void => {
       if (built) return;
       built = true;
@@ -225,8 +227,10 @@ export class Broker {
         q.restore(Message.fromStored(r.message), r.seq, r.redelivered, r.failures);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
+      dedup: (scope, id, expiresAt) => dedups.add(scope, id, expiresAt),
     });
     build();
+    dedups.apply(this.vhosts.values(), this.journal);
     // Never reuse a seq, even of a queue whose messages are all gone: old records may name it.
     for (const [id, maxSeq] of this.recovery.queueSeqs) {
       const q = byId.get(id);
@@ -245,7 +249,9 @@ export class Broker {
         autoDelete: d.autoDelete,
         internal: d.internal,
         arguments: d.arguments,
+        ...(d.dedupScope !== undefined && { dedupScope: d.dedupScope }),
       });
+      if (d.dedupScope !== undefined) this.store.reserveQueueIds(d.dedupScope);
     }
     for (const d of defs) {
       if (d.type !== 'queue') continue;

@@ -19,6 +19,8 @@ export interface ExchangeDefinition {
   autoDelete: boolean;
   internal: boolean;
   arguments: Record<string, unknown>;
+  /** x-message-deduplication: the store scope of its ids (absent before Baton kept them). */
+  dedupScope?: number;
 }
 export interface BindingDefinition {
   type: 'binding';
@@ -71,6 +73,7 @@ export class Definitions {
       autoDelete: ex.autoDelete,
       internal: ex.internal,
       arguments: ex.arguments,
+      ...(ex.dedup !== undefined && { dedupScope: ex.dedup.scope }),
     };
     this.journal.putDefinition(JSON.stringify(['exchange', this.vhost, ex.name]), def);
   }

@@ -1,3 +1,4 @@
+import type { DedupCache } from './dedup.js';
 import type { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue } from './queue.js';
@@ -15,6 +16,12 @@ export class Routed {
   message: Message | undefined = undefined;
   /** Matched queues, each once. */
   readonly queues: Queue[] = [];
+  /**
+   * A client's publish (not a dead-letter or redrive move): apply checks deduplication ids,
+   * of `dedupExchange` (the exchange published to, when it deduplicates) and of the queues.
+   */
+  checkDedup = false;
+  dedupExchange: DedupCache | undefined = undefined;
   // ---- outcome, filled by apply ----
   /** The message is in the store (it was persistent and at least one queue is durable). */
   journaled = false;
@@ -32,6 +39,8 @@ export class Routed {
    * publisher gets basic.nack, as from RabbitMQ.
    */
   rejected: Queue | undefined = undefined;
+  /** A queue or the exchange already held its deduplication id: it skipped those (or all). */
+  duplicate = false;
   /** Scratch for the store: durable queue ids and their seqs. */
   readonly storeIds: number[] = [];
   readonly storeSeqs: number[] = [];
@@ -41,6 +50,9 @@ export class Routed {
     this.routingKey = routingKey;
     this.message = message;
     this.queues.length = 0;
+    this.checkDedup = false;
+    this.dedupExchange = undefined;
+    this.duplicate = false;
     this.journaled = false;
     this.congested = undefined;
     this.failed = undefined;
@@ -54,6 +66,7 @@ export class Routed {
     this.queues.length = 0;
     this.congested = undefined;
     this.rejected = undefined;
+    this.dedupExchange = undefined;
   }
 }
 

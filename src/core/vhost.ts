@@ -23,6 +23,7 @@ import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
+import { claimIds, DedupCache, type DedupPolicy, parseDedupPolicy } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
@@ -43,6 +44,8 @@ export class VirtualHost {
   readonly definitions: Definitions;
   private readonly router: Router;
   private readonly deadLetters = new DeadLetters(this);
+  /** Queues with x-message-deduplication: apply checks ids only while there are some. */
+  private dedupQueues = 0;
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -128,6 +131,16 @@ export class VirtualHost {
   private adopt(q: Queue): void {
     this.queues.set(q.name, q);
     if (q.policy.deadLetterExchange !== undefined) q.removalHook = this.deadLetters.hook;
+    if (q.policy.dedup !== undefined) {
+      // Ids are journaled where the queue's definition is: durable, not exclusive.
+      q.dedup = new DedupCache(
+        q.id,
+        q.policy.dedup,
+        q.durable && !q.exclusive,
+        this.broker.journal,
+      );
+      this.dedupQueues++;
+    }
     if (q.policy.expires !== undefined) {
       // x-expires: deleted once unused that long (as RabbitMQ, counted again after a restart).
       q.onUnused = (unused) => {
@@ -211,6 +224,10 @@ export class VirtualHost {
       for (const b of [...ex.bindings]) if (b.destination === q) this.removeBinding(b);
     }
     const n = q.destroy();
+    if (q.dedup !== undefined) {
+      q.dedup.drop();
+      this.dedupQueues--;
+    }
     if (q.durable && !q.exclusive) this.definitions.deleteQueue(q);
     return n;
   }
@@ -256,9 +273,39 @@ export class VirtualHost {
         `exchange name '${name}' contains reserved prefix 'amq.*'; choose another name`,
       );
     const ex = new Exchange(name, type as ExchangeType, options);
+    const restoring = this.definitions.muted;
+    const dedup = this.exchangeDedup(name, options, restoring);
+    if (dedup !== undefined) {
+      const scope = options.dedupScope ?? this.broker.allocateQueueId();
+      ex.dedup = new DedupCache(scope, dedup, ex.durable, this.broker.journal);
+    }
     this.exchanges.set(name, ex);
-    if (ex.durable) this.definitions.putExchange(ex);
+    if (
+      ex.durable &&
+      (!restoring || (ex.dedup !== undefined && options.dedupScope === undefined))
+    ) {
+      // Restoring one declared before Baton kept dedup ids: its new scope must be kept too.
+      this.definitions.muted = false;
+      this.definitions.putExchange(ex);
+      this.definitions.muted = restoring;
+    }
     return ex;
+  }
+
+  private exchangeDedup(
+    name: string,
+    options: ExchangeOptions,
+    restoring: boolean,
+  ): DedupPolicy | undefined {
+    const where = { kind: 'exchange' as const, name, vhost: this.name };
+    try {
+      return parseDedupPolicy(options.arguments ?? {}, where);
+    } catch (err) {
+      if (!restoring) throw err;
+      // Declared by an older Baton that did not check exchange arguments: keep the exchange.
+      this.broker.reportError(err, `exchange '${name}': deduplication arguments ignored`);
+      return undefined;
+    }
   }
 
   getExchange(name: string): Exchange {
@@ -281,6 +328,7 @@ export class VirtualHost {
 
   private deleteExchangeNow(ex: Exchange): void {
     this.exchanges.delete(ex.name);
+    ex.dedup?.drop();
     for (const b of [...ex.bindings]) this.removeBinding(b, false);
     for (const other of this.exchanges.values()) {
       for (const b of [...other.bindings]) if (b.destination === ex) this.removeBinding(b);
@@ -371,6 +419,9 @@ export class VirtualHost {
         `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
       );
     into.reset(exchangeName, routingKey, message);
+    // Broker moves (dead-lettering) are no producer's retry: only publishes are checked.
+    into.checkDedup = !byBroker;
+    into.dedupExchange = ex.dedup;
     if (exchangeName === '') {
       const q = this.queues.get(routingKey);
       if (q !== undefined) into.queues.push(q);
@@ -428,6 +479,11 @@ export class VirtualHost {
         queues.splice(i--, 1);
       }
     }
+    // x-message-deduplication: duplicates leave r.queues; the ids taken go in the commit.
+    const claim =
+      r.checkDedup && (r.dedupExchange !== undefined || this.dedupQueues !== 0)
+        ? claimIds(r, this.broker.properties, Date.now())
+        : undefined;
     if (message.persistent)
       for (let i = 0; i < queues.length; i++) {
         const q = queues[i]!;
@@ -436,18 +492,24 @@ export class VirtualHost {
           seqs.push(q.nextSeq);
         }
       }
+    let extra: StoreOp[] | undefined;
+    if (claim !== undefined) claim.ops(ids.length !== 0, (extra = []));
     if (ids.length !== 0 || first !== undefined) {
-      // With `first` (a dead-letter move's settle of the source), one atomic store commit.
+      // With `first` (a dead-letter move's settle of the source) or dedup ids, one atomic
+      // store commit: after a crash all of it is there, or none.
       const guard = this.broker.journal;
-      const refused =
-        first === undefined
-          ? guard.enqueue(message, ids, seqs)
-          : guard.commit(
-              ids.length === 0
-                ? [first]
-                : [first, { op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] }],
-            );
+      let refused;
+      if (first === undefined && (extra === undefined || extra.length === 0))
+        refused = guard.enqueue(message, ids, seqs);
+      else {
+        const ops: StoreOp[] = first === undefined ? [] : [first];
+        if (ids.length !== 0)
+          ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
+        if (extra !== undefined) ops.push(...extra);
+        refused = guard.commit(ops);
+      }
       if (refused !== undefined) {
+        claim?.abort();
         r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
         r.storeFailed = refused.failed;
         return;

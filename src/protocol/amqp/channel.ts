@@ -161,11 +161,13 @@ export class AmqpChannel implements SessionHandler {
     );
     // The session numbers and confirms it (confirm mode); a failed store is its outcome.
     const r = this.session.publish(p.exchange, p.routingKey, message);
-    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable".
+    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a
+    // duplicate (x-message-deduplication) arrived before, so it is not returned either.
     if (
       r.queues.length === 0 &&
       r.failed === undefined &&
       r.rejected === undefined &&
+      !r.duplicate &&
       p.mandatory
     ) {
       this.conn.write(
