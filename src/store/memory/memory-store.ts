@@ -107,7 +107,8 @@ export class MemoryStore implements Store {
       else if (o.op === 'settle') this.settle(o.queueId, o.seq, o.message);
       else if (o.op === 'purge') this.purge(o.queueId, o.uptoSeq, o.messages);
       else if (o.op === 'failures') this.recordFailures(o.queueId, o.seq, o.failures);
-      else if (o.op === 'dedup') continue; // Checked; nothing is recovered from memory.
+      else if (o.op === 'dedup')
+        continue; // Checked; nothing is recovered from memory.
       else this.markDelivered(o.queueId, o.seq);
     }
   }
