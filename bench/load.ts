@@ -32,6 +32,12 @@ export interface LoadSpec {
    */
   failure?: 'dlx' | 'ttl';
   ttlMs?: number;
+  /**
+   * Deduplication (one queue only): the queue has x-message-deduplication, every message an
+   * id, and after every `dedupEvery`-th message the producer resends the one before it (a
+   * retry): confirmed, never delivered twice (the exactly-once check counts it).
+   */
+  dedupEvery?: number;
 }
 
 export interface LoadResult {
@@ -101,6 +107,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         'x-dead-letter-routing-key': dlq,
         ...(spec.failure === 'ttl' ? { 'x-message-ttl': spec.ttlMs ?? 100 } : {}),
       },
+    });
+  } else if (spec.dedupEvery !== undefined) {
+    await setup.assertQueue(spec.queue, {
+      durable: true,
+      arguments: { 'x-message-deduplication': true, 'x-cache-size': 100_000 },
     });
   } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
   // The counting consumers read the DLQ when failures are measured.
@@ -174,7 +185,22 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
       while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
       outstanding++;
-      const ok = ch.publish('', q, body(spec.size, p, seq), { persistent: true }, onConfirm);
+      const every = spec.dedupEvery;
+      if (every === undefined) {
+        const ok = ch.publish('', q, body(spec.size, p, seq), { persistent: true }, onConfirm);
+        if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
+        continue;
+      }
+      const id = (s: number): amqp.Options.Publish => ({
+        persistent: true,
+        headers: { 'x-deduplication-header': `${p}-${s}` },
+      });
+      let ok = ch.publish('', q, body(spec.size, p, seq), id(seq), onConfirm);
+      if (seq % every === every - 1) {
+        // The retry of the previous message: counted as a publish, never delivered.
+        outstanding++;
+        ok = ch.publish('', q, body(spec.size, p, seq - 1), id(seq - 1), onConfirm);
+      }
       if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
