@@ -305,16 +305,16 @@ export class DedupRestore {
     const caches = new Map<number, DedupCache>();
     for (const v of vhosts) {
       for (const q of v.queues.values())
-        if (q.dedup !== undefined) caches.set(q.dedup.scope, q.dedup);
+        if (q.dedup?.durable === true) caches.set(q.dedup.scope, q.dedup);
       for (const x of v.exchanges.values())
-        if (x.dedup !== undefined) caches.set(x.dedup.scope, x.dedup);
+        if (x.dedup?.durable === true) caches.set(x.dedup.scope, x.dedup);
     }
     const now = Date.now();
     const orphans = new Set<number>();
     for (let i = 0; i < this.scopes.length; i++) {
       const scope = this.scopes[i]!;
       const c = caches.get(scope);
-      if (c !== undefined && c.durable) c.restore(this.keys[i]!, this.expiries[i]!, now);
+      if (c !== undefined) c.restore(this.keys[i]!, this.expiries[i]!, now);
       else orphans.add(scope);
     }
     for (const scope of orphans) store.forgetDedup(scope);

@@ -276,19 +276,18 @@ export class VirtualHost {
     const restoring = this.definitions.muted;
     const dedup = this.exchangeDedup(name, options, restoring);
     if (dedup !== undefined) {
-      const scope = options.dedupScope ?? this.broker.allocateQueueId();
-      ex.dedup = new DedupCache(scope, dedup, ex.durable, this.broker.journal);
+      const scope = options.dedupScope ?? (restoring ? 0 : this.broker.allocateQueueId());
+      if (scope === 0)
+        // Declared by a Baton that ignored these arguments: no scope was kept for its ids, and
+        // none can be written during recovery, so they stay in memory (redeclare to fix).
+        this.broker.reportError(
+          new Error(`exchange '${name}' has no journaled deduplication scope`),
+          'its deduplication ids are kept in memory only',
+        );
+      ex.dedup = new DedupCache(scope, dedup, ex.durable && scope !== 0, this.broker.journal);
     }
     this.exchanges.set(name, ex);
-    if (
-      ex.durable &&
-      (!restoring || (ex.dedup !== undefined && options.dedupScope === undefined))
-    ) {
-      // Restoring one declared before Baton kept dedup ids: its new scope must be kept too.
-      this.definitions.muted = false;
-      this.definitions.putExchange(ex);
-      this.definitions.muted = restoring;
-    }
+    if (ex.durable) this.definitions.putExchange(ex);
     return ex;
   }
 
