@@ -23,7 +23,13 @@ import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type QueueDefinition } from './definitions.js';
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
-import { claimIds, DedupCache, type DedupPolicy, parseDedupPolicy } from './dedup.js';
+import {
+  claimIds,
+  DedupCache,
+  type DedupClaim,
+  type DedupPolicy,
+  parseDedupPolicy,
+} from './dedup.js';
 import type { StoreOp } from '../store/store.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
@@ -479,10 +485,7 @@ export class VirtualHost {
       }
     }
     // x-message-deduplication: duplicates leave r.queues; the ids taken go in the commit.
-    const claim =
-      r.checkDedup && (r.dedupExchange !== undefined || this.dedupQueues !== 0)
-        ? claimIds(r, this.broker.properties, Date.now())
-        : undefined;
+    const claim = this.claimDedup(r);
     if (message.persistent)
       for (let i = 0; i < queues.length; i++) {
         const q = queues[i]!;
@@ -522,6 +525,18 @@ export class VirtualHost {
       q.push(message, q.nextSeq++, r.journaled && q.durable);
       if (q.congested()) r.congested = q;
     }
+  }
+
+  /**
+   * Deduplication for a routed client publish, at apply time (a transaction: at commit, per
+   * publish, in order): takes duplicates off `r.queues` (setting `r.duplicate`) and returns the
+   * ids it takes, held at once. Put `claim.ops(journaled, ops)` in the commit of its enqueue
+   * and call `claim.abort()` if the store refuses that commit. Undefined: nothing to record.
+   */
+  claimDedup(r: Routed): DedupClaim | undefined {
+    return r.checkDedup && (r.dedupExchange !== undefined || this.dedupQueues !== 0)
+      ? claimIds(r, this.broker.properties, Date.now())
+      : undefined;
   }
 
   /** Route and apply in one step; returns the number of queues. */
