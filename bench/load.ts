@@ -43,6 +43,12 @@ export interface LoadSpec {
    * publish order).
    */
   delayMs?: number;
+  /**
+   * Deduplication (one queue only): the queue has x-message-deduplication, every message an
+   * id, and after every `dedupEvery`-th message the producer resends the one before it (a
+   * retry): confirmed, never delivered twice (the exactly-once check counts it).
+   */
+  dedupEvery?: number;
 }
 
 export interface LoadResult {
@@ -117,6 +123,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         'x-dead-letter-routing-key': dlq,
         ...(spec.failure === 'ttl' ? { 'x-message-ttl': spec.ttlMs ?? 100 } : {}),
       },
+    });
+  } else if (spec.dedupEvery !== undefined) {
+    await setup.assertQueue(spec.queue, {
+      durable: true,
+      arguments: { 'x-message-deduplication': true, 'x-cache-size': 100_000 },
     });
   } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
   const delayed = `${spec.queue}.delayed`;
@@ -203,19 +214,25 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
       while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
       outstanding++;
+      const every = spec.dedupEvery;
       const options: amqp.Options.Publish = { persistent: true };
       const headers: Record<string, unknown> = {};
       if (groups !== 0) headers['x-group-id'] = `g${seq % groups}`;
       // A spread that is not monotonic in seq: the exchange reorders by due time.
       if (spec.delayMs !== undefined) headers['x-delay'] = (seq * 7919) % (spec.delayMs + 1);
-      if (groups !== 0 || spec.delayMs !== undefined) options.headers = headers;
-      const ok = ch.publish(
-        spec.delayMs === undefined ? '' : delayed,
-        q,
-        body(spec.size, p, seq),
-        options,
-        onConfirm,
-      );
+      if (every !== undefined) headers['x-deduplication-header'] = `${p}-${seq}`;
+      if (Object.keys(headers).length !== 0) options.headers = headers;
+      const exchange = spec.delayMs === undefined ? '' : delayed;
+      let ok = ch.publish(exchange, q, body(spec.size, p, seq), options, onConfirm);
+      if (every !== undefined && seq % every === every - 1) {
+        // The retry of the previous message: counted as a publish, never delivered.
+        outstanding++;
+        const retry = {
+          persistent: true,
+          headers: { 'x-deduplication-header': `${p}-${seq - 1}` },
+        };
+        ok = ch.publish(exchange, q, body(spec.size, p, seq - 1), retry, onConfirm);
+      }
       if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));

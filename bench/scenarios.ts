@@ -175,6 +175,14 @@ export const SCENARIOS: Scenario[] = [
     batonOnly: true,
   },
   {
+    id: 'dedup',
+    title: 'deduplication: x-message-deduplication queue, 1 KB, every 10th publish a duplicate',
+    spec: { ...base, messages: 50_000, dedupEvery: 10 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+    // RabbitMQ needs the rabbitmq-message-deduplication plugin, which Debian does not package.
+    batonOnly: true,
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

@@ -4,6 +4,7 @@ import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
 import { BodyBudget } from './body-budget.js';
+import { DedupRestore } from './dedup.js';
 import { DrainScheduler } from './dispatch.js';
 import { NotAllowedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
@@ -214,6 +215,7 @@ export class Broker {
     const byId = new Map<number, Queue>();
     const delays = new Map<number, DelayedMessages>();
     let built = false;
+    const dedups = new DedupRestore();
     const build = (): void => {
       if (built) return;
       built = true;
@@ -235,8 +237,10 @@ export class Broker {
         q.restore(Message.fromStored(r.message), r.seq, r.redelivered, r.failures);
         if (r.seq >= q.nextSeq) q.nextSeq = r.seq + 1;
       },
+      dedup: (scope, id, expiresAt) => dedups.add(scope, id, expiresAt),
     });
     build();
+    dedups.apply(this.vhosts.values(), this.journal);
     // Never reuse a seq, even of a queue whose messages are all gone: old records may name it.
     for (const [id, maxSeq] of this.recovery.queueSeqs) {
       const q = byId.get(id);
@@ -260,6 +264,7 @@ export class Broker {
         this.reportError(err, `exchange '${d.name}': definition not restored`);
       }
       if (d.delayStore !== undefined) this.store.reserveQueueIds(d.delayStore);
+      if (d.dedupScope !== undefined) this.store.reserveQueueIds(d.dedupScope);
     }
     for (const d of defs) {
       if (d.type !== 'queue') continue;

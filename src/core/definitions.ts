@@ -21,6 +21,8 @@ export interface ExchangeDefinition {
   arguments: Record<string, unknown>;
   /** x-delayed-message: the store id its pending messages are journaled under. */
   delayStore?: number;
+  /** x-message-deduplication: the store scope of its ids (absent before Baton kept them). */
+  dedupScope?: number;
 }
 export interface BindingDefinition {
   type: 'binding';
@@ -73,6 +75,7 @@ export class Definitions {
       autoDelete: ex.autoDelete,
       internal: ex.internal,
       arguments: ex.arguments,
+      ...(ex.dedup !== undefined && { dedupScope: ex.dedup.scope }),
     };
     if (ex.delayed !== undefined) def.delayStore = ex.delayed.storeId;
     this.journal.putDefinition(JSON.stringify(['exchange', this.vhost, ex.name]), def);

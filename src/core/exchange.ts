@@ -1,4 +1,5 @@
 import type { DelayedMessages } from './delayed.js';
+import type { DedupCache } from './dedup.js';
 import { headersMatch } from './headers-match.js';
 import type { Message } from './message.js';
 import type { Queue } from './queue.js';
@@ -12,6 +13,8 @@ export interface ExchangeOptions {
   autoDelete?: boolean;
   internal?: boolean;
   arguments?: Record<string, unknown>;
+  /** Restoring a durable exchange: the store scope its deduplication ids were kept under. */
+  dedupScope?: number;
 }
 
 export class Binding {
@@ -51,6 +54,8 @@ export class Exchange {
   readonly bindings: Binding[] = [];
   private readonly byKey = new Map<string, Binding[]>();
   private readonly topicCache = new Map<string, Binding[]>();
+  /** x-message-deduplication: the ids it holds (set by the vhost). */
+  dedup: DedupCache | undefined = undefined;
   /** Routing walk marker: the publish generation that last visited this exchange. */
   routeMark = 0;
 

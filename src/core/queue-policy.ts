@@ -1,3 +1,4 @@
+import { parseDedupPolicy, type DedupPolicy } from './dedup.js';
 import { NotImplementedError, PreconditionFailedError } from './errors.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
@@ -33,6 +34,8 @@ export interface QueuePolicy {
   consumerTimeout: number | undefined;
   retry: RetryBackoff | undefined;
   queueType: string;
+  /** x-message-deduplication and its x-cache-size, x-cache-ttl, x-deduplication-header. */
+  dedup: DedupPolicy | undefined;
 }
 
 type Where = { queue: string; vhost: string };
@@ -47,10 +50,6 @@ export const DEFAULT_DELIVERY_LIMIT = 20;
  */
 const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
   'x-max-priority': 'priority queues are not implemented yet',
-  'x-message-deduplication': 'deduplication is not implemented yet',
-  'x-cache-size': 'deduplication is not implemented yet',
-  'x-cache-ttl': 'deduplication is not implemented yet',
-  'x-deduplication-header': 'deduplication is not implemented yet',
   'x-max-age': 'streams are not implemented',
   'x-stream-max-segment-size-bytes': 'streams are not implemented',
   'x-stream-filter-size-bytes': 'streams are not implemented',
@@ -132,6 +131,7 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
     consumerTimeout: int('x-consumer-timeout', 0),
     retry,
     queueType,
+    dedup: parseDedupPolicy(args, { kind: 'queue', name: where.queue, vhost: where.vhost }),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
 import { parseQueuePolicy, type QueuePolicy } from './queue-policy.js';
+import type { DedupCache } from './dedup.js';
 import { FifoReadyList } from './ready/fifo.js';
 import { RetryDelays, retryDelay } from './retry-delays.js';
 import { steadyNow } from '../util/steady-clock.js';
@@ -68,6 +69,8 @@ export class Queue {
   readonly timer: DeadlineTimer;
   /** Policies (dead-lettering) that take over removals; undefined for none. */
   removalHook: RemovalHook | undefined = undefined;
+  /** x-message-deduplication: the ids it holds (set by the vhost). */
+  dedup: DedupCache | undefined = undefined;
   /** Publishers throttled by this queue's backlog. */
   readonly flow = new FlowGate();
   readonly consumers: Consumer[] = [];

@@ -1,4 +1,5 @@
 import type { DelayedMessages } from './delayed.js';
+import type { DedupCache } from './dedup.js';
 import type { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue } from './queue.js';
@@ -25,6 +26,12 @@ export class Routed {
   delayMs = -1;
   /** Published with mandatory: who gets basic.return if a delayed exchange cannot route it. */
   returnTo: Session | undefined = undefined;
+  /**
+   * A client's publish (not a dead-letter or redrive move): apply checks deduplication ids,
+   * of `dedupExchange` (the exchange published to, when it deduplicates) and of the queues.
+   */
+  checkDedup = false;
+  dedupExchange: DedupCache | undefined = undefined;
   // ---- outcome, filled by apply ----
   /** The message is in the store (it was persistent and at least one queue is durable). */
   journaled = false;
@@ -42,6 +49,8 @@ export class Routed {
    * publisher gets basic.nack, as from RabbitMQ.
    */
   rejected: Queue | undefined = undefined;
+  /** A queue or the exchange already held its deduplication id: it skipped those (or all). */
+  duplicate = false;
   /** Scratch for the store: durable queue ids and their seqs. */
   readonly storeIds: number[] = [];
   readonly storeSeqs: number[] = [];
@@ -54,6 +63,9 @@ export class Routed {
     this.delays.length = 0;
     this.delayMs = -1;
     this.returnTo = undefined;
+    this.checkDedup = false;
+    this.dedupExchange = undefined;
+    this.duplicate = false;
     this.journaled = false;
     this.congested = undefined;
     this.failed = undefined;
@@ -69,6 +81,7 @@ export class Routed {
     this.returnTo = undefined;
     this.congested = undefined;
     this.rejected = undefined;
+    this.dedupExchange = undefined;
   }
 }
 

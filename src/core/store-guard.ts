@@ -62,6 +62,11 @@ export class StoreGuard {
       this.safely(() => this.store.recordFailures(queueId, seq, failures));
   }
 
+  /** The core dropped a deduplication id (or all of a scope's): see Store.forgetDedup. */
+  forgetDedup(scope: number, id?: string): void {
+    this.safely(() => this.store.forgetDedup(scope, id));
+  }
+
   markDelivered(queueId: number, seq: number): void {
     if (this.store.failure === undefined) this.safely(() => this.store.markDelivered(queueId, seq));
   }

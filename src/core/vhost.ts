@@ -24,6 +24,13 @@ import { Definitions, type ExchangeDefinition, type QueueDefinition } from './de
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
 import { DELAYED_TYPE, DelayedMessages, delayOf, delayedCopy } from './delayed.js';
+import {
+  claimIds,
+  DedupCache,
+  type DedupClaim,
+  type DedupPolicy,
+  parseDedupPolicy,
+} from './dedup.js';
 import type { StoreOp } from '../store/store.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
@@ -44,6 +51,8 @@ export class VirtualHost {
   readonly definitions: Definitions;
   private readonly router: Router;
   private readonly deadLetters = new DeadLetters(this);
+  /** Queues with x-message-deduplication: apply checks ids only while there are some. */
+  private dedupQueues = 0;
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -131,6 +140,16 @@ export class VirtualHost {
   private adopt(q: Queue): void {
     this.queues.set(q.name, q);
     if (q.policy.deadLetterExchange !== undefined) q.removalHook = this.deadLetters.hook;
+    if (q.policy.dedup !== undefined) {
+      // Ids are journaled where the queue's definition is: durable, not exclusive.
+      q.dedup = new DedupCache(
+        q.id,
+        q.policy.dedup,
+        q.durable && !q.exclusive,
+        this.broker.journal,
+      );
+      this.dedupQueues++;
+    }
     if (q.policy.expires !== undefined) {
       // x-expires: deleted once unused that long (as RabbitMQ, counted again after a restart).
       q.onUnused = (unused) => {
@@ -214,6 +233,10 @@ export class VirtualHost {
       for (const b of [...ex.bindings]) if (b.destination === q) this.removeBinding(b);
     }
     const n = q.destroy();
+    if (q.dedup !== undefined) {
+      q.dedup.drop();
+      this.dedupQueues--;
+    }
     if (q.durable && !q.exclusive) this.definitions.deleteQueue(q);
     return n;
   }
@@ -270,6 +293,7 @@ export class VirtualHost {
       autoDelete: d.autoDelete,
       internal: d.internal,
       arguments: d.arguments,
+      ...(d.dedupScope !== undefined && { dedupScope: d.dedupScope }),
     };
     return this.createExchange(d.name, d.exchangeType, options, d.delayStore);
   }
@@ -280,18 +304,49 @@ export class VirtualHost {
     options: ExchangeOptions,
     delayStore?: number,
   ): Exchange {
-    if (type !== DELAYED_TYPE) {
-      const ex = new Exchange(name, type as ExchangeType, options);
-      this.exchanges.set(name, ex);
-      return ex;
+    const restoring = this.definitions.muted;
+    const dedup = this.exchangeDedup(name, options, restoring);
+    const delayed = type === DELAYED_TYPE;
+    const ex = new Exchange(
+      name,
+      delayed ? delayedType(name, this.name, options.arguments) : (type as ExchangeType),
+      options,
+    );
+    if (delayed) {
+      // Its pending messages are journaled under a store id of their own, like a queue's.
+      const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);
+      ex.delayed = new DelayedMessages(this, ex, id);
+      if (delayStore === undefined) ex.delayed.start();
     }
-    const ex = new Exchange(name, delayedType(name, this.name, options.arguments), options);
-    // Its pending messages are journaled under a store id of their own, like a queue's.
-    const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);
-    ex.delayed = new DelayedMessages(this, ex, id);
-    if (delayStore === undefined) ex.delayed.start();
+    if (dedup !== undefined) {
+      const scope = options.dedupScope ?? (restoring ? 0 : this.broker.allocateQueueId());
+      if (scope === 0)
+        // Declared by a Baton that ignored these arguments: no scope was kept for its ids, and
+        // none can be written during recovery, so they stay in memory until it is redeclared.
+        this.broker.reportError(
+          new Error(`exchange '${name}' has no journaled deduplication scope`),
+          'its deduplication ids are kept in memory only',
+        );
+      ex.dedup = new DedupCache(scope, dedup, ex.durable && scope !== 0, this.broker.journal);
+    }
     this.exchanges.set(name, ex);
     return ex;
+  }
+
+  private exchangeDedup(
+    name: string,
+    options: ExchangeOptions,
+    restoring: boolean,
+  ): DedupPolicy | undefined {
+    const where = { kind: 'exchange' as const, name, vhost: this.name };
+    try {
+      return parseDedupPolicy(options.arguments ?? {}, where);
+    } catch (err) {
+      if (!restoring) throw err;
+      // Declared by an older Baton that did not check exchange arguments: keep the exchange.
+      this.broker.reportError(err, `exchange '${name}': deduplication arguments ignored`);
+      return undefined;
+    }
   }
 
   getExchange(name: string): Exchange {
@@ -315,6 +370,7 @@ export class VirtualHost {
   private deleteExchangeNow(ex: Exchange): void {
     this.exchanges.delete(ex.name);
     ex.delayed?.destroy();
+    ex.dedup?.drop();
     for (const b of [...ex.bindings]) this.removeBinding(b, false);
     for (const other of this.exchanges.values()) {
       for (const b of [...other.bindings]) if (b.destination === ex) this.removeBinding(b);
@@ -405,6 +461,9 @@ export class VirtualHost {
         `cannot publish to internal exchange '${exchangeName}' in vhost '${this.name}'`,
       );
     into.reset(exchangeName, routingKey, message);
+    // Broker moves (dead-lettering) are no producer's retry: only publishes are checked.
+    into.checkDedup = !byBroker;
+    into.dedupExchange = ex.dedup;
     if (exchangeName === '') {
       const q = this.queues.get(routingKey);
       if (q !== undefined) into.queues.push(q);
@@ -462,6 +521,8 @@ export class VirtualHost {
         queues.splice(i--, 1);
       }
     }
+    // x-message-deduplication: duplicates leave r.queues; the ids taken go in the commit.
+    const claim = this.claimDedup(r);
     if (message.persistent)
       for (let i = 0; i < queues.length; i++) {
         const q = queues[i]!;
@@ -472,22 +533,27 @@ export class VirtualHost {
       }
     // Delayed exchanges keep a copy whose expiresAt is the due time (one record for all).
     const delayed = r.delays.length === 0 ? undefined : this.delayedOp(r, message);
+    let extra: StoreOp[] | undefined;
+    if (claim !== undefined) claim.ops(ids.length !== 0, (extra = []));
     if (ids.length !== 0 || first !== undefined || delayed !== undefined) {
-      // With `first` (a dead-letter move's settle of the source), one atomic store commit.
+      // With `first` (a dead-letter move's settle of the source), dedup ids or a delayed
+      // copy, one atomic store commit: after a crash all of it is there, or none.
       const guard = this.broker.journal;
+      const plain = first === undefined && (extra === undefined || extra.length === 0);
       let refused;
-      if (first === undefined && delayed === undefined) refused = guard.enqueue(message, ids, seqs);
-      else if (first === undefined && ids.length === 0)
+      if (plain && delayed === undefined) refused = guard.enqueue(message, ids, seqs);
+      else if (plain && ids.length === 0)
         refused = guard.enqueue(delayed!.message, delayed!.queueIds, delayed!.seqs);
       else {
-        const ops: StoreOp[] = [];
-        if (first !== undefined) ops.push(first);
+        const ops: StoreOp[] = first === undefined ? [] : [first];
         if (ids.length !== 0)
           ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
         if (delayed !== undefined) ops.push(delayed);
+        if (extra !== undefined) ops.push(...extra);
         refused = guard.commit(ops);
       }
       if (refused !== undefined) {
+        claim?.abort();
         r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
         r.storeFailed = refused.failed;
         return;
@@ -526,6 +592,18 @@ export class VirtualHost {
       }
     if (queueIds.length === 0) return undefined;
     return { op: 'enqueue', message: delayedCopy(message, r.dueAt), queueIds, seqs };
+  }
+
+  /**
+   * Deduplication for a routed client publish, at apply time (a transaction: at commit, per
+   * publish, in order): takes duplicates off `r.queues` (setting `r.duplicate`) and returns the
+   * ids it takes, held at once. Put `claim.ops(journaled, ops)` in the commit of its enqueue
+   * and call `claim.abort()` if the store refuses that commit. Undefined: nothing to record.
+   */
+  claimDedup(r: Routed): DedupClaim | undefined {
+    return r.checkDedup && (r.dedupExchange !== undefined || this.dedupQueues !== 0)
+      ? claimIds(r, this.broker.properties, Date.now())
+      : undefined;
   }
 
   /** Route and apply in one step; returns the number of queues. */

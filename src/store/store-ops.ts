@@ -13,6 +13,8 @@ export function checkOps(ops: readonly StoreOp[]): void {
       if (o.message.body === undefined) throw new TypeError('enqueue needs the message body');
     } else if (o.op === 'failures') {
       checkFailures(o.queueId, o.seq, o.failures);
+    } else if (o.op === 'dedup') {
+      checkDedup(o.scope, o.id, o.expiresAt);
     } else if (o.op !== 'settle' && o.op !== 'purge' && o.op !== 'markDelivered') {
       throw new TypeError(`unknown store op '${(o as { op: unknown }).op as string}'`);
     }
@@ -27,6 +29,15 @@ export function checkFailures(queueId: number, seq: number, failures: number): v
         `${queueId}, ${seq}, ${failures}`,
     );
   }
+}
+
+/** Throw RangeError unless a dedup op's scope, id and expiry can be recorded. */
+export function checkDedup(scope: number, id: string, expiresAt: number): void {
+  if (!isU32(scope) || typeof id !== 'string' || !(expiresAt >= 0) || !Number.isFinite(expiresAt))
+    throw new RangeError(
+      `a dedup op needs an unsigned 32-bit scope, a string id and an expiry >= 0, got ` +
+        `${scope}, ${typeof id}, ${expiresAt}`,
+    );
 }
 
 function isU32(n: number): boolean {

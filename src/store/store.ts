@@ -82,6 +82,13 @@ export interface RecoveryVisitor {
    * with `load` when they are needed.
    */
   message(m: RecoveredMessage): void;
+  /**
+   * Optional: a deduplication id recorded by a `dedup` op (scope: a queue's or an exchange's
+   * id) and not expired yet (`expiresAt` wall-clock ms, 0 for never). Called after every
+   * message, oldest id first (the order they were recorded in), so the caller can apply its
+   * size limits in that order.
+   */
+  dedup?(scope: number, id: string, expiresAt: number): void;
 }
 
 /** Damage recovery found: a torn tail it cut, or corrupt bytes it skipped (skipCorrupt). */
@@ -189,6 +196,13 @@ export interface Store {
    */
   recordFailures(queueId: number, seq: number, failures: number): void;
   /**
+   * The core dropped deduplication id `id` of `scope` (evicted by its size limit), or every id
+   * of `scope` when `id` is undefined (its queue or exchange was deleted): the store need not
+   * keep their records any more. Nothing is written, so a record still on disk may come back
+   * at recovery (the core applies its limits again). Never throws for a failed or closed store.
+   */
+  forgetDedup(scope: number, id?: string): void;
+  /**
    * Apply `ops` in order as one unit: after any crash, recovery finds all of them or none
    * (a transaction's publishes and acks, a dead-letter move, failure counts). The same rules as the single
    * verbs apply to each op; an invalid op throws before anything is applied. afterSync covers
@@ -289,6 +303,18 @@ export type StoreOp =
       readonly queueId: number;
       readonly seq: number;
       readonly failures: number;
+    }
+  | {
+      /**
+       * Deduplication id `id` of `scope` (a queue's or an exchange's id, unsigned 32-bit) was
+       * seen, until `expiresAt` (wall-clock ms, 0 for never). In the commit of the enqueue it
+       * guards, so after a crash both or neither exist. Kept (across compaction too) until it
+       * expires or `forgetDedup` drops it; recovery hands it back (RecoveryVisitor.dedup).
+       */
+      readonly op: 'dedup';
+      readonly scope: number;
+      readonly id: string;
+      readonly expiresAt: number;
     };
 
 /** A paged message read back by `load`, with the seq its queue gave it. */

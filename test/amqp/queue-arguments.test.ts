@@ -5,7 +5,6 @@ import { connect, startBroker } from '../helpers/server.js';
 
 const REFUSED: Record<string, unknown> = {
   'x-max-priority': 10,
-  'x-message-deduplication': true,
   'x-max-age': '1D',
   'x-queue-type': 'stream',
 };

@@ -161,13 +161,15 @@ export class AmqpChannel implements SessionHandler {
     );
     // The session numbers and confirms it (confirm mode); a failed store is its outcome.
     const r = this.session.publish(p.exchange, p.routingKey, message, p.mandatory);
-    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a delayed
-    // exchange holding it returns it when due if it is unroutable then (Session.returned).
+    // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a
+    // duplicate (x-message-deduplication) arrived before, so it is not returned either; a
+    // delayed exchange holding it returns it when due if it is unroutable then.
     if (
       r.queues.length === 0 &&
       r.delays.length === 0 &&
       r.failed === undefined &&
       r.rejected === undefined &&
+      !r.duplicate &&
       p.mandatory
     ) {
       this.conn.write(

@@ -23,6 +23,7 @@ import type { SyncCallback } from './group-commit.js';
 import { JournalLog, type JournalStoreOptions } from './journal-log.js';
 import {
   BATCH_SIZE,
+  DEDUP_FIXED,
   ENQUEUE_T_FIXED,
   enqueueBodyStart,
   FAILURE_ENTRY,
@@ -38,6 +39,7 @@ import { EnqueueDecoder } from './record-reader.js';
 import { PagedLoads } from './paged-loads.js';
 import { recoverJournal } from './recovery.js';
 import {
+  DedupEntry,
   DefEntry,
   FailureEntry,
   type JournalFiles,
@@ -86,6 +88,11 @@ export class JournalStore extends JournalLog implements Store {
    */
   private failureCounts = new Map<number, Map<number, FailureEntry>>();
   private dirtyFailures: FailureEntry[] = [];
+  /** Deduplication ids the core holds (scope -> id), each pinning its latest record's segment. */
+  private dedups = new Map<number, Map<string, DedupEntry>>();
+  private dirtyDedups: DedupEntry[] = [];
+  /** The order number of the last dedup id recorded. */
+  private dedupOrder = 0;
   private readonly decoder = new EnqueueDecoder();
   private readonly lock: DirLock;
   private readonly skipCorrupt: boolean;
@@ -206,6 +213,7 @@ export class JournalStore extends JournalLog implements Store {
       },
       message: (m) => outer.message(m),
       ...(outer.queue !== undefined && { queue: (q, n) => outer.queue!(q, n) }),
+      ...(outer.dedup !== undefined && { dedup: (s, id, e) => outer.dedup!(s, id, e) }),
     };
     try {
       const r = recoverJournal(
@@ -225,6 +233,8 @@ export class JournalStore extends JournalLog implements Store {
       this.defs = r.defs;
       this.marks = r.marks;
       this.failureCounts = r.failures;
+      this.dedups = r.dedups;
+      this.dedupOrder = r.dedupOrder;
       this.liveMessages = r.liveMessages;
       this.writable = this.closing === undefined;
       this.lastQueueId = this.reservedQueueId = Math.max(idMark, r.stats.maxQueueId);
@@ -426,6 +436,26 @@ export class JournalStore extends JournalLog implements Store {
     if (e.segment >= 0) this.unpin(e.segment);
   }
 
+  forgetDedup(scope: number, id?: string): void {
+    const ids = this.dedups.get(scope);
+    if (ids === undefined) return;
+    if (id === undefined) {
+      this.dedups.delete(scope);
+      for (const e of ids.values()) this.dropDedup(e);
+      return;
+    }
+    const e = ids.get(id);
+    if (e === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.dedups.delete(scope);
+    this.dropDedup(e);
+  }
+
+  private dropDedup(e: DedupEntry): void {
+    e.removed = true;
+    if (e.segment >= 0) this.unpin(e.segment);
+  }
+
   /**
    * One TXN record holding a whole record per op (layout in record.ts), so recovery applies
    * all of them or none. Bodies are copied into the record. Validated before anything is
@@ -445,10 +475,16 @@ export class JournalStore extends JournalLog implements Store {
     const b = gc.slab;
     const id = seg.id;
     const at: number[] = [];
+    const firstOrder = this.dedupOrder + 1;
+    let order = this.dedupOrder;
     let p = start + HEADER;
     for (const o of ops) {
       const q = p;
-      if (o.op === 'enqueue') {
+      if (o.op === 'dedup') {
+        b.writeUInt32LE(1, p + HEADER);
+        const end = encodeDedup(b, p + HEADER + 4, o.scope, ++order, o.expiresAt, o.id);
+        p += sealRecord(b, p, end, RecordKind.DEDUP, id);
+      } else if (o.op === 'enqueue') {
         p = encodeEnqueue(b, p, o.message, o.queueIds, o.seqs, id);
       } else if (o.op === 'settle') {
         p = encodePairs(b, p, RecordKind.SETTLE, o.queueId, o.seq, id);
@@ -471,9 +507,14 @@ export class JournalStore extends JournalLog implements Store {
     }
     sealRecord(b, start, p, RecordKind.TXN, id);
     gc.commit(seg, p - start);
+    this.dedupOrder = order;
+    order = firstOrder;
     for (let i = 0; i < ops.length; i++) {
       const o = ops[i]!;
-      if (o.op === 'enqueue') {
+      if (o.op === 'dedup') {
+        this.keepDedup(new DedupEntry(o.scope, o.id, order++, o.expiresAt, id));
+        seg.pins++;
+      } else if (o.op === 'enqueue') {
         const offset = at[i * 2]!;
         const size = at[i * 2 + 1]!;
         const n = o.queueIds.length;
@@ -512,6 +553,18 @@ export class JournalStore extends JournalLog implements Store {
         seg.pins++;
       }
     }
+  }
+
+  /** `e` is the scope's newest record of its id: it replaces any older entry. */
+  private keepDedup(e: DedupEntry): void {
+    let ids = this.dedups.get(e.scope);
+    if (ids === undefined) this.dedups.set(e.scope, (ids = new Map<string, DedupEntry>()));
+    const old = ids.get(e.id);
+    if (old !== undefined) {
+      ids.delete(e.id);
+      this.dropDedup(old);
+    }
+    ids.set(e.id, e);
   }
 
   /** Read paged messages back asynchronously (see PagedLoads). */
@@ -599,6 +652,7 @@ export class JournalStore extends JournalLog implements Store {
   beforeSeal(): void {
     if (this.dirtyMarks.length > 0) this.writeMarks();
     if (this.dirtyFailures.length > 0) this.writeFailures();
+    if (this.dirtyDedups.length > 0) this.writeDedups();
     this.flushSettles();
   }
 
@@ -616,6 +670,20 @@ export class JournalStore extends JournalLog implements Store {
         if (e.segment === seg.id && !e.dirty) {
           e.dirty = true;
           this.dirtyFailures.push(e);
+          this.gc.touch();
+        }
+      }
+    }
+    if (this.dedups.size === 0) return;
+    const now = Date.now();
+    for (const [scope, ids] of this.dedups) {
+      for (const e of ids.values()) {
+        if (e.segment !== seg.id || e.dirty) continue;
+        // An expired id need not outlive its segment: forget it instead of copying it.
+        if (e.expired(now)) this.forgetDedup(scope, e.id);
+        else {
+          e.dirty = true;
+          this.dirtyDedups.push(e);
           this.gc.touch();
         }
       }
@@ -706,6 +774,36 @@ export class JournalStore extends JournalLog implements Store {
     }
   }
 
+  /** The dedup entries re-appended this flush, in one DEDUP record (their order kept). */
+  private writeDedups(): void {
+    const list = this.dirtyDedups;
+    this.dirtyDedups = [];
+    let bytes = 0;
+    for (const e of list) {
+      e.dirty = false;
+      if (!e.removed) bytes += DEDUP_FIXED + 3 * e.id.length;
+    }
+    if (bytes === 0) return;
+    const seg = this.room(HEADER + 4 + bytes);
+    const p = this.gc.reserve(seg, HEADER + 4 + bytes);
+    const b = this.gc.slab;
+    let q = p + HEADER + 4;
+    let n = 0;
+    for (const e of list) {
+      if (e.removed) continue;
+      q = encodeDedup(b, q, e.scope, e.order, e.expiresAt, e.id);
+      n++;
+    }
+    b.writeUInt32LE(n, p + HEADER);
+    this.gc.commit(seg, sealRecord(b, p, q, RecordKind.DEDUP, seg.id));
+    for (const e of list) {
+      if (e.removed) continue;
+      if (e.segment >= 0) this.unpin(e.segment);
+      e.segment = seg.id;
+      seg.pins++;
+    }
+  }
+
   private async shutdown(): Promise<void> {
     this.writable = false;
     await this.reclaimer.stop();
@@ -753,7 +851,25 @@ function opBound(o: StoreOp): number {
   }
   if (o.op === 'purge') return HEADER + PAIR;
   if (o.op === 'failures') return HEADER + 4 + FAILURE_ENTRY;
+  if (o.op === 'dedup') return HEADER + 4 + DEDUP_FIXED + 3 * o.id.length;
   return HEADER + 4 + PAIR;
+}
+
+/** One DEDUP entry at `b[p...]` (the caller reserved 3 bytes per UTF-16 unit of the id). */
+function encodeDedup(
+  b: Buffer,
+  p: number,
+  scope: number,
+  order: number,
+  expiresAt: number,
+  id: string,
+): number {
+  b.writeUInt32LE(scope, p);
+  writeSeq(b, p + 4, order);
+  b.writeDoubleLE(expiresAt, p + 12);
+  const n = id.length === 0 ? 0 : b.write(id, p + DEDUP_FIXED);
+  b.writeUInt32LE(n, p + 20);
+  return p + DEDUP_FIXED + n;
 }
 
 /** A whole ENQUEUE_T record at `b[p...]`, body inline; returns where it ends. */

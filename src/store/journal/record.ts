@@ -24,6 +24,14 @@
  *              that many deliveries so far; one record per flush. Recovery keeps the highest
  *              per live message and ignores entries of settled ones. Compaction writes the
  *              count of every message it copies again after the copy.)
+ *   DEDUP      u32 n | n × (u32 scope | seq order | f64 expiresAt | u32 idLength | id utf8)
+ *              (deduplication id `id` of the queue or exchange `scope` seen until expiresAt,
+ *              0 = never; `order` numbers ids in the order they were first recorded, kept
+ *              when the entry is written again, so recovery hands them back oldest first.
+ *              Written inside the TXN of the enqueue it guards; live entries pin their
+ *              segment like watermarks and are re-appended, in one record per flush, before
+ *              it goes. Recovery keeps the entry with the highest order per (scope, id) and
+ *              drops expired ones.)
  *   PURGE      one pair: queueId and uptoSeq
  *   WATERMARK  u32 n | n pairs          (delivered-up-to seq per queue, one record per flush)
  *   SEAL       u32 segment number | u8 clean   (last record of a segment; bytes after it are
@@ -33,8 +41,8 @@
  *              segment, and a marker written after a sync when nothing else is pending; tag is
  *              the CRC32C of the first 8 payload bytes started from the journal's secret key
  *              XOR the segment number, so a look-alike inside a message body never passes)
- *   TXN        whole ENQUEUE_T (ENQUEUE in older journals), SETTLE, PURGE, WATERMARK and
- *              FAILURES records, one after the other: an atomic commit. Its CRC covers them
+ *   TXN        whole ENQUEUE_T (ENQUEUE in older journals), SETTLE, PURGE, WATERMARK,
+ *              FAILURES and DEDUP records, one after the other: an atomic commit. Its CRC covers them
  *              all, so a torn or damaged commit fails as one record and recovery drops it
  *              whole; each inner record keeps its own header and CRC, so a message inside one
  *              is read back at its own offset like any other. A TXN never straddles a segment
@@ -70,9 +78,10 @@ export const RecordKind = {
   TXN: 9,
   ENQUEUE_T: 10,
   FAILURES: 11,
+  DEDUP: 12,
 } as const;
 /** The highest kind a record may carry. */
-export const MAX_KIND = RecordKind.FAILURES;
+export const MAX_KIND = RecordKind.DEDUP;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
 export const HEADER = 9;
@@ -85,6 +94,8 @@ export const ENQUEUE_T_FIXED = 19;
 export const PAIR = 12;
 /** One FAILURES entry: a pair and a u32 count. */
 export const FAILURE_ENTRY = PAIR + 4;
+/** One DEDUP entry before its id bytes: scope, order, expiresAt, id length. */
+export const DEDUP_FIXED = 4 + 8 + 8 + 4;
 
 /** Whether `kind` is a message record (ENQUEUE_T, or ENQUEUE of an older journal). */
 export function isEnqueue(kind: number | undefined): boolean {

@@ -15,6 +15,7 @@ import type { JournalDamage, RecoveryStats, RecoveryVisitor, StoredMessage } fro
 import { StoreCorruptError } from '../store-failure.js';
 import {
   checkRecord,
+  DEDUP_FIXED,
   describeCheck,
   enqueueFixed,
   FAILURE_ENTRY,
@@ -32,6 +33,7 @@ import {
 import type { EnqueueDecoder, RecordReader } from './record-reader.js';
 import { QueueScan } from './queue-scan.js';
 import {
+  DedupEntry,
   DefEntry,
   FailureEntry,
   isLive,
@@ -51,6 +53,10 @@ export interface RecoveredJournal {
   marks: Map<number, MarkEntry>;
   /** Failure counts of live messages that have one (queueId -> seq), their segments pinned. */
   failures: Map<number, Map<number, FailureEntry>>;
+  /** Unexpired deduplication ids (scope -> id), their segments pinned. */
+  dedups: Map<number, Map<string, DedupEntry>>;
+  /** The highest dedup order number found (new ids continue above it). */
+  dedupOrder: number;
   liveMessages: number;
   /** The last segment ended with the seal of a clean close. */
   clean: boolean;
@@ -126,6 +132,11 @@ export function recoverJournal(
   const liveMessages = scan.replay(segments, clean, options, visitor, failures);
   for (const counts of failures.values())
     for (const e of counts.values()) segments[e.segment - first]!.pins++;
+  const dedups = scan.liveDedups(Date.now());
+  for (const e of dedups) {
+    segments[e.segment - first]!.pins++;
+    visitor.dedup?.(e.scope, e.id, e.expiresAt);
+  }
   // Only live records stay indexed: settles look them up, compaction copies them.
   for (const seg of segments) seg.index.compact(isLive);
   const queueSeqs = new Map<number, number>();
@@ -137,6 +148,8 @@ export function recoverJournal(
     defs: scan.defs,
     marks: scan.marks,
     failures,
+    dedups: scan.dedups,
+    dedupOrder: scan.dedupOrder,
     liveMessages,
     clean,
     stats: {
@@ -397,6 +410,9 @@ class Scanner {
    * without an expiry cost nothing.
    */
   private readonly expiries = new Map<number, number>();
+  /** The newest record of each deduplication id (scope -> id). */
+  readonly dedups = new Map<number, Map<string, DedupEntry>>();
+  dedupOrder = 0;
   records = 0;
   maxQueueId = 0;
   sealed = false;
@@ -479,6 +495,20 @@ class Scanner {
         case RecordKind.PURGE:
           this.purge(buf.readUInt32LE(p), readSeq(buf, p + 4));
           break;
+        case RecordKind.DEDUP:
+          for (let q = p + 4, k = buf.readUInt32LE(p); k > 0; k--) {
+            const length = buf.readUInt32LE(q + 20);
+            const id = buf.toString('utf8', q + DEDUP_FIXED, q + DEDUP_FIXED + length);
+            this.dedup(
+              buf.readUInt32LE(q),
+              id,
+              readSeq(buf, q + 4),
+              buf.readDoubleLE(q + 12),
+              seg.id,
+            );
+            q += DEDUP_FIXED + length;
+          }
+          break;
         case RecordKind.WATERMARK:
           for (let q = p + 4, e = q + buf.readUInt32LE(p) * PAIR; q < e; q += PAIR) {
             this.mark(buf.readUInt32LE(q), readSeq(buf, q + 4), seg.id);
@@ -514,6 +544,36 @@ class Scanner {
     }
     this.lastQueueId = queueId;
     return (this.lastQueue = q);
+  }
+
+  private dedup(
+    scope: number,
+    id: string,
+    order: number,
+    expiresAt: number,
+    segment: number,
+  ): void {
+    if (order > this.dedupOrder) this.dedupOrder = order;
+    if (scope > this.maxQueueId) this.maxQueueId = scope;
+    let ids = this.dedups.get(scope);
+    if (ids === undefined) this.dedups.set(scope, (ids = new Map<string, DedupEntry>()));
+    const e = ids.get(id);
+    // A re-appended copy keeps its order and comes later: it wins, as a newer order does.
+    if (e === undefined || order >= e.order)
+      ids.set(id, new DedupEntry(scope, id, order, expiresAt, segment));
+  }
+
+  /** Drop the expired ids; the rest, oldest first. */
+  liveDedups(now: number): DedupEntry[] {
+    const out: DedupEntry[] = [];
+    for (const [scope, ids] of this.dedups) {
+      for (const [id, e] of ids) {
+        if (e.expired(now)) ids.delete(id);
+        else out.push(e);
+      }
+      if (ids.size === 0) this.dedups.delete(scope);
+    }
+    return out.sort((a, b) => a.order - b.order);
   }
 
   private failed(queueId: number, seq: number, failures: number, segment: number): void {

@@ -296,3 +296,32 @@ export class FailureEntry {
     this.segment = segment;
   }
 }
+
+/**
+ * A deduplication id a queue or exchange (`scope`) holds, and the segment of its latest record
+ * (-1 until appended). Pinned like a failure count: re-appended at the head before that
+ * segment goes, unless it has expired or the core forgot it (evicted, scope deleted).
+ */
+export class DedupEntry {
+  readonly scope: number;
+  readonly id: string;
+  /** When it was first recorded, store-wide: recovery hands ids back in this order. */
+  readonly order: number;
+  readonly expiresAt: number;
+  segment: number;
+  /** Waiting in the open batch's DEDUP record. */
+  dirty = false;
+  /** Forgotten or replaced (while dirty: not written, not pinned). */
+  removed = false;
+  constructor(scope: number, id: string, order: number, expiresAt: number, segment: number) {
+    this.scope = scope;
+    this.id = id;
+    this.order = order;
+    this.expiresAt = expiresAt;
+    this.segment = segment;
+  }
+
+  expired(now: number): boolean {
+    return this.expiresAt !== 0 && this.expiresAt <= now;
+  }
+}

@@ -96,6 +96,9 @@ export class MemoryStore implements Store {
     checkFailures(queueId, seq, failures);
   }
 
+  /** Nothing is kept, so nothing to drop. */
+  forgetDedup(_scope: number, _id?: string): void {}
+
   commit(ops: readonly StoreOp[]): void {
     this.check();
     checkOps(ops);
@@ -104,6 +107,8 @@ export class MemoryStore implements Store {
       else if (o.op === 'settle') this.settle(o.queueId, o.seq, o.message);
       else if (o.op === 'purge') this.purge(o.queueId, o.uptoSeq, o.messages);
       else if (o.op === 'failures') this.recordFailures(o.queueId, o.seq, o.failures);
+      else if (o.op === 'dedup')
+        continue; // Checked; nothing is recovered from memory.
       else this.markDelivered(o.queueId, o.seq);
     }
   }
