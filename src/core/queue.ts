@@ -9,6 +9,7 @@ import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
 import { parseQueuePolicy, type QueuePolicy } from './queue-policy.js';
 import { FifoReadyList } from './ready/fifo.js';
+import { PriorityReadyList } from './ready/priority.js';
 import { RetryDelays, retryDelay } from './retry-delays.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { ReadyList } from './ready/ready-list.js';
@@ -127,9 +128,13 @@ export class Queue {
     this.arguments = options.arguments ?? {};
     this.policy = policy ?? parseQueuePolicy(this.arguments, { queue: name, vhost: vhostName });
     this.owner = owner;
-    this.ready = new FifoReadyList(this, ctx);
-    this.timer = new DeadlineTimer(() => this.scheduleDrain());
     const p = this.policy;
+    // x-max-priority 0 is a single level: the FIFO itself.
+    this.ready =
+      p.maxPriority === undefined || p.maxPriority === 0
+        ? new FifoReadyList(this, ctx)
+        : new PriorityReadyList(this, ctx, p.maxPriority);
+    this.timer = new DeadlineTimer(() => this.scheduleDrain());
     this.expiring = p.messageTtl !== undefined;
     this.countsFailures = p.deliveryLimit !== undefined || p.queueType === 'quorum';
     this.lengthLimited = p.maxLength !== undefined || p.maxLengthBytes !== undefined;
