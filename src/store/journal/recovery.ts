@@ -446,7 +446,7 @@ class Scanner {
           const fixed = enqueueFixed(kind);
           const count = buf.readUInt16LE(p + fixed - 2);
           const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
-          const rec = first + index.add(base + off, state, n);
+          const rec = first + index.add(base + off, state, n, buf[p]);
           for (let q = p + fixed, e = q + count * PAIR; q < e; q += PAIR) {
             // A compaction copy repeats (queue, seq): the later copy wins.
             this.queue(buf.readUInt32LE(q)).set(readSeq(buf, q + 4), rec);
@@ -610,7 +610,7 @@ class Scanner {
         const location = new JournalLocation(seg.id, index.offs[i]!, size);
         let message = multi ? shared.get(rec) : undefined;
         if (message === undefined) {
-          if (full) message = pagedStub(location);
+          if (full) message = pagedStub(location, index.priorityOf(i));
           else {
             const buf = reader.enqueue(seg, location.offset, size);
             message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);
@@ -649,15 +649,18 @@ function segmentOf(bases: number[], rec: number): number {
   return lo;
 }
 
-/** A message past the body budget: only its location is meaningful (read it with readPaged). */
-function pagedStub(location: JournalLocation): StoredMessage {
+/**
+ * A message past the body budget: only its location and priority are meaningful (read it
+ * with `load`).
+ */
+function pagedStub(location: JournalLocation, priority: number): StoredMessage {
   return {
     exchange: '',
     routingKey: '',
     properties: EMPTY,
     body: undefined,
     bodySize: 0,
-    priority: 0,
+    priority,
     expiresAt: 0,
     timestamp: 0,
     location,
