@@ -32,6 +32,11 @@ export interface LoadSpec {
    */
   failure?: 'dlx' | 'ttl';
   ttlMs?: number;
+  /**
+   * A priority queue (x-max-priority): each message gets a pseudo-random priority in
+   * [0, maxPriority), and order is checked per producer within each priority.
+   */
+  maxPriority?: number;
 }
 
 export interface LoadResult {
@@ -62,6 +67,11 @@ function body(size: number, producer: number, seq: number): Buffer {
   return b;
 }
 
+/** A message's priority: a fixed hash of its seq, spread evenly over `levels`. */
+function priorityOf(seq: number, levels: number): number {
+  return (Math.imul(seq + 1, 0x9e3779b1) >>> 16) % levels;
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -78,7 +88,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let delivered = 0;
   let duplicates = 0;
   let inversions = 0;
-  const lastSeq = new Int32Array(producerCount).fill(-1);
+  const levels = spec.maxPriority ?? 0;
+  // Order holds per producer (and per priority, on a priority queue).
+  const lastSeq = new Int32Array(producerCount * Math.max(1, levels)).fill(-1);
   let lastDelivery = 0;
   const conns: amqp.ChannelModel[] = [];
   const open = async (): Promise<amqp.ChannelModel> => {
@@ -102,7 +114,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         ...(spec.failure === 'ttl' ? { 'x-message-ttl': spec.ttlMs ?? 100 } : {}),
       },
     });
-  } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+  } else
+    for (let i = 0; i < nq; i++)
+      await setup.assertQueue(queueName(i), {
+        durable: true,
+        ...(levels !== 0 && { arguments: { 'x-max-priority': levels } }),
+      });
   // The counting consumers read the DLQ when failures are measured.
   const consumeFrom = (i: number): string => (spec.failure !== undefined ? dlq : queueName(i));
 
@@ -121,8 +138,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         const seq = c.readUInt32BE(4);
         const idx = producer * spec.messages + seq;
         if (!msg.fields.redelivered) {
-          if (seq < lastSeq[producer]!) inversions++;
-          else lastSeq[producer] = seq;
+          const k = levels === 0 ? producer : producer * levels + priorityOf(seq, levels);
+          if (seq < lastSeq[k]!) inversions++;
+          else lastSeq[k] = seq;
         }
         if (seen[idx]) duplicates++;
         else {
@@ -174,7 +192,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
       while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
       outstanding++;
-      const ok = ch.publish('', q, body(spec.size, p, seq), { persistent: true }, onConfirm);
+      const options =
+        levels === 0
+          ? { persistent: true }
+          : { persistent: true, priority: priorityOf(seq, levels) };
+      const ok = ch.publish('', q, body(spec.size, p, seq), options, onConfirm);
       if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
