@@ -46,8 +46,8 @@ export type RemovalHook = (queue: Queue, entry: QueueEntry, reason: RemovalReaso
 
 /**
  * A queue with competing consumers. What is ready, and in which order it is delivered, is the
- * ready list's business (today: oldest first); the queue does dispatch (round robin among
- * consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
+ * ready list's business (oldest first, or by priority: src/core/ready/); the queue does
+ * dispatch (round robin among consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
  * its policies: expiry (checked at the head and at delivery, as RabbitMQ, so no scan), length
  * limits, delivery limits, retry delays and unused-queue expiry.
  */
@@ -252,7 +252,10 @@ export class Queue {
     );
   }
 
-  /** x-overflow drop-head: the oldest ready messages make room (dead-lettered as maxlen). */
+  /**
+   * x-overflow drop-head: the head (the next to deliver: the oldest, or the oldest of the
+   * highest priority, as RabbitMQ) makes room, dead-lettered as maxlen.
+   */
   private dropHeadOverLimit(): void {
     if (this.rejectsWhenFull) return;
     const p = this.policy;
