@@ -25,7 +25,7 @@ void test('queue arguments Baton does not act on yet are refused with 540 NOT_IM
   // The connection and the broker are fine; nothing was declared.
   const ch = await conn.createChannel();
   const check = nextChannelError(ch);
-  ch.checkQueue('q-x-message-deduplication').catch(() => {});
+  ch.checkQueue('q-x-max-age').catch(() => {});
   assert.ok(hasCode(404)(await check));
 });
 
