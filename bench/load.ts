@@ -49,6 +49,11 @@ export interface LoadSpec {
    * retry): confirmed, never delivered twice (the exactly-once check counts it).
    */
   dedupEvery?: number;
+  /**
+   * A priority queue (x-max-priority): each message gets a pseudo-random priority in
+   * [0, maxPriority), and order is checked per producer within each priority.
+   */
+  maxPriority?: number;
 }
 
 export interface LoadResult {
@@ -81,6 +86,11 @@ function body(size: number, producer: number, seq: number): Buffer {
   return b;
 }
 
+/** A message's priority: a fixed hash of its seq, spread evenly over `levels`. */
+function priorityOf(seq: number, levels: number): number {
+  return (Math.imul(seq + 1, 0x9e3779b1) >>> 16) % levels;
+}
+
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -97,7 +107,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let delivered = 0;
   let duplicates = 0;
   let inversions = 0;
-  const lastSeq = new Int32Array(producerCount).fill(-1);
+  const levels = spec.maxPriority ?? 0;
+  // Order holds per producer (and per priority, on a priority queue).
+  const lastSeq = new Int32Array(producerCount * Math.max(1, levels)).fill(-1);
   const groups = spec.groups ?? 0;
   const lastGroupSeq = new Int32Array(groups * producerCount).fill(-1);
   let groupInversions = 0;
@@ -129,7 +141,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       durable: true,
       arguments: { 'x-message-deduplication': true, 'x-cache-size': 100_000 },
     });
-  } else for (let i = 0; i < nq; i++) await setup.assertQueue(queueName(i), { durable: true });
+  } else
+    for (let i = 0; i < nq; i++)
+      await setup.assertQueue(queueName(i), {
+        durable: true,
+        ...(levels !== 0 && { arguments: { 'x-max-priority': levels } }),
+      });
   const delayed = `${spec.queue}.delayed`;
   if (spec.delayMs !== undefined) {
     await setup.assertExchange(delayed, 'x-delayed-message', {
@@ -156,8 +173,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         const seq = c.readUInt32BE(4);
         const idx = producer * spec.messages + seq;
         if (!msg.fields.redelivered) {
-          if (seq < lastSeq[producer]!) inversions++;
-          else lastSeq[producer] = seq;
+          const k = levels === 0 ? producer : producer * levels + priorityOf(seq, levels);
+          if (seq < lastSeq[k]!) inversions++;
+          else lastSeq[k] = seq;
           if (groups !== 0) {
             const g = producer * groups + (seq % groups);
             if (seq < lastGroupSeq[g]!) groupInversions++;
@@ -216,6 +234,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       outstanding++;
       const every = spec.dedupEvery;
       const options: amqp.Options.Publish = { persistent: true };
+      if (levels !== 0) options.priority = priorityOf(seq, levels);
       const headers: Record<string, unknown> = {};
       if (groups !== 0) headers['x-group-id'] = `g${seq % groups}`;
       // A spread that is not monotonic in seq: the exchange reorders by due time.

@@ -183,6 +183,18 @@ export const SCENARIOS: Scenario[] = [
     batonOnly: true,
   },
   {
+    id: 'prio',
+    title: 'priority queue: x-max-priority 10, priorities 0..9, 1p/1c 1 KB',
+    spec: { ...base, maxPriority: 10 },
+    figures: [publish, e2e, p99, cpu, clientCpu],
+  },
+  {
+    id: 'prio-e',
+    title: 'priority queue backlog: 100k 1 KB, priorities 0..9, published then drained',
+    spec: { ...base, maxPriority: 10, backlog: true },
+    figures: [publish, drain, rss, cpu],
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

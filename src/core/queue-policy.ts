@@ -29,6 +29,10 @@ export interface QueuePolicy {
    * and for queues with retry backoff (LavinMQ); undefined: no limit.
    */
   deliveryLimit: number | undefined;
+  /**
+   * x-max-priority (0..255, as RabbitMQ): the queue delivers higher priorities first; a
+   * message's priority above it counts as it. 0 is accepted and means one level (FIFO).
+   */
   maxPriority: number | undefined;
   singleActiveConsumer: boolean;
   consumerTimeout: number | undefined;
@@ -49,7 +53,6 @@ export const DEFAULT_DELIVERY_LIMIT = 20;
  * says where the feature is planned.
  */
 const NOT_IMPLEMENTED: Readonly<Record<string, string>> = {
-  'x-max-priority': 'priority queues are not implemented yet',
   'x-max-age': 'streams are not implemented',
   'x-stream-max-segment-size-bytes': 'streams are not implemented',
   'x-stream-filter-size-bytes': 'streams are not implemented',

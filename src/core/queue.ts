@@ -11,6 +11,7 @@ import { QueueEntry } from './queue-entry.js';
 import { parseQueuePolicy, type QueuePolicy } from './queue-policy.js';
 import type { DedupCache } from './dedup.js';
 import { FifoReadyList } from './ready/fifo.js';
+import { PriorityReadyList } from './ready/priority.js';
 import { RetryDelays, retryDelay } from './retry-delays.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { ReadyList } from './ready/ready-list.js';
@@ -47,8 +48,8 @@ export type RemovalHook = (queue: Queue, entry: QueueEntry, reason: RemovalReaso
 
 /**
  * A queue with competing consumers. What is ready, and in which order it is delivered, is the
- * ready list's business (today: oldest first); the queue does dispatch (round robin among
- * consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
+ * ready list's business (oldest first, or by priority: src/core/ready/); the queue does
+ * dispatch (round robin among consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
  * its policies: expiry (checked at the head and at delivery, as RabbitMQ, so no scan), length
  * limits, delivery limits, retry delays and unused-queue expiry.
  */
@@ -135,9 +136,13 @@ export class Queue {
     this.arguments = options.arguments ?? {};
     this.policy = policy ?? parseQueuePolicy(this.arguments, { queue: name, vhost: vhostName });
     this.owner = owner;
-    this.ready = new FifoReadyList(this, ctx);
-    this.timer = new DeadlineTimer(() => this.scheduleDrain());
     const p = this.policy;
+    // x-max-priority 0 is a single level: the FIFO itself.
+    this.ready =
+      p.maxPriority === undefined || p.maxPriority === 0
+        ? new FifoReadyList(this, ctx)
+        : new PriorityReadyList(this, ctx, p.maxPriority);
+    this.timer = new DeadlineTimer(() => this.scheduleDrain());
     this.expiring = p.messageTtl !== undefined;
     this.countsFailures = p.deliveryLimit !== undefined || p.queueType === 'quorum';
     this.lengthLimited = p.maxLength !== undefined || p.maxLengthBytes !== undefined;
@@ -259,7 +264,10 @@ export class Queue {
     );
   }
 
-  /** x-overflow drop-head: the oldest ready messages make room (dead-lettered as maxlen). */
+  /**
+   * x-overflow drop-head: the head (the next to deliver: the oldest, or the oldest of the
+   * highest priority, as RabbitMQ) makes room, dead-lettered as maxlen.
+   */
   private dropHeadOverLimit(): void {
     if (this.rejectsWhenFull) return;
     const p = this.policy;

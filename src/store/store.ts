@@ -76,10 +76,11 @@ export interface RecoveryVisitor {
   queue?(queueId: number, messages: number): void;
   /**
    * A live message of queue `queueId`; called in ascending `seq` order per queue, queue after
-   * queue. Messages whose bodies did not fit in the store's body budget come with `body`
-   * undefined and only `location` and `expiresAt` meaningful (the other fields are
-   * placeholders; `expiresAt` carries a delayed exchange's due time): read them
-   * with `load` when they are needed.
+   * queue. Messages whose bodies did not fit in the store's body budget come as paged stubs:
+   * `body` undefined, and only `location`, `priority` (a priority queue files a stub in its
+   * level before reading it back) and `expiresAt` (a delayed exchange's due time) meaningful;
+   * exchange, routing key, properties, bodySize and timestamp are placeholders (empty, 0).
+   * Read them with `load` when needed.
    */
   message(m: RecoveredMessage): void;
   /**

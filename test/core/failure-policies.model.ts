@@ -45,10 +45,19 @@ export interface Policy {
   overflow: Overflow;
   deliveryLimit: number | undefined;
   dlx: boolean;
+  /** x-max-priority (0: one level); unset: a FIFO queue. */
+  maxPriority?: number | undefined;
 }
 
 export type Cmd =
-  | { op: 'publish'; persistent: boolean; expiration: number | undefined; pad: number }
+  | {
+      op: 'publish';
+      persistent: boolean;
+      expiration: number | undefined;
+      pad: number;
+      /** The priority property (unset: none); only a priority queue acts on it. */
+      priority?: number | undefined;
+    }
   | { op: 'consume'; s: number; prefetch: number; noAck: boolean }
   | { op: 'cancel'; s: number }
   | { op: 'get'; s: number; noAck: boolean }
@@ -67,6 +76,7 @@ export const policyArb: fc.Arbitrary<Policy> = fc.record({
   overflow: fc.constantFrom<Overflow>('drop-head', 'reject-publish', 'reject-publish-dlx'),
   deliveryLimit: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
   dlx: fc.boolean(),
+  maxPriority: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
 });
 
 const slot = fc.integer({ min: 0, max: SLOTS - 1 });
@@ -81,6 +91,8 @@ export const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
         freq: 3,
       }),
       pad: fc.integer({ min: 0, max: 6 }),
+      // Up to 5 on a queue of at most 3: above the maximum counts as the maximum.
+      priority: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined, freq: 3 }),
     }),
   },
   {
@@ -142,8 +154,10 @@ type State =
 /** The oracle's record of one message. */
 interface M {
   id: string;
-  /** Publish order: the queue's seq order, which the ready list keeps. */
+  /** Publish order: the queue's seq order, which the ready list keeps (per priority). */
   order: number;
+  /** Its priority level in the queue (capped at x-max-priority; 0 on a FIFO queue). */
+  level: number;
   persistent: boolean;
   bytes: number;
   /** When it expires (mocked Date.now() ms), 0 for never. */
@@ -283,9 +297,10 @@ class Run {
     return n;
   }
 
+  /** At its place: higher levels first, then publish order (a requeue regains its place). */
   private insertReady(m: M): void {
     let i = this.ready.length;
-    while (i > 0 && this.ready[i - 1]!.order > m.order) i--;
+    while (i > 0 && before(m, this.ready[i - 1]!)) i--;
     this.ready.splice(i, 0, m);
   }
 
@@ -299,7 +314,7 @@ class Run {
     const head = this.ready[0];
     this.check(
       head === m,
-      `FIFO: ${m.id} ${what} while ${head?.id ?? 'nothing'} is the head (ready ${this.readyIds()})`,
+      `order: ${m.id} ${what} while ${head?.id ?? 'nothing'} is the head (ready ${this.readyIds()})`,
     );
   }
 
@@ -419,7 +434,7 @@ class Run {
     this.trace.push(`> ${JSON.stringify(cmd)}`);
     switch (cmd.op) {
       case 'publish':
-        this.publish(cmd.persistent, cmd.expiration, cmd.pad);
+        this.publish(cmd.persistent, cmd.expiration, cmd.pad, cmd.priority);
         break;
       case 'consume': {
         const s = this.slots[cmd.s]!;
@@ -470,7 +485,12 @@ class Run {
     this.checkCounts();
   }
 
-  private publish(persistent: boolean, expiration: number | undefined, pad: number): void {
+  private publish(
+    persistent: boolean,
+    expiration: number | undefined,
+    pad: number,
+    priority: number | undefined,
+  ): void {
     const id = `m${this.nextId++}`;
     const now = this.now();
     const body = Buffer.from(id + '.'.repeat(pad));
@@ -478,6 +498,10 @@ class Run {
     const m: M = {
       id,
       order: this.nextId,
+      level:
+        this.policy.maxPriority === undefined
+          ? 0
+          : Math.min(priority ?? 0, this.policy.maxPriority),
       persistent,
       bytes: body.length,
       ownExp,
@@ -499,19 +523,20 @@ class Run {
       ((p.maxLength !== undefined && this.ready.length >= p.maxLength) ||
         (p.maxLengthBytes !== undefined && this.readyBytes() + m.bytes > p.maxLengthBytes));
     if (full) m.state = 'refusing';
-    else this.ready.push(m);
+    else this.insertReady(m);
     const properties = amqpPropertiesCodec.encode({
       messageId: id,
       deliveryMode: persistent ? 2 : 1,
       ...(expiration === undefined ? {} : { expiration: String(expiration) }),
+      ...(priority === undefined ? {} : { priority }),
     });
-    const message = new Message('', 'src', properties, body, persistent, 0, ownExp);
+    const message = new Message('', 'src', properties, body, persistent, priority ?? 0, ownExp);
     this.publishing = m;
     const r = this.pub.publish('', 'src', message);
     this.publishing = undefined;
     const seq = ++this.pubSeq;
     this.trace.push(
-      `published ${id} (${body.length} bytes, exp ${m.exp}) now=${now}${full ? ' refused' : ''}`,
+      `published ${id} (${body.length} bytes, exp ${m.exp}, level ${m.level}) now=${now}${full ? ' refused' : ''}`,
     );
     this.check(r.failed === undefined, `publish of ${id} failed: ${String(r.failed)}`);
     this.check(
@@ -689,6 +714,11 @@ class Run {
   }
 }
 
+/** Whether `a` is delivered before `b`: a higher level, or the same level and older. */
+function before(a: M, b: M): boolean {
+  return a.level > b.level || (a.level === b.level && a.order < b.order);
+}
+
 function earliest(a: number, b: number): number {
   return a === 0 ? b : b === 0 ? a : Math.min(a, b);
 }
@@ -701,6 +731,7 @@ function queueArguments(p: Policy): Record<string, unknown> {
   if (p.maxLength !== undefined || p.maxLengthBytes !== undefined) a['x-overflow'] = p.overflow;
   if (p.deliveryLimit !== undefined) a['x-delivery-limit'] = p.deliveryLimit;
   if (p.dlx) a['x-dead-letter-exchange'] = 'dlx';
+  if (p.maxPriority !== undefined) a['x-max-priority'] = p.maxPriority;
   return a;
 }
 

@@ -468,7 +468,7 @@ class Scanner {
           const fixed = enqueueFixed(kind);
           const count = buf.readUInt16LE(p + fixed - 2);
           const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
-          const rec = first + index.add(base + off, state, n);
+          const rec = first + index.add(base + off, state, n, buf[p]);
           const expiresAt = buf.readDoubleLE(p + 1);
           if (expiresAt !== 0) this.expiries.set(rec, expiresAt);
           for (let q = p + fixed, e = q + count * PAIR; q < e; q += PAIR) {
@@ -678,7 +678,7 @@ class Scanner {
         const location = new JournalLocation(seg.id, index.offs[i]!, size);
         let message = multi ? shared.get(rec) : undefined;
         if (message === undefined) {
-          if (full) message = pagedStub(location, this.expiries.get(rec) ?? 0);
+          if (full) message = pagedStub(location, index.priorityOf(i), this.expiries.get(rec) ?? 0);
           else {
             const buf = reader.enqueue(seg, location.offset, size);
             message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);
@@ -718,17 +718,17 @@ function segmentOf(bases: number[], rec: number): number {
 }
 
 /**
- * A message past the body budget: only its location and expiresAt are meaningful (read it
- * with readPaged).
+ * A message past the body budget: only its location, priority and expiresAt are meaningful
+ * (read it with `load`).
  */
-function pagedStub(location: JournalLocation, expiresAt: number): StoredMessage {
+function pagedStub(location: JournalLocation, priority: number, expiresAt: number): StoredMessage {
   return {
     exchange: '',
     routingKey: '',
     properties: EMPTY,
     body: undefined,
     bodySize: 0,
-    priority: 0,
+    priority,
     expiresAt,
     timestamp: 0,
     location,

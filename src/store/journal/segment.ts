@@ -86,6 +86,12 @@ export class RecordIndex {
   refs: Uint8Array;
   /** Record sizes, kept during recovery only. */
   sizes: Uint32Array | undefined;
+  /**
+   * Message priorities (the record's u8), recovery only, made at the first record with one
+   * (1 byte per record then): a paged stub carries its priority so a priority queue puts it in
+   * its level.
+   */
+  priorities: Uint8Array | undefined = undefined;
   /** MULTI records: entry index -> [queueId, seq, ...] of the queues still holding it. */
   fans: Map<number, number[]> | undefined = undefined;
   /** MOVED records: [segment, offset, size] of the copy, three per entry. */
@@ -99,13 +105,19 @@ export class RecordIndex {
     this.sizes = withSizes ? new Uint32Array(capacity) : undefined;
   }
 
-  add(offset: number, state: number, size = 0): number {
+  add(offset: number, state: number, size = 0, priority = 0): number {
     const i = this.count;
     if (i === this.offs.length) this.resize(i * 2);
     this.offs[i] = offset;
     this.refs[i] = state;
     if (this.sizes !== undefined) this.sizes[i] = size;
+    if (priority !== 0) (this.priorities ??= new Uint8Array(this.offs.length))[i] = priority;
     return this.count++;
+  }
+
+  /** The priority recorded for entry `i` at recovery (0 when none was). */
+  priorityOf(i: number): number {
+    return this.priorities?.[i] ?? 0;
   }
 
   /** Entry index of the record at `offset`, or -1. */
@@ -171,6 +183,7 @@ export class RecordIndex {
     this.fwd = fwd;
     this.fans = fans?.size === 0 ? undefined : fans;
     this.sizes = undefined;
+    this.priorities = undefined;
     this.count = k;
     this.hint = 0;
   }
@@ -189,6 +202,8 @@ export class RecordIndex {
     this.refs = grow(this.refs, (n) => new Uint8Array(n), capacity);
     if (this.sizes !== undefined)
       this.sizes = grow(this.sizes, (n) => new Uint32Array(n), capacity);
+    if (this.priorities !== undefined)
+      this.priorities = grow(this.priorities, (n) => new Uint8Array(n), capacity);
     if (this.fwd !== undefined) this.fwd = grow(this.fwd, (n) => new Uint32Array(n), capacity * 3);
   }
 }

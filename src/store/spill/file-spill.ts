@@ -49,6 +49,8 @@ export class FileSpill implements Spill {
   private readonly streams = new Set<FileSpillStream>();
   files = 0;
   bytesWritten = 0;
+  /** Numbers the streams: one queue may have several (a priority queue: one per level). */
+  streamNo = 0;
 
   constructor(options: FileSpillOptions = {}) {
     this.fileSize = options.fileSize ?? DEFAULT_FILE_SIZE;
@@ -115,6 +117,7 @@ interface SpillFile {
 class FileSpillStream implements SpillStream {
   private readonly spill: FileSpill;
   private readonly queueId: number;
+  private readonly streamNo: number;
   private readonly files: SpillFile[] = [];
   private fileNo = 0;
   length = 0;
@@ -130,6 +133,7 @@ class FileSpillStream implements SpillStream {
   constructor(spill: FileSpill, queueId: number) {
     this.spill = spill;
     this.queueId = queueId;
+    this.streamNo = ++spill.streamNo;
   }
 
   append(m: SpillRecord): void {
@@ -223,7 +227,7 @@ class FileSpillStream implements SpillStream {
   private newFile(): SpillFile {
     if (this.files.length === 0) this.spill.track(this);
     const f: SpillFile = {
-      path: join(this.spill.dir, `q${this.queueId}-${++this.fileNo}.spill`),
+      path: join(this.spill.dir, `q${this.queueId}-${this.streamNo}-${++this.fileNo}.spill`),
       fd: -1,
       flushed: 0,
       pending: [],
