@@ -1,5 +1,11 @@
 import type { QueueEntry } from './queue-entry.js';
 
+/** Negative when `a` is delivered before `b` in the queue's order (seq; priority first). */
+export type DeliveryOrder = (a: QueueEntry, b: QueueEntry) => number;
+
+/** A FIFO queue's order. */
+export const bySeq: DeliveryOrder = (a, b) => a.seq - b.seq;
+
 /**
  * How many entries a queue sets aside for busy groups before it stops looking further down
  * the ready list. Past it, messages behind wait (order still holds, parallelism drops): a
@@ -13,18 +19,23 @@ export const MAX_HELD = 10_000;
  * consumers, as an SQS FIFO queue does. The entry that holds a group keeps it while it is
  * unacked and also while it waits to be delivered again (requeued, retry delay), so nothing
  * of its group can overtake it. Entries of a busy group met at the head of the ready list
- * are set aside here, oldest first, and go back to the ready list (at their place, by seq)
- * when the group is released.
+ * are set aside here, in the queue's delivery order, and the first goes back to the ready list
+ * (at its place) when the group is released.
  */
 export class MessageGroups {
+  private readonly order: DeliveryOrder;
   /** The entry holding each busy group. */
   private readonly holders = new Map<string, QueueEntry>();
-  /** Entries set aside per busy group, oldest first. */
+  /** Entries set aside per busy group, first to deliver first. */
   private readonly held = new Map<string, QueueEntry[]>();
   /** Entries set aside, over all groups (they count as ready messages). */
   heldCount = 0;
   /** Body bytes of the entries set aside (x-max-length-bytes). */
   heldBytes = 0;
+
+  constructor(order: DeliveryOrder) {
+    this.order = order;
+  }
 
   /**
    * Whether `entry` (of group `group`) may be delivered now. If so it holds the group from
@@ -39,7 +50,11 @@ export class MessageGroups {
     }
     let list = this.held.get(group);
     if (list === undefined) this.held.set(group, (list = []));
-    list.push(entry);
+    // Usually the last (entries arrive in delivery order); a requeue or a priority may not be.
+    let i = list.length;
+    while (i > 0 && this.order(list[i - 1]!, entry) > 0) i--;
+    if (i === list.length) list.push(entry);
+    else list.splice(i, 0, entry);
     this.heldCount++;
     this.heldBytes += entry.message.bodySize;
     return false;

@@ -4,7 +4,7 @@ import type { Consumer } from './consumer.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
 import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
-import { MessageGroups } from './message-groups.js';
+import { bySeq, MessageGroups, type DeliveryOrder } from './message-groups.js';
 import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
 import { QueueEntry } from './queue-entry.js';
@@ -304,10 +304,18 @@ export class Queue {
       if (e === undefined) return undefined;
       const group = this.ctx.properties.groupOf(e.message);
       if (group === undefined) return e;
-      const groups = (this.groups ??= new MessageGroups());
+      const groups = (this.groups ??= new MessageGroups(this.deliveryOrder()));
       if (groups.admit(e, group)) return e;
       if (!groups.canHoldMore) return undefined;
     }
+  }
+
+  /** The order the ready list delivers in: priority first on a priority queue, then seq. */
+  private deliveryOrder(): DeliveryOrder {
+    const max = this.policy.maxPriority;
+    if (max === undefined || max === 0) return bySeq;
+    const level = (e: QueueEntry): number => Math.min(e.message.priority, max);
+    return (a, b) => level(b) - level(a) || a.seq - b.seq;
   }
 
   /** `entry` held its group and is gone: the group's next message is ready again. */

@@ -6,9 +6,10 @@
  * delivery an oracle checks what may be delivered then:
  *
  * - nothing is in two places: a delivered message was ready (not out, not settled);
- * - groups: it is the oldest unsettled message of its group (so one of a group is out at a
- *   time, in order, and a requeued one keeps its group until it goes out again);
- * - priorities and FIFO: no other deliverable message (ungrouped, or the oldest of its group)
+ * - groups: no other message of its group is out, and it is the group's first in the queue's
+ *   order (priority, then publish) unless an earlier one of the group went out and came back
+ *   (requeued): that one holds the group until it goes out again;
+ * - priorities and FIFO: no other deliverable message (ungrouped, or the next of its group)
  *   has a higher priority, or the same priority and an earlier publish;
  * - single active consumer: a push delivery goes to the oldest live consumer.
  *
@@ -128,6 +129,8 @@ class Run {
   /** Live consumers in subscription order (single active consumer). */
   private subscribed: Consumer[] = [];
   private nextId = 0;
+  /** Per group: the message that went out last and is not settled yet (it holds the group). */
+  private readonly holders = new Map<number, M>();
   readonly trace: string[] = [];
   settledCount = 0;
 
@@ -183,13 +186,25 @@ class Run {
     return r;
   }
 
-  /** Ungrouped, or the oldest unsettled message of its group. */
+  /** Whether `a` comes before `b` in the queue's order. */
+  private before(a: M, b: M): boolean {
+    return a.priority > b.priority || (a.priority === b.priority && a.order < b.order);
+  }
+
+  /** Ungrouped, or the one its group may deliver next. */
   private groupHead(m: M): boolean {
     if (m.group === 0) return true;
-    for (const o of this.all) {
-      if (o.group === m.group && o.state !== 'settled') return o === m;
-    }
-    return false;
+    const holder = this.holders.get(m.group);
+    if (holder !== undefined) return holder === m && m.state === 'ready';
+    for (const o of this.all)
+      if (o !== m && o.group === m.group && o.state === 'ready' && this.before(o, m)) return false;
+    return true;
+  }
+
+  private settled(m: M): void {
+    m.state = 'settled';
+    this.settledCount++;
+    if (this.holders.get(m.group) === m) this.holders.delete(m.group);
   }
 
   private onDeliver(slot: number, consumer: Consumer | undefined, d: Delivery, tag: number): void {
@@ -198,11 +213,16 @@ class Run {
       `deliver ${m.id} (g${m.group} p${m.priority}) to s${slot}${consumer === undefined ? ' (get)' : ''}`,
     );
     this.check(m.state === 'ready', `${m.id} delivered while ${m.state}`);
-    this.check(this.groupHead(m), `${m.id} overtook an older message of group ${m.group}`);
+    this.check(
+      this.groupHead(m),
+      `${m.id} is not the next of group ${m.group} (held by ${this.holders.get(m.group)?.id ?? 'none'})`,
+    );
     for (const o of this.all) {
       if (o === m || o.state !== 'ready' || !this.groupHead(o)) continue;
-      const before = o.priority > m.priority || (o.priority === m.priority && o.order < m.order);
-      this.check(!before, `${m.id} delivered before ${o.id} (g${o.group} p${o.priority})`);
+      this.check(
+        !this.before(o, m),
+        `${m.id} delivered before ${o.id} (g${o.group} p${o.priority})`,
+      );
     }
     if (consumer !== undefined && this.policy.singleActive)
       this.check(
@@ -210,10 +230,9 @@ class Run {
         `single active consumer: delivered to a waiting consumer (s${slot})`,
       );
     const noAck = consumer?.noAck ?? this.getNoAck;
-    if (noAck) {
-      m.state = 'settled';
-      this.settledCount++;
-    } else {
+    if (m.group !== 0) this.holders.set(m.group, m);
+    if (noAck) this.settled(m);
+    else {
       m.state = 'out';
       m.slot = slot;
       m.tag = tag;
@@ -286,10 +305,7 @@ class Run {
         // State first: the requeue's drain runs in a later microtask and checks it.
         for (const m of done) {
           if (requeue) m.state = 'ready';
-          else {
-            m.state = 'settled';
-            this.settledCount++;
-          }
+          else this.settled(m);
         }
         if (c.op === 'ack') session.ack(target.tag, c.multiple);
         else session.nack(target.tag, c.multiple, c.requeue);
@@ -302,6 +318,8 @@ class Run {
         for (let i = 0; i < SLOTS; i++) this.closeSlot(i);
         await settle();
         await this.broker.close();
+        // A new broker knows nothing of who held a group: recovered in queue order.
+        this.holders.clear();
         await this.open();
         break;
       }
