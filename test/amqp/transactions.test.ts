@@ -1,11 +1,14 @@
-// AMQP transactions (tx.select / tx.commit / tx.rollback) through amqplib, which has no tx API
-// in its channel model: the methods go through its generic `rpc`. Semantics as RabbitMQ's.
+// AMQP transactions (tx.select / tx.commit / tx.rollback) through amqplib (tx.* by its generic
+// `rpc`, test/helpers/amqp-raw.ts). Semantics as RabbitMQ's.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
-import { MethodId } from '../../src/protocol/amqp/generated/methods.js';
 import {
+  confirmSelect,
   nextChannelError,
+  txCommit,
+  txRollback,
+  txSelect,
   openChannel,
   openConfirmChannel,
   withDlq,
@@ -13,15 +16,6 @@ import {
 } from '../helpers/amqp-raw.js';
 import { until } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
-
-type Rpc = { rpc(method: number, fields: object, expect: number): Promise<unknown> };
-
-const txSelect = (ch: amqp.Channel) =>
-  (ch as unknown as Rpc).rpc(MethodId.TxSelect, {}, MethodId.TxSelectOk);
-const txCommit = (ch: amqp.Channel) =>
-  (ch as unknown as Rpc).rpc(MethodId.TxCommit, {}, MethodId.TxCommitOk);
-const txRollback = (ch: amqp.Channel) =>
-  (ch as unknown as Rpc).rpc(MethodId.TxRollback, {}, MethodId.TxRollbackOk);
 
 async function count(ch: amqp.Channel, q: string): Promise<number> {
   return (await ch.checkQueue(q)).messageCount;
@@ -261,11 +255,7 @@ void test('tx: confirm and tx modes exclude each other; commit/rollback need tx.
       'confirm.select on a tx channel',
       async (ch) => {
         await txSelect(ch);
-        await (ch as unknown as Rpc).rpc(
-          MethodId.ConfirmSelect,
-          { nowait: false },
-          MethodId.ConfirmSelectOk,
-        );
+        await confirmSelect(ch);
       },
       'PRECONDITION_FAILED - cannot switch from tx to confirm mode',
     ],

@@ -29,18 +29,20 @@ void test('transaction: a commit is one store commit across queues, acks and dea
   const store = broker.journal.store;
   const commits: (readonly StoreOp[])[] = [];
   let singles = 0;
-  const { commit, enqueue, settle } = store;
+  const commit = store.commit.bind(store);
+  const enqueue = store.enqueue.bind(store);
+  const settle = store.settle.bind(store);
   store.commit = (ops) => {
     commits.push(ops);
-    commit.call(store, ops);
+    commit(ops);
   };
   store.enqueue = (...args) => {
     singles++;
-    enqueue.apply(store, args);
+    enqueue(...args);
   };
   store.settle = (...args) => {
     singles++;
-    settle.apply(store, args);
+    settle(...args);
   };
 
   session.selectTx();
