@@ -9,6 +9,8 @@ export class StoreGuard {
   readonly store: Store;
   /** While a transaction commits: every write is collected here for one `store.commit`. */
   private batch: StoreOp[] | undefined = undefined;
+  /** What waits for the batch to be written (see `afterBatch`). */
+  private deferred: (() => void)[] = [];
   constructor(store: Store) {
     this.store = store;
   }
@@ -22,11 +24,30 @@ export class StoreGuard {
     this.batch = [];
   }
 
-  /** Write what `beginBatch` collected as one commit; undefined when appended (or empty). */
+  /**
+   * Write what `beginBatch` collected as one commit; undefined when appended (or empty). Then
+   * run what `afterBatch` deferred, unless the commit was refused (nothing of it is stored).
+   */
   endBatch(): { error: Error; failed: boolean } | undefined {
     const ops = this.batch ?? [];
+    const deferred = this.deferred;
     this.batch = undefined;
-    return ops.length === 0 ? undefined : this.commit(ops);
+    this.deferred = [];
+    const refused = ops.length === 0 ? undefined : this.commit(ops);
+    if (refused === undefined) for (const fn of deferred) fn();
+    return refused;
+  }
+
+  get batching(): boolean {
+    return this.batch !== undefined;
+  }
+
+  /**
+   * Run `fn` once the batch is written: putting a message on its queues, which pages it out
+   * by the store reference the commit gives it.
+   */
+  afterBatch(fn: () => void): void {
+    this.deferred.push(fn);
   }
 
   /** True while collecting; a failed store is not collected for (writes report it at once). */

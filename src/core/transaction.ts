@@ -91,6 +91,8 @@ export class Transaction {
     this.settleFns = [];
     const out: CommitOutcome = { failed: undefined, storeFailed: false, congested: undefined };
     const guard = this.vhost.broker.journal;
+    /** Queues the publishes reached, for publisher flow control once they have them. */
+    const reached = new Set<Queue>();
     guard.beginBatch();
     try {
       const r = this.routed;
@@ -103,7 +105,7 @@ export class Transaction {
           continue;
         }
         this.vhost.apply(r);
-        if (r.congested !== undefined) out.congested = r.congested;
+        for (const q of r.queues) reached.add(q);
       }
       for (let i = 0; i < settles.length; i++) {
         const e = settles[i]!;
@@ -113,9 +115,11 @@ export class Transaction {
     } finally {
       this.routed.release();
       const refused = guard.endBatch();
+      for (const q of reached) if (q.congested()) out.congested = q;
       if (refused !== undefined) {
-        // Refused while healthy (a commit past the store's record limit): the messages are on
-        // their queues in memory but not stored, so the client must not take it as committed.
+        // Refused while healthy (a commit past the store's record limit): the publishes are on
+        // no queue; the settles happened in memory only, so after a restart their messages
+        // are back (redelivered). The client must not take it as committed.
         out.failed = refused.failed
           ? this.vhost.broker.storeFailure()
           : new ResourceError(

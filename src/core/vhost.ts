@@ -454,6 +454,20 @@ export class VirtualHost {
       }
       r.journaled = ids.length !== 0;
     }
+    if (this.broker.journal.batching) {
+      // A transaction commits: seqs are taken now, the queues get the message once the commit
+      // is written (so it has its store reference); a refused commit puts it nowhere.
+      const targets = queues.filter((q) => !q.deleted);
+      const at = targets.map((q) => q.nextSeq++);
+      const journaled = r.journaled;
+      this.broker.journal.afterBatch(() => {
+        for (let i = 0; i < targets.length; i++) {
+          const q = targets[i]!;
+          if (!q.deleted) q.push(message, at[i]!, journaled && q.durable);
+        }
+      });
+      return;
+    }
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;
       // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.

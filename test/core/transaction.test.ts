@@ -110,3 +110,29 @@ void test('transaction: confirm and tx exclude each other; commit needs select',
   b.enableConfirms();
   assert.throws(() => b.selectTx(), { message: 'cannot switch from confirm to tx mode' });
 });
+
+void test('transaction: a commit into a paged-out backlog pages by store reference; acks free it all', async (t) => {
+  const { broker } = await openBroker(t, { bodyBudget: 32 * 1024, segmentSize: 256 * 1024 });
+  const { session } = collectingSession(broker);
+  session.declareQueue('deep', { durable: true });
+  const body = 'x'.repeat(1024);
+  for (let i = 0; i < 100; i++) session.publish('', 'deep', msg(`a${i} ${body}`));
+  session.selectTx();
+  for (let i = 0; i < 100; i++) session.publish('', 'deep', msg(`t${i} ${body}`));
+  assert.equal(session.queue('deep').messageCount, 100);
+  await new Promise<Error | undefined>((resolve) => session.commitTx(resolve));
+  assert.equal(session.queue('deep').messageCount, 200);
+  assert.equal(broker.journal.store.stats().liveMessages, 200);
+  // Read everything back (paged ones by reference) and ack it in one more commit.
+  const got: string[] = [];
+  for (;;) {
+    const d = await session.getOrWait('deep', false);
+    if (d === undefined) break;
+    got.push(d.message.body!.toString().split(' ')[0]!);
+    session.ack(d.tag, false);
+  }
+  assert.equal(got.length, 200);
+  assert.deepEqual(got.slice(99, 101), ['a99', 't0']);
+  await new Promise<Error | undefined>((resolve) => session.commitTx(resolve));
+  assert.equal(broker.journal.store.stats().liveMessages, 0);
+});
