@@ -54,6 +54,12 @@ export interface LoadSpec {
    * [0, maxPriority), and order is checked per producer within each priority.
    */
   maxPriority?: number;
+  /**
+   * Transactional consume → produce (one queue only): a worker on a tx channel takes up to
+   * `tx` messages from the queue, publishes each to `<queue>.out`, acks them and commits
+   * (tx.commit), one commit at a time; the counting consumers read `<queue>.out`.
+   */
+  tx?: number;
 }
 
 export interface LoadResult {
@@ -155,8 +161,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     });
     await setup.bindQueue(spec.queue, delayed, spec.queue);
   }
-  // The counting consumers read the DLQ when failures are measured.
-  const consumeFrom = (i: number): string => (spec.failure !== undefined ? dlq : queueName(i));
+  const out = `${spec.queue}.out`;
+  if (spec.tx !== undefined) await setup.assertQueue(out, { durable: true });
+  // The counting consumers read the DLQ when failures are measured, the output of a tx worker.
+  const consumeFrom = (i: number): string =>
+    spec.failure !== undefined ? dlq : spec.tx !== undefined ? out : queueName(i);
 
   let allDelivered: () => void = () => {};
   const done = new Promise<void>((r) => (allDelivered = r));
@@ -203,6 +212,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     await ch.prefetch(spec.prefetch);
     await ch.consume(spec.queue, (msg) => msg && ch.nack(msg, false, false));
   }
+  if (spec.tx !== undefined) await txWorker(await open(), spec.queue, out, spec.tx);
   if (!spec.backlog) await startConsumers();
   const t0 = performance.now();
   let confirmed = 0;
@@ -270,6 +280,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   for (let i = 0; i < nq; i++) await cleanup.deleteQueue(queueName(i));
   if (spec.failure !== undefined) await cleanup.deleteQueue(dlq);
   if (spec.delayMs !== undefined) await cleanup.deleteExchange(delayed);
+  if (spec.tx !== undefined) await cleanup.deleteQueue(out);
   for (const c of conns) await c.close().catch(() => {});
   const sorted = latencies.slice(0, delivered).sort();
   const publishSeconds = (tPublished - t0) / 1000;
@@ -299,6 +310,52 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     },
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+/** amqplib has no tx API in its channel model: tx.* by its generic rpc (AMQP method ids). */
+type Rpc = { rpc(method: number, fields: object, expect: number): Promise<unknown> };
+const TX_SELECT = 0x005a000a;
+const TX_COMMIT = 0x005a0014;
+
+/**
+ * The transactional worker: batches of up to `batch` deliveries, each republished to `to`,
+ * acked and committed; nothing of the next batch is sent before the commit is answered.
+ */
+async function txWorker(
+  conn: amqp.ChannelModel,
+  from: string,
+  to: string,
+  batch: number,
+): Promise<void> {
+  const ch = await conn.createChannel();
+  const rpc = ch as unknown as Rpc;
+  await rpc.rpc(TX_SELECT, {}, TX_SELECT + 1);
+  await ch.prefetch(Math.max(batch, 10));
+  const inbox: amqp.ConsumeMessage[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  ch.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  await ch.consume(from, (m) => {
+    if (m === null) return;
+    inbox.push(m);
+    wake?.();
+  });
+  void (async () => {
+    while (!closed) {
+      if (inbox.length === 0) {
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+        continue;
+      }
+      const step = inbox.splice(0, batch);
+      for (const m of step) ch.sendToQueue(to, m.content, { persistent: true });
+      ch.ack(step.at(-1)!, true);
+      await rpc.rpc(TX_COMMIT, {}, TX_COMMIT + 1);
+    }
+  })().catch(() => {});
 }
 
 if (process.argv[1]?.endsWith('load.js') && process.argv[2]) {

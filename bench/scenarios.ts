@@ -195,6 +195,19 @@ export const SCENARIOS: Scenario[] = [
     figures: [publish, drain, rss, cpu],
   },
   {
+    id: 'tx1',
+    title: 'transactions: consume one, publish one, ack, tx.commit — per message, 1 KB',
+    spec: { ...base, messages: 5_000, tx: 1 },
+    // Latency is left out: the producer runs far ahead, so it measures the backlog.
+    figures: [{ ...e2e, name: 'committed steps/s' }, cpu, clientCpu],
+  },
+  {
+    id: 'tx10',
+    title: 'transactions: consume 10, publish 10, ack, tx.commit — per batch of 10, 1 KB',
+    spec: { ...base, messages: 50_000, tx: 10 },
+    figures: [{ ...e2e, name: 'committed msgs/s' }, cpu, clientCpu],
+  },
+  {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
     spec: { ...base, messages: 10_000_000, backlog: true },

@@ -15,6 +15,7 @@ import type { Queue, QueueOptions } from './queue.js';
 import type { QueueEntry } from './queue-entry.js';
 import { redrive, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { Routed } from './routing.js';
+import { Transaction, type SettleFn } from './transaction.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { VirtualHost } from './vhost.js';
 
@@ -52,6 +53,11 @@ export interface SessionHandler {
    * due (AMQP basic.return 312 NO_ROUTE). Only while the session is open.
    */
   returned?(message: Message): void;
+  /**
+   * A mandatory publish of a transaction reached no queue: told at commit (AMQP
+   * basic.return), as RabbitMQ. Outside transactions the protocol sees it in `publish`'s result.
+   */
+  unroutable?(message: Message): void;
 }
 
 export interface SessionOptions {
@@ -98,6 +104,9 @@ export class Session {
   private syncCovers = 0;
   private syncAcks = 0;
   private confirmsFailedTold = false;
+  // ---- transactions (src/core/transaction.ts) ----
+  /** Set by `selectTx`: the session is transactional for good. */
+  private tx: Transaction | undefined;
   // ---- leases ----
   private readonly leaseMs: number;
   private leaseTimer: DeadlineTimer | undefined;
@@ -180,6 +189,8 @@ export class Session {
 
   /** Number the publishes from now on and confirm them through the handler. */
   enableConfirms(): void {
+    if (this.tx !== undefined)
+      throw new PreconditionFailedError('cannot switch from tx to confirm mode');
     this.confirming = true;
   }
 
@@ -198,6 +209,12 @@ export class Session {
     const r = this.routed;
     this.vhost.route(exchange, routingKey, message, r);
     if (mandatory) r.returnTo = this;
+    if (this.tx !== undefined) {
+      // Routed now, applied at commit: the result reports nothing yet (no queues).
+      this.tx.holdPublish(r, mandatory);
+      r.release();
+      return r;
+    }
     this.vhost.apply(r);
     // The result reports where it went; it must not keep the message (and its body) alive.
     r.message = undefined;
@@ -380,8 +397,7 @@ export class Session {
       // By object: an earlier consumer under the same tag keeps its deliveries.
       if (e.consumer !== consumer) continue;
       this.unacked.delete(t);
-      this.release(e);
-      settleAck(e);
+      this.finish(e, settleAck);
       n++;
     }
     this.afterSettle(wasBlocked);
@@ -389,7 +405,9 @@ export class Session {
   }
 
   private blocked(): boolean {
-    return this.prefetch !== 0 && this.unacked.size >= this.prefetch;
+    // Settles held by a transaction count until it commits (as RabbitMQ's limiter).
+    const held = this.tx === undefined ? 0 : this.tx.heldSettles;
+    return this.prefetch !== 0 && this.unacked.size + held >= this.prefetch;
   }
 
   private settle(tag: number, multiple: boolean, fn: (e: QueueEntry) => void): void {
@@ -399,17 +417,76 @@ export class Session {
       for (const [t, entry] of this.unacked) {
         if (tag !== 0 && t > tag) break;
         this.unacked.delete(t);
-        this.release(entry);
-        fn(entry);
+        this.finish(entry, fn);
       }
     } else {
       const entry = this.unacked.get(tag);
       if (entry === undefined) throw unknownTag(tag);
       this.unacked.delete(tag);
+      this.finish(entry, fn);
+    }
+    this.afterSettle(wasBlocked);
+  }
+
+  /** Settle a delivery taken out of `unacked`, or hold it for the transaction's commit. */
+  private finish(entry: QueueEntry, fn: SettleFn): void {
+    if (this.tx !== undefined) this.tx.holdSettle(entry, fn);
+    else {
       this.release(entry);
       fn(entry);
     }
+  }
+
+  // ---- transactions -------------------------------------------------------------------
+
+  get transactional(): boolean {
+    return this.tx !== undefined;
+  }
+
+  /** AMQP tx.select: from now on publishes and settles wait for `commitTx`. */
+  selectTx(): void {
+    if (this.confirming) throw new PreconditionFailedError('cannot switch from confirm to tx mode');
+    this.tx ??= new Transaction(this.vhost);
+  }
+
+  /**
+   * AMQP tx.commit: everything published and settled since the last commit or rollback, as
+   * one atomic store commit; `done` once it is durable (or with why not).
+   */
+  commitTx(done: (err: Error | undefined) => void): void {
+    const tx = this.requireTx();
+    const wasBlocked = this.blocked();
+    const out = tx.commit(this.releaseHeld, this.tellUnroutable);
+    if (out.congested !== undefined) this.connection.throttle(out.congested);
     this.afterSettle(wasBlocked);
+    if (out.failed !== undefined) return done(out.failed);
+    this.vhost.broker.afterSync(done);
+  }
+
+  /** AMQP tx.rollback: drop held publishes; held settles' deliveries are unacked again. */
+  rollbackTx(): void {
+    this.restoreHeld(this.requireTx().rollback());
+  }
+
+  private requireTx(): Transaction {
+    if (this.tx === undefined) throw new PreconditionFailedError('channel is not transactional');
+    return this.tx;
+  }
+
+  private readonly releaseHeld = (e: QueueEntry): void => this.release(e);
+  private readonly tellUnroutable = (m: Message): void => this.handler.unroutable?.(m);
+
+  /** Put rolled-back settles back among the unacked deliveries, in tag order. */
+  private restoreHeld(held: QueueEntry[]): void {
+    if (held.length === 0) return;
+    const all = [...this.unacked.values(), ...held].sort((a, b) => a.tag - b.tag);
+    this.unacked.clear();
+    for (const e of all) this.unacked.set(e.tag, e);
+    // Their deadlines may have passed unseen while they were held.
+    for (const e of held) {
+      if (e.deadline !== 0) this.leaseTimer?.wakeAt(e.deadline);
+      if (e.timeoutAt !== 0) this.timeoutTimer?.wakeAt(e.timeoutAt);
+    }
   }
 
   /** A channel-wide limit may have held back consumers of other queues too. */
@@ -507,6 +584,8 @@ export class Session {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // An open transaction is rolled back: its held settles are requeued with the rest.
+    if (this.tx !== undefined) this.restoreHeld(this.tx.rollback());
     for (const c of [...this.consumers.values()]) this.detach(c);
     this.recover();
     this.leaseTimer?.stop();

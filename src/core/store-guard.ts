@@ -7,8 +7,57 @@ import type { Located, Store, StoredMessage, StoreOp } from '../store/store.js';
  */
 export class StoreGuard {
   readonly store: Store;
+  /** While a transaction commits: every write is collected here for one `store.commit`. */
+  private batch: StoreOp[] | undefined = undefined;
+  /** What waits for the batch to be written (see `afterBatch`). */
+  private deferred: (() => void)[] = [];
+  /** What to undo if the batch is refused (ids taken for deduplication). */
+  private undo: (() => void)[] = [];
   constructor(store: Store) {
     this.store = store;
+  }
+
+  /**
+   * Collect every message write from now until `endBatch` (enqueues, settles, dead-letter
+   * moves, failure counts, delivered marks) instead of appending it, so a transaction's
+   * effects, whatever paths they take through the core, become one atomic store commit.
+   */
+  beginBatch(): void {
+    this.batch = [];
+  }
+
+  /**
+   * Write what `beginBatch` collected as one commit; undefined when appended (or empty). Then
+   * run what `afterBatch` deferred, unless the commit was refused (nothing of it is stored).
+   */
+  endBatch(): { error: Error; failed: boolean } | undefined {
+    const ops = this.batch ?? [];
+    const deferred = this.deferred;
+    const undo = this.undo;
+    this.batch = undefined;
+    this.deferred = [];
+    this.undo = [];
+    const refused = ops.length === 0 ? undefined : this.commit(ops);
+    for (const fn of refused === undefined ? deferred : undo) fn();
+    return refused;
+  }
+
+  get batching(): boolean {
+    return this.batch !== undefined;
+  }
+
+  /**
+   * Run `fn` once the batch is written: putting a message on its queues, which pages it out
+   * by the store reference the commit gives it. `ifRefused` runs instead if it is refused.
+   */
+  afterBatch(fn: () => void, ifRefused?: () => void): void {
+    this.deferred.push(fn);
+    if (ifRefused !== undefined) this.undo.push(ifRefused);
+  }
+
+  /** True while collecting; a failed store is not collected for (writes report it at once). */
+  private collecting(): boolean {
+    return this.batch !== undefined && this.store.failure === undefined;
   }
 
   /**
@@ -21,6 +70,11 @@ export class StoreGuard {
     queueIds: readonly number[],
     seqs: readonly number[],
   ): { error: Error; failed: boolean } | undefined {
+    if (this.collecting()) {
+      // The caller reuses its id arrays for the next publish.
+      this.batch!.push({ op: 'enqueue', message, queueIds: [...queueIds], seqs: [...seqs] });
+      return undefined;
+    }
     if (this.store.failure !== undefined) return { error: this.store.failure, failed: true };
     try {
       this.store.enqueue(message, queueIds, seqs);
@@ -36,6 +90,10 @@ export class StoreGuard {
    * else why not, as with enqueue; the caller fails what they stood for.
    */
   commit(ops: readonly StoreOp[]): { error: Error; failed: boolean } | undefined {
+    if (this.collecting()) {
+      this.batch!.push(...ops);
+      return undefined;
+    }
     if (this.store.failure !== undefined) return { error: this.store.failure, failed: true };
     try {
       this.store.commit(ops);
@@ -47,18 +105,21 @@ export class StoreGuard {
   }
 
   settle(queueId: number, seq: number, message: StoredMessage): void {
-    if (this.store.failure === undefined)
+    if (this.collecting()) this.batch!.push({ op: 'settle', queueId, seq, message });
+    else if (this.store.failure === undefined)
       this.safely(() => this.store.settle(queueId, seq, message));
   }
 
   purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {
-    if (this.store.failure === undefined)
+    if (this.collecting()) this.batch!.push({ op: 'purge', queueId, uptoSeq, messages });
+    else if (this.store.failure === undefined)
       this.safely(() => this.store.purge(queueId, uptoSeq, messages));
   }
 
   /** The message at (queueId, seq) has failed `failures` deliveries (x-delivery-limit). */
   recordFailures(queueId: number, seq: number, failures: number): void {
-    if (this.store.failure === undefined)
+    if (this.collecting()) this.batch!.push({ op: 'failures', queueId, seq, failures });
+    else if (this.store.failure === undefined)
       this.safely(() => this.store.recordFailures(queueId, seq, failures));
   }
 
@@ -68,7 +129,9 @@ export class StoreGuard {
   }
 
   markDelivered(queueId: number, seq: number): void {
-    if (this.store.failure === undefined) this.safely(() => this.store.markDelivered(queueId, seq));
+    if (this.collecting()) this.batch!.push({ op: 'markDelivered', queueId, seq });
+    else if (this.store.failure === undefined)
+      this.safely(() => this.store.markDelivered(queueId, seq));
   }
 
   putDefinition(key: string, value: unknown): void {

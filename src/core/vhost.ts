@@ -560,6 +560,29 @@ export class VirtualHost {
       }
       r.journaled = ids.length !== 0 || delayed !== undefined;
     }
+    if (this.broker.journal.batching) {
+      // A transaction commits: seqs are taken now, the queues get the message once the commit
+      // is written (so it has its store reference); a refused commit puts it nowhere.
+      const targets = queues.filter((q) => !q.deleted);
+      const at = targets.map((q) => q.nextSeq++);
+      const journaled = r.journaled;
+      const holders = r.delays.filter((d) => this.exchanges.get(d.exchange.name) === d.exchange);
+      const heldAt = holders.map((d) => d.nextSeq++);
+      const copy =
+        holders.length === 0 ? undefined : (delayed?.message ?? delayedCopy(message, r.dueAt));
+      const returnTo = r.returnTo;
+      this.broker.journal.afterBatch(() => {
+        for (let i = 0; i < targets.length; i++) {
+          const q = targets[i]!;
+          if (!q.deleted) q.push(message, at[i]!, journaled && q.durable);
+        }
+        for (let i = 0; i < holders.length; i++) {
+          const d = holders[i]!;
+          d.add(copy!, heldAt[i]!, delayed !== undefined && d.durable, returnTo);
+        }
+      }, claim?.abort.bind(claim));
+      return;
+    }
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;
       // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.

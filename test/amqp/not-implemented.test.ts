@@ -11,6 +11,9 @@ import {
   openChannel,
   openConfirmChannel,
   RawClient,
+  txCommit,
+  txRollback,
+  txSelect,
   within,
   type AmqpError,
 } from '../helpers/amqp-raw.js';
@@ -64,8 +67,10 @@ void test("amqplib: a publish with immediate=true gets 540 'NOT_IMPLEMENTED - im
   await assertServing(t, url);
 });
 
-for (const method of ['select', 'commit', 'rollback'] as const) {
-  void test(`amqplib: tx.${method} closes only its channel with 540 NOT_IMPLEMENTED; the connection and another channel keep publishing and consuming`, async (t) => {
+// Transactions landed in issue 10 (test/amqp/transactions.test.ts): tx.select is answered, and
+// tx.commit / tx.rollback without it close only their channel, now with 406.
+for (const method of ['commit', 'rollback'] as const) {
+  void test(`amqplib: tx.${method} without tx.select closes only its channel with 406; the connection and another channel keep publishing and consuming`, async (t) => {
     const { url } = await startBroker(t);
     const conn = await connect(t, url);
     let connError: unknown;
@@ -80,24 +85,15 @@ for (const method of ['select', 'commit', 'rollback'] as const) {
     });
     const bad = await openChannel(conn);
     const err = nextChannelError(bad);
-    // amqplib has no tx API; its rpc sends any method and waits for the reply.
-    const ids = {
-      select: [0x005a000a, 0x005a000b],
-      commit: [0x005a0014, 0x005a0015],
-      rollback: [0x005a001e, 0x005a001f],
-    };
-    const [req, ok] = ids[method];
-    (bad as unknown as { rpc(method: number, fields: object, expect: number): Promise<unknown> })
-      .rpc(req!, {}, ok!)
-      .catch(() => {});
+    (method === 'commit' ? txCommit(bad) : txRollback(bad)).catch(() => {});
     const e = await within(err, `channel.close after tx.${method}`);
-    assert.equal(e.code, 540);
-    assert.match(e.message, /NOT_IMPLEMENTED - tx\./);
+    assert.equal(e.code, 406);
+    assert.match(e.message, /PRECONDITION_FAILED - channel is not transactional/);
     for (let i = 0; i < 10; i++) good.sendToQueue(queue, Buffer.from(String(i)));
     await within(good.waitForConfirms(), 'confirms on the other channel');
     await eventually(() => assert.equal(got.length, 10));
     assert.equal(connError, undefined, 'the connection saw no error');
-    // And new channels open on the same connection.
-    await (await openChannel(conn)).checkQueue(queue);
+    // And new channels open on the same connection, tx.select answered.
+    await within(txSelect(await openChannel(conn)), 'tx.select-ok');
   });
 }

@@ -316,6 +316,19 @@ export async function openConfirmChannel(conn: amqp.ChannelModel): Promise<amqp.
   return ch;
 }
 
+/** amqplib has no tx API in its channel model: tx.* go through its generic `rpc`. */
+type Rpc = { rpc(method: number, fields: object, expect: number): Promise<unknown> };
+
+export const txSelect = (ch: amqp.Channel): Promise<unknown> =>
+  (ch as unknown as Rpc).rpc(MethodId.TxSelect, {}, MethodId.TxSelectOk);
+export const txCommit = (ch: amqp.Channel): Promise<unknown> =>
+  (ch as unknown as Rpc).rpc(MethodId.TxCommit, {}, MethodId.TxCommitOk);
+export const txRollback = (ch: amqp.Channel): Promise<unknown> =>
+  (ch as unknown as Rpc).rpc(MethodId.TxRollback, {}, MethodId.TxRollbackOk);
+/** confirm.select the raw way (amqplib's confirm channels send it only at creation). */
+export const confirmSelect = (ch: amqp.Channel): Promise<unknown> =>
+  (ch as unknown as Rpc).rpc(MethodId.ConfirmSelect, { nowait: false }, MethodId.ConfirmSelectOk);
+
 /** Resolves with the error of the next server-initiated channel close. */
 export function nextChannelError(ch: amqp.Channel): Promise<AmqpError> {
   return new Promise((resolve) => ch.once('error', resolve));

@@ -135,13 +135,16 @@ export function handleChannelMethod(ch: AmqpChannel, m: AmqpMethod): void {
       conn.sendMethod(id, MethodId.AccessRequestOk, { ticket: 1 });
       return;
     case MethodId.TxSelect:
+      session.selectTx();
+      conn.sendMethod(id, MethodId.TxSelectOk, {});
+      return;
     case MethodId.TxCommit:
+      ch.commitTx();
+      return;
     case MethodId.TxRollback:
-      // A channel error until transactions land: the connection and its other channels live on.
-      throw new NotImplementedError(
-        `${methodName(m.id)}: transactions are not implemented yet; use publisher confirms (confirm.select) for safe publishing`,
-        'channel',
-      );
+      session.rollbackTx();
+      conn.sendMethod(id, MethodId.TxRollbackOk, {});
+      return;
     default:
       throw new NotImplementedError(
         `${methodName(m.id)} is not a method a client sends on a channel (or is not implemented); see docs/amqp.md for the supported methods`,

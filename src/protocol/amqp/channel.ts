@@ -1,7 +1,9 @@
 import type { Consumer } from '../../core/consumer.js';
 import type { Delivery } from '../../core/delivery.js';
 import {
+  BatonError,
   FrameError,
+  InternalError,
   NotImplementedError,
   PreconditionFailedError,
   UnexpectedFrameError,
@@ -163,10 +165,12 @@ export class AmqpChannel implements SessionHandler {
     const r = this.session.publish(p.exchange, p.routingKey, message, p.mandatory);
     // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a
     // duplicate (x-message-deduplication) arrived before, so it is not returned either; a
-    // delayed exchange holding it returns it when due if it is unroutable then.
+    // delayed exchange holding it returns it when due if it is unroutable then. In a
+    // transaction the return comes at commit (`unroutable`).
     if (
       r.queues.length === 0 &&
       r.delays.length === 0 &&
+      !this.session.transactional &&
       r.failed === undefined &&
       r.rejected === undefined &&
       !r.duplicate &&
@@ -228,6 +232,42 @@ export class AmqpChannel implements SessionHandler {
   /** Not enqueued (the store refused this one message): basic.nack for exactly it. */
   refused(seq: number): void {
     this.conn.sendConfirm(this.id, seq, true);
+  }
+
+  // ---- transactions -------------------------------------------------------------------
+
+  /** tx.commit: commit-ok once the commit is durable; a refused commit closes the channel. */
+  commitTx(): void {
+    this.session.commitTx((err) => {
+      if (this.closing || this.session.closed) return;
+      if (err === undefined) this.conn.sendMethod(this.id, MethodId.TxCommitOk, {});
+      else
+        this.conn.failChannel(
+          this.id,
+          err instanceof BatonError
+            ? err
+            : new InternalError(
+                `tx.commit failed: ${err.message}; the transaction was not stored`,
+                err,
+              ),
+        );
+    });
+  }
+
+  /** A transaction's mandatory publish reached no queue: basic.return at commit. */
+  unroutable(m: Message): void {
+    this.conn.write(
+      encodeReturn(
+        this.id,
+        NO_ROUTE,
+        'NO_ROUTE',
+        m.exchange,
+        m.routingKey,
+        m.properties,
+        m.body!,
+        this.conn.frameMax,
+      ),
+    );
   }
 
   // ---- core → wire --------------------------------------------------------------------
