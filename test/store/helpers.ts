@@ -101,7 +101,11 @@ export async function eventually(fn: () => void, ms = 15000): Promise<void> {
 export async function openJournal(
   t: TestContext,
   options: Partial<JournalStoreOptions> = {},
-): Promise<{ store: JournalStore; dir: string; reopen: () => Promise<JournalStore> }> {
+): Promise<{
+  store: JournalStore;
+  dir: string;
+  reopen: (more?: Partial<JournalStoreOptions>) => Promise<JournalStore>;
+}> {
   const own = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'baton-store-'));
   let store = await JournalStore.open({ ...options, dir });
@@ -113,9 +117,9 @@ export async function openJournal(
   return {
     store,
     dir,
-    reopen: async () => {
+    reopen: async (more = {}) => {
       await store.close();
-      store = await JournalStore.open({ ...options, dir });
+      store = await JournalStore.open({ ...options, ...more, dir });
       return store;
     },
   };
