@@ -24,7 +24,8 @@ import type { StoreOp } from '../store/store.js';
 export const DEFAULT_CACHE_SIZE = 128;
 /** The header holding a message's id, unless x-deduplication-header names another. */
 export const DEFAULT_DEDUP_HEADER = 'x-deduplication-header';
-const MAX_CACHE_SIZE = 0xffffffff;
+/** Beyond it a cache would not fit in one Map (2^24 entries) and memory (~100 B an id). */
+const MAX_CACHE_SIZE = 10_000_000;
 
 /** A queue's or exchange's deduplication arguments, checked at declare. */
 export interface DedupPolicy {
@@ -65,8 +66,8 @@ export function parseDedupPolicy(
     name = s;
   }
   return {
-    cacheSize: count(args, 'x-cache-size', 1, where) ?? DEFAULT_CACHE_SIZE,
-    cacheTtl: count(args, 'x-cache-ttl', 0, where),
+    cacheSize: count(args, 'x-cache-size', 1, MAX_CACHE_SIZE, where) ?? DEFAULT_CACHE_SIZE,
+    cacheTtl: count(args, 'x-cache-ttl', 0, 0xffffffff, where),
     header: name,
   };
 }
@@ -76,6 +77,7 @@ function count(
   args: Record<string, unknown>,
   name: string,
   min: number,
+  max: number,
   where: Where,
 ): number | undefined {
   let v = args[name];
@@ -86,7 +88,7 @@ function count(
   if (typeof v !== 'number' || !Number.isInteger(v))
     throw invalid(name, where, `must be an integer, got ${describe(v)}`);
   if (v < min) throw invalid(name, where, `must be at least ${min}, got ${v}`);
-  if (v > MAX_CACHE_SIZE) throw invalid(name, where, `must be at most ${MAX_CACHE_SIZE}, got ${v}`);
+  if (v > max) throw invalid(name, where, `must be at most ${max}, got ${v}`);
   return v;
 }
 
@@ -173,15 +175,28 @@ export class DedupCache {
     return true;
   }
 
-  /** Hold `key` until `expiresAt`, evicting the oldest id past x-cache-size. */
+  /**
+   * Hold `key` until `expiresAt`, evicting expired ids at the old end (so a cache with a TTL
+   * does not grow to its size) and the oldest id past x-cache-size.
+   */
   add(key: string, expiresAt: number): void {
     this.ids.delete(key);
+    if (this.ids.size !== 0) this.evictExpired(Date.now());
     while (this.ids.size >= this.policy.cacheSize) {
       const oldest = this.ids.keys().next().value!;
       this.ids.delete(oldest);
       if (this.durable) this.store.forgetDedup(this.scope, oldest);
     }
     this.ids.set(key, expiresAt);
+  }
+
+  /** Ids expire in about the order they were taken: drop them from the old end. */
+  private evictExpired(now: number): void {
+    for (const [key, e] of this.ids) {
+      if (e === 0 || e > now) return;
+      this.ids.delete(key);
+      if (this.durable) this.store.forgetDedup(this.scope, key);
+    }
   }
 
   /** Undo an `add` whose commit the store refused. */
@@ -258,10 +273,14 @@ export function claimIds(r: Routed, props: Properties, now: number): DedupClaim 
     if (key !== undefined) {
       if (ex.has(key, now)) {
         r.queues.length = 0;
+        r.delays.length = 0;
         r.duplicate = true;
         return undefined;
       }
-      (claim = new DedupClaim()).take(ex, key, ex.expiryOf(m, props, now));
+      // Nacked (a full reject-publish queue refused it) or routed nowhere: no id is taken,
+      // so the publisher's retry gets through.
+      if (r.rejected === undefined && (r.queues.length !== 0 || r.delays.length !== 0))
+        (claim = new DedupClaim()).take(ex, key, ex.expiryOf(m, props, now));
     }
   }
   const queues = r.queues;

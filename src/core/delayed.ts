@@ -252,6 +252,10 @@ export class DelayedMessages {
     if (returnTo !== undefined) this.returns.delete(seq);
     const r = this.routed;
     vhost.route(this.exchange.name, m.routingKey, copy, r, true);
+    // The publish arrives at its queues now: their deduplication applies (the exchange's own
+    // was checked when it was published).
+    r.checkDedup = true;
+    r.dedupExchange = undefined;
     const settle: StoreOp | undefined = journaled
       ? { op: 'settle', queueId: this.storeId, seq, message: m }
       : undefined;
@@ -260,7 +264,12 @@ export class DelayedMessages {
       if (r.storeFailed) this.stop();
       else
         broker.reportError(r.failed, `exchange '${this.exchange.name}': delayed message refused`);
-    } else if (r.queues.length === 0 && r.delays.length === 0 && r.rejected === undefined) {
+    } else if (
+      r.queues.length === 0 &&
+      r.delays.length === 0 &&
+      r.rejected === undefined &&
+      !r.duplicate
+    ) {
       if (returnTo !== undefined) this.unroutable(r.message!, returnTo);
     }
     r.release();

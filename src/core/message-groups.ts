@@ -84,6 +84,18 @@ export class MessageGroups {
     return next;
   }
 
+  /** Drop-head: take the first entry set aside (of any group), undefined when none. */
+  takeFirst(): QueueEntry | undefined {
+    for (const [group, list] of this.held) {
+      const e = list.shift()!;
+      if (list.length === 0) this.held.delete(group);
+      this.heldCount--;
+      this.heldBytes -= e.message.bodySize;
+      return e;
+    }
+    return undefined;
+  }
+
   /**
    * Purge or delete: every entry set aside goes to `each`, and groups held by entries that
    * were waiting in the queue (not out with a consumer) are free again.

@@ -114,6 +114,9 @@ export class Queue {
   private unusedTimer: NodeJS.Timeout | undefined;
   /** x-single-active-consumer: only the first consumer (in subscription order) receives. */
   readonly singleActive: boolean;
+  /** Messages a transaction's commit is about to put here: length limits count them. */
+  pendingCount = 0;
+  pendingBytes = 0;
   /** Message groups, once a grouped message was seen here. */
   private groups: MessageGroups | undefined = undefined;
 
@@ -257,10 +260,11 @@ export class Queue {
   isFull(message: Message): boolean {
     const p = this.policy;
     const g = this.groups;
+    const n = this.ready.length + (g?.heldCount ?? 0) + this.pendingCount;
+    const bytes = this.readyBytes + (g?.heldBytes ?? 0) + this.pendingBytes;
     return (
-      (p.maxLength !== undefined && this.ready.length + (g?.heldCount ?? 0) >= p.maxLength) ||
-      (p.maxLengthBytes !== undefined &&
-        this.readyBytes + (g?.heldBytes ?? 0) + message.bodySize > p.maxLengthBytes)
+      (p.maxLength !== undefined && n >= p.maxLength) ||
+      (p.maxLengthBytes !== undefined && bytes + message.bodySize > p.maxLengthBytes)
     );
   }
 
@@ -274,8 +278,14 @@ export class Queue {
     const max = p.maxLength ?? Infinity;
     const maxBytes = p.maxLengthBytes ?? Infinity;
     let dropped = false;
-    while (this.ready.length > max || (this.readyBytes > maxBytes && this.ready.length !== 0)) {
-      const head = this.takeReady();
+    const g = this.groups;
+    for (;;) {
+      const held = g?.heldCount ?? 0;
+      const n = this.ready.length + held;
+      const bytes = this.readyBytes + (g?.heldBytes ?? 0);
+      if (n <= max && (bytes <= maxBytes || n === 0)) break;
+      // The ready list first; entries set aside for busy groups when it is empty.
+      const head = this.ready.length !== 0 ? this.takeReady() : g!.takeFirst();
       // Still being read back from the store: dropped once it lands (the read wakes a drain).
       if (head === undefined) break;
       this.remove(head, 'maxlen');
@@ -625,6 +635,8 @@ export class Queue {
       this.consumers.splice(i, 1);
       if (this.rr > i) this.rr--;
       if (this.rr >= this.consumers.length) this.rr = 0;
+      // Single active consumer: the next one takes over now, not at the next publish.
+      if (this.singleActive && i === 0 && this.consumers.length !== 0) this.scheduleDrain();
     }
     this.checkFlow();
     if (this.consumers.length === 0) this.touch();

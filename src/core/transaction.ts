@@ -118,7 +118,9 @@ export class Transaction {
         const p = publishes[i]!;
         r.reset(p.exchange, p.routingKey, p.message);
         this.liveQueues(p.queues, r.queues);
-        for (const d of p.delays) r.delays.push(d);
+        // A delayed exchange deleted since takes nothing (and journals nothing).
+        for (const d of p.delays)
+          if (this.vhost.exchanges.get(d.exchange.name) === d.exchange) r.delays.push(d);
         r.dueAt = p.dueAt;
         r.delayMs = p.delayMs;
         r.returnTo = p.returnTo;

@@ -534,7 +534,7 @@ export class VirtualHost {
     // Delayed exchanges keep a copy whose expiresAt is the due time (one record for all).
     const delayed = r.delays.length === 0 ? undefined : this.delayedOp(r, message);
     let extra: StoreOp[] | undefined;
-    if (claim !== undefined) claim.ops(ids.length !== 0, (extra = []));
+    if (claim !== undefined) claim.ops(ids.length !== 0 || delayed !== undefined, (extra = []));
     if (ids.length !== 0 || first !== undefined || delayed !== undefined) {
       // With `first` (a dead-letter move's settle of the source), dedup ids or a delayed
       // copy, one atomic store commit: after a crash all of it is there, or none.
@@ -565,22 +565,42 @@ export class VirtualHost {
       // is written (so it has its store reference); a refused commit puts it nowhere.
       const targets = queues.filter((q) => !q.deleted);
       const at = targets.map((q) => q.nextSeq++);
+      // Until then the queues count it against their length limits (later publishes of the
+      // same commit see it).
+      const size = message.bodySize;
+      for (const q of targets) {
+        q.pendingCount++;
+        q.pendingBytes += size;
+      }
+      const landed = (): void => {
+        for (const q of targets) {
+          q.pendingCount--;
+          q.pendingBytes -= size;
+        }
+      };
       const journaled = r.journaled;
       const holders = r.delays.filter((d) => this.exchanges.get(d.exchange.name) === d.exchange);
       const heldAt = holders.map((d) => d.nextSeq++);
       const copy =
         holders.length === 0 ? undefined : (delayed?.message ?? delayedCopy(message, r.dueAt));
       const returnTo = r.returnTo;
-      this.broker.journal.afterBatch(() => {
-        for (let i = 0; i < targets.length; i++) {
-          const q = targets[i]!;
-          if (!q.deleted) q.push(message, at[i]!, journaled && q.durable);
-        }
-        for (let i = 0; i < holders.length; i++) {
-          const d = holders[i]!;
-          d.add(copy!, heldAt[i]!, delayed !== undefined && d.durable, returnTo);
-        }
-      }, claim?.abort.bind(claim));
+      this.broker.journal.afterBatch(
+        () => {
+          landed();
+          for (let i = 0; i < targets.length; i++) {
+            const q = targets[i]!;
+            if (!q.deleted) q.push(message, at[i]!, journaled && q.durable);
+          }
+          for (let i = 0; i < holders.length; i++) {
+            const d = holders[i]!;
+            d.add(copy!, heldAt[i]!, delayed !== undefined && d.durable, returnTo);
+          }
+        },
+        () => {
+          landed();
+          claim?.abort();
+        },
+      );
       return;
     }
     for (let i = 0; i < queues.length; i++) {
@@ -652,6 +672,10 @@ function delayedType(
   if (typeof t !== 'string')
     throw new PreconditionFailedError(
       `exchange '${name}' in vhost '${vhost}' of type '${DELAYED_TYPE}' needs the argument 'x-delayed-type': the type that routes its messages when due (${EXCHANGE_TYPES.join(', ')})`,
+    );
+  if (t === DELAYED_TYPE)
+    throw new PreconditionFailedError(
+      `invalid 'x-delayed-type' of exchange '${name}' in vhost '${vhost}': it cannot be '${DELAYED_TYPE}' itself`,
     );
   if (!(EXCHANGE_TYPES as readonly string[]).includes(t))
     throw new CommandInvalidError(

@@ -404,12 +404,6 @@ class Scanner {
    * and are still around).
    */
   readonly failures = new Map<number, Map<number, FailureEntry>>();
-  /**
-   * expiresAt of message records that have one, by record number, so a message handed over
-   * past the body budget still carries it (a delayed exchange's due time). Sparse: records
-   * without an expiry cost nothing.
-   */
-  private readonly expiries = new Map<number, number>();
   /** The newest record of each deduplication id (scope -> id). */
   readonly dedups = new Map<number, Map<string, DedupEntry>>();
   dedupOrder = 0;
@@ -468,9 +462,7 @@ class Scanner {
           const fixed = enqueueFixed(kind);
           const count = buf.readUInt16LE(p + fixed - 2);
           const state = count > 1 ? SCANNED_MULTI : SCANNED_SINGLE;
-          const rec = first + index.add(base + off, state, n, buf[p]);
-          const expiresAt = buf.readDoubleLE(p + 1);
-          if (expiresAt !== 0) this.expiries.set(rec, expiresAt);
+          const rec = first + index.add(base + off, state, n, buf[p], buf.readDoubleLE(p + 1));
           for (let q = p + fixed, e = q + count * PAIR; q < e; q += PAIR) {
             // A compaction copy repeats (queue, seq): the later copy wins.
             this.queue(buf.readUInt32LE(q)).set(readSeq(buf, q + 4), rec);
@@ -678,7 +670,7 @@ class Scanner {
         const location = new JournalLocation(seg.id, index.offs[i]!, size);
         let message = multi ? shared.get(rec) : undefined;
         if (message === undefined) {
-          if (full) message = pagedStub(location, index.priorityOf(i), this.expiries.get(rec) ?? 0);
+          if (full) message = pagedStub(location, index.priorityOf(i), index.expiryOf(i));
           else {
             const buf = reader.enqueue(seg, location.offset, size);
             message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);

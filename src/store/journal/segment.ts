@@ -92,6 +92,11 @@ export class RecordIndex {
    * its level.
    */
   priorities: Uint8Array | undefined = undefined;
+  /**
+   * Message expiries (the record's f64 expiresAt: a delayed exchange's due time), recovery
+   * only, made at the first record with one (8 bytes per record then), for paged stubs.
+   */
+  expiries: Float64Array | undefined = undefined;
   /** MULTI records: entry index -> [queueId, seq, ...] of the queues still holding it. */
   fans: Map<number, number[]> | undefined = undefined;
   /** MOVED records: [segment, offset, size] of the copy, three per entry. */
@@ -105,14 +110,20 @@ export class RecordIndex {
     this.sizes = withSizes ? new Uint32Array(capacity) : undefined;
   }
 
-  add(offset: number, state: number, size = 0, priority = 0): number {
+  add(offset: number, state: number, size = 0, priority = 0, expiresAt = 0): number {
     const i = this.count;
     if (i === this.offs.length) this.resize(i * 2);
     this.offs[i] = offset;
     this.refs[i] = state;
     if (this.sizes !== undefined) this.sizes[i] = size;
     if (priority !== 0) (this.priorities ??= new Uint8Array(this.offs.length))[i] = priority;
+    if (expiresAt !== 0) (this.expiries ??= new Float64Array(this.offs.length))[i] = expiresAt;
     return this.count++;
+  }
+
+  /** The expiresAt recorded for entry `i` at recovery (0 when none was). */
+  expiryOf(i: number): number {
+    return this.expiries?.[i] ?? 0;
   }
 
   /** The priority recorded for entry `i` at recovery (0 when none was). */
@@ -184,12 +195,13 @@ export class RecordIndex {
     this.fans = fans?.size === 0 ? undefined : fans;
     this.sizes = undefined;
     this.priorities = undefined;
+    this.expiries = undefined;
     this.count = k;
     this.hint = 0;
   }
 
   private resize(capacity: number): void {
-    const grow = <T extends Uint32Array | Uint8Array>(
+    const grow = <T extends Uint32Array | Uint8Array | Float64Array>(
       a: T,
       make: (n: number) => T,
       n: number,
@@ -204,6 +216,8 @@ export class RecordIndex {
       this.sizes = grow(this.sizes, (n) => new Uint32Array(n), capacity);
     if (this.priorities !== undefined)
       this.priorities = grow(this.priorities, (n) => new Uint8Array(n), capacity);
+    if (this.expiries !== undefined)
+      this.expiries = grow(this.expiries, (n) => new Float64Array(n), capacity);
     if (this.fwd !== undefined) this.fwd = grow(this.fwd, (n) => new Uint32Array(n), capacity * 3);
   }
 }
