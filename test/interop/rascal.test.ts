@@ -211,11 +211,13 @@ void test('rascal: republish with immediateNack goes straight to the DLQ; replay
       : ackOrNack(),
   );
   const dead: Seen[] = [];
+  const replays: (() => void)[] = [];
   const dlq = await broker.subscribe('dlq');
   dlq.on('message', (message: Message, content: unknown, ack: AckOrNack) => {
     dead.push({ message, content });
-    // Replay: forward the dead letter back to the work queue, then ack it here.
-    void broker.forward('replay', message).then(() => ack());
+    // Replay (once the test has looked): forward the dead letter back to the work queue, then
+    // ack it here.
+    replays.push(() => void broker.forward('replay', message).then(() => ack()));
   });
   dlq.on('error', (err: Error) => process.stderr.write(`rascal dlq: ${err.message}\n`));
   await broker.publish('job', 'j');
@@ -223,6 +225,7 @@ void test('rascal: republish with immediateNack goes straight to the DLQ; replay
   assert.equal(handled.length, 1, 'the republished copy is nacked without reaching the handler');
   assert.deepEqual(deaths(dead[0]!.message), [[`${p}work`, 'rejected', 1]]);
   fail = false;
+  for (const replay of replays) replay();
   await until(() => handled.length === 2, 'the replayed message reaching the handler');
   assert.equal(handled[1]!.content, 'j');
   await expectNothingFor(200, () => assert.equal(dead.length, 1));
