@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkOrder } from './order.model.js';
 
-const RUNS = Number(process.env.BATON_PROP_RUNS ?? 150);
+const RUNS = Number(process.env.BATON_PROP_RUNS ?? 200);
 
 void test(`delivery order with transactions (${RUNS} runs): nothing of an open transaction seen, commits applied in order, rollback and close restore exactly, restarts and crashes keep exactly the committed state`, async (t) => {
   const stats = await checkOrder(

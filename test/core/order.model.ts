@@ -86,12 +86,13 @@ export type OrderCmd =
   | { op: 'ack'; s: number; pick: number; multiple: boolean }
   | { op: 'nack'; s: number; pick: number; multiple: boolean; requeue: boolean }
   | { op: 'close'; s: number }
-  | { op: 'restart' }
+  /** downMs: how long the clock runs while the broker is down (delayed messages fall due). */
+  | { op: 'restart'; downMs?: number }
   | { op: 'txSelect'; s: number }
   | { op: 'commit'; s: number }
   | { op: 'rollback'; s: number }
   | { op: 'advance'; ms: number }
-  | { op: 'crash' };
+  | { op: 'crash'; downMs?: number };
 
 const SLOTS = 3;
 /** Group 0 is "no group". */
@@ -164,7 +165,7 @@ export function orderCmdArbFor(f: OrderFeatures): fc.Arbitrary<OrderCmd> {
       }),
     },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('close' as const), s: slot }) },
-    { weight: 1, arbitrary: fc.constant({ op: 'restart' as const }) },
+    { weight: 1, arbitrary: restartArb('restart', f.delays) },
   ];
   if (f.tx)
     cmds.push(
@@ -180,8 +181,16 @@ export function orderCmdArbFor(f: OrderFeatures): fc.Arbitrary<OrderCmd> {
         ms: fc.integer({ min: 0, max: 30 }),
       }),
     });
-  if (f.crash) cmds.push({ weight: 1, arbitrary: fc.constant({ op: 'crash' as const }) });
+  if (f.crash) cmds.push({ weight: 1, arbitrary: restartArb('crash', f.delays) });
   return fc.oneof(...cmds);
+}
+
+function restartArb<Op extends 'restart' | 'crash'>(
+  op: Op,
+  delays: boolean,
+): fc.Arbitrary<{ op: Op; downMs?: number }> {
+  if (!delays) return fc.constant({ op });
+  return fc.record({ op: fc.constant(op), downMs: fc.integer({ min: 0, max: 40 }) });
 }
 
 export const orderCmdArb: fc.Arbitrary<OrderCmd> = orderCmdArbFor({
@@ -283,7 +292,9 @@ class Run {
     this.slots = [];
     for (let i = 0; i < SLOTS; i++) this.slots.push(this.newSlot(i));
     // Recovered delayed messages that are due by now go to the queue.
+    this.recovering = true;
     this.fireDue();
+    this.recovering = false;
   }
 
   private newSlot(i: number): Slot {
@@ -384,6 +395,7 @@ class Run {
 
   private getNoAck = false;
   private draining = false;
+  private recovering = false;
 
   /** The slot's session's unacked deliveries (not those a transaction holds the settle of). */
   private unackedOf(slot: number): M[] {
@@ -422,6 +434,7 @@ class Run {
     const due = this.all
       .filter((m) => m.state === 'delayed' && m.due <= now)
       .sort((a, b) => a.due - b.due || a.dseq - b.dseq);
+    if (this.recovering && due.length !== 0) this.saw('due while down');
     for (const m of due) {
       this.trace.push(`due ${m.id} (${m.due})`);
       m.state = 'ready';
@@ -526,6 +539,7 @@ class Run {
           if (s.tx) {
             // Held: still out (unacked) in the queue until commit, gone from the session.
             m.heldSettle = true;
+            this.saw('settles held');
             s.heldSettles.push({
               m,
               kind: c.op === 'ack' ? 'ack' : requeue ? 'requeue' : 'reject',
@@ -544,13 +558,14 @@ class Run {
         for (let i = 0; i < SLOTS; i++) this.closeSlot(i);
         await settle();
         await this.broker.close();
+        this.down(c.downMs);
         // A new broker knows nothing of who held a group: recovered in queue order.
         this.holders.clear();
         await this.open();
         break;
       }
       case 'crash':
-        await this.crash();
+        await this.crash(c.downMs);
         break;
       case 'txSelect': {
         const s = this.slots[c.s]!;
@@ -621,7 +636,12 @@ class Run {
    * process's would be taken over), then recover a new broker from the copy. The old one is
    * closed unobserved: what its closing does lands in the old dir only.
    */
-  private async crash(): Promise<void> {
+  /** The clock runs on while no broker is up: what falls due goes out once one recovers. */
+  private down(ms: number | undefined): void {
+    if (ms !== undefined && ms !== 0) this.t.mock.timers.tick(ms);
+  }
+
+  private async crash(downMs: number | undefined): Promise<void> {
     this.saw('crashes');
     if (this.count('delayed') !== 0) this.saw('crashes with delayed');
     await synced(this.broker);
@@ -634,6 +654,7 @@ class Run {
     await this.broker.close();
     rmSync(this.dir, { recursive: true, force: true });
     this.dir = image;
+    this.down(downMs);
     this.holders.clear();
     await this.open();
   }
@@ -708,12 +729,7 @@ export async function checkOrder(
   await fc.assert(
     fc.asyncProperty(
       orderPolicyArb(features.priorities, features.tx),
-      fc.array(orderCmdArbFor(features), {
-        // The transaction and delay runs need room: a commit settles what earlier steps took.
-        minLength: features.tx || features.delays ? Math.ceil(maxCommands / 2) : 1,
-        maxLength: maxCommands,
-        size: 'max',
-      }),
+      fc.array(orderCmdArbFor(features), { minLength: 1, maxLength: maxCommands, size: 'max' }),
       async (policy, cmds) => {
         const run = new Run(t, mkdtempSync(join(tmpdir(), 'baton-order-')), policy, features);
         try {
