@@ -47,6 +47,8 @@ export class Exchange {
   readonly type: ExchangeType;
   /** Set for an x-delayed-message exchange: the messages it holds until due. */
   delayed: DelayedMessages | undefined = undefined;
+  /** Delayed by LavinMQ's argument `x-delayed-exchange: true` on an ordinary type. */
+  delayedByArgument = false;
   readonly durable: boolean;
   readonly autoDelete: boolean;
   readonly internal: boolean;
@@ -70,7 +72,7 @@ export class Exchange {
 
   /** The type it was declared with: x-delayed-message for a delayed one. */
   get declaredType(): string {
-    return this.delayed !== undefined ? 'x-delayed-message' : this.type;
+    return this.delayed !== undefined && !this.delayedByArgument ? 'x-delayed-message' : this.type;
   }
 
   get alternateExchange(): string | undefined {

@@ -306,12 +306,21 @@ export class VirtualHost {
   ): Exchange {
     const restoring = this.definitions.muted;
     const dedup = this.exchangeDedup(name, options, restoring);
-    const delayed = type === DELAYED_TYPE;
+    // LavinMQ's form: any type with x-delayed-exchange: true delays like x-delayed-message.
+    const byArgument = options.arguments?.['x-delayed-exchange'];
+    if (byArgument !== undefined && typeof byArgument !== 'boolean')
+      throw new PreconditionFailedError(
+        `invalid arg 'x-delayed-exchange' for exchange '${name}' in vhost '${this.name}': must be a boolean`,
+      );
+    const delayed = type === DELAYED_TYPE || byArgument === true;
     const ex = new Exchange(
       name,
-      delayed ? delayedType(name, this.name, options.arguments) : (type as ExchangeType),
+      type === DELAYED_TYPE
+        ? delayedType(name, this.name, options.arguments)
+        : (type as ExchangeType),
       options,
     );
+    ex.delayedByArgument = delayed && type !== DELAYED_TYPE;
     if (delayed) {
       // Its pending messages are journaled under a store id of their own, like a queue's.
       const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);

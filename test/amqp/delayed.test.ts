@@ -338,3 +338,52 @@ void test('delayed exchange: many delayed messages past a small body budget, acr
     Array.from({ length: N }, (_, i) => i),
   );
 });
+
+void test("delayed exchange, LavinMQ's form: x-delayed-exchange true on a topic exchange delays and routes by topic", async (t) => {
+  const { url } = await startBroker(t);
+  const conn = await connect(t, url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertExchange('lx', 'topic', {
+    durable: true,
+    arguments: { 'x-delayed-exchange': true },
+  });
+  // The same declaration again is equivalent; the type is still topic.
+  await ch.assertExchange('lx', 'topic', {
+    durable: true,
+    arguments: { 'x-delayed-exchange': true },
+  });
+  await ch.assertQueue('lq', { durable: true });
+  await ch.bindQueue('lq', 'lx', 'orders.*');
+  const sent = Date.now();
+  ch.publish('lx', 'orders.new', Buffer.from('later'), {
+    persistent: true,
+    headers: { 'x-delay': 300 },
+  });
+  ch.publish('lx', 'orders.new', Buffer.from('now'), { persistent: true });
+  ch.publish('lx', 'other.new', Buffer.from('unbound'), {
+    persistent: true,
+    headers: { 'x-delay': 10 },
+  });
+  await ch.waitForConfirms();
+  const got: { body: string; at: number }[] = [];
+  await ch.consume(
+    'lq',
+    (m) => m !== null && got.push({ body: m.content.toString(), at: Date.now() }),
+    {
+      noAck: true,
+    },
+  );
+  await until(() => got.length === 2, 'both routed');
+  assert.deepEqual(
+    got.map((g) => g.body),
+    ['now', 'later'],
+  );
+  assert.ok(got[1]!.at - sent >= 290, `delivered after ${got[1]!.at - sent} ms`);
+  const c2 = await conn.createChannel();
+  let err: (Error & { code?: number }) | undefined;
+  c2.on('error', () => {});
+  await c2
+    .assertExchange('bad', 'direct', { arguments: { 'x-delayed-exchange': 'yes' } })
+    .catch((e: Error & { code?: number }) => (err = e));
+  assert.ok(err !== undefined && err.code === 406, err?.message);
+});
