@@ -49,15 +49,11 @@ export interface SessionHandler {
    */
   deliveryTimedOut?(delivery: Delivery, timeoutMs: number): void;
   /**
-   * A message published with mandatory to a delayed exchange was unroutable when it became
-   * due (AMQP basic.return 312 NO_ROUTE). Only while the session is open.
+   * A mandatory publish reached no queue where the protocol could not say so at publish time:
+   * a delayed exchange's message when it became due, or a transaction's publish at commit
+   * (AMQP basic.return 312 NO_ROUTE, as RabbitMQ). Only while the session is open.
    */
   returned?(message: Message): void;
-  /**
-   * A mandatory publish of a transaction reached no queue: told at commit (AMQP
-   * basic.return), as RabbitMQ. Outside transactions the protocol sees it in `publish`'s result.
-   */
-  unroutable?(message: Message): void;
 }
 
 export interface SessionOptions {
@@ -474,7 +470,7 @@ export class Session {
   }
 
   private readonly releaseHeld = (e: QueueEntry): void => this.release(e);
-  private readonly tellUnroutable = (m: Message): void => this.handler.unroutable?.(m);
+  private readonly tellUnroutable = (m: Message): void => this.handler.returned?.(m);
 
   /** Put rolled-back settles back among the unacked deliveries, in tag order. */
   private restoreHeld(held: QueueEntry[]): void {

@@ -166,7 +166,7 @@ export class AmqpChannel implements SessionHandler {
     // A full queue's refusal (x-overflow reject-publish) is a nack, not "unroutable"; a
     // duplicate (x-message-deduplication) arrived before, so it is not returned either; a
     // delayed exchange holding it returns it when due if it is unroutable then. In a
-    // transaction the return comes at commit (`unroutable`).
+    // transaction the return comes at commit (`returned`).
     if (
       r.queues.length === 0 &&
       r.delays.length === 0 &&
@@ -191,7 +191,7 @@ export class AmqpChannel implements SessionHandler {
     }
   }
 
-  /** A mandatory delayed message unroutable when due: basic.return, as for a publish now. */
+  /** A mandatory publish unroutable when due (delayed) or at commit (tx): basic.return. */
   returned(m: Message): void {
     if (this.closing || m.body === undefined) return;
     this.conn.write(
@@ -252,22 +252,6 @@ export class AmqpChannel implements SessionHandler {
               ),
         );
     });
-  }
-
-  /** A transaction's mandatory publish reached no queue: basic.return at commit. */
-  unroutable(m: Message): void {
-    this.conn.write(
-      encodeReturn(
-        this.id,
-        NO_ROUTE,
-        'NO_ROUTE',
-        m.exchange,
-        m.routingKey,
-        m.properties,
-        m.body!,
-        this.conn.frameMax,
-      ),
-    );
   }
 
   // ---- core → wire --------------------------------------------------------------------
