@@ -4,7 +4,6 @@ import type { Broker } from './broker.js';
 import type { ClientConnection } from './connection.js';
 import {
   AccessRefusedError,
-  CommandInvalidError,
   NotFoundError,
   PreconditionFailedError,
   ResourceLockedError,
@@ -258,8 +257,10 @@ export class VirtualHost {
       throw new AccessRefusedError(
         `operation not permitted on the default exchange; it always exists`,
       );
+    // A channel error, as RabbitMQ since 3.12.x (rabbitmq-server#11214); it closed the whole
+    // connection (503) before.
     if (type !== DELAYED_TYPE && !(EXCHANGE_TYPES as readonly string[]).includes(type))
-      throw new CommandInvalidError(
+      throw new PreconditionFailedError(
         `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}, ${DELAYED_TYPE}`,
       );
     if (existing !== undefined) {
@@ -687,7 +688,7 @@ function delayedType(
       `invalid 'x-delayed-type' of exchange '${name}' in vhost '${vhost}': it cannot be '${DELAYED_TYPE}' itself`,
     );
   if (!(EXCHANGE_TYPES as readonly string[]).includes(t))
-    throw new CommandInvalidError(
+    throw new PreconditionFailedError(
       `unknown exchange type '${t}' in 'x-delayed-type' of exchange '${name}' in vhost '${vhost}'; it must be one of ${EXCHANGE_TYPES.join(', ')}`,
     );
   return t as ExchangeType;

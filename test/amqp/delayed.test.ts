@@ -209,7 +209,7 @@ void test('delayed exchange: declare errors say what is wrong', async (t) => {
   };
   await attempt(DELAYED, {}, 406, /needs the argument 'x-delayed-type'/);
   await attempt(DELAYED, { 'x-delayed-type': 5 }, 406, /x-delayed-type/);
-  await attempt(DELAYED, { 'x-delayed-type': 'nope' }, 503, /unknown exchange type 'nope'/);
+  await attempt(DELAYED, { 'x-delayed-type': 'nope' }, 406, /unknown exchange type 'nope'/);
   await attempt(DELAYED, { 'x-delayed-type': DELAYED }, 406, /cannot be 'x-delayed-message'/);
   const conn = await connect(t, url);
   const ch = await conn.createChannel();
