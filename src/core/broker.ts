@@ -1,5 +1,5 @@
 import type { Spill } from '../store/spill.js';
-import type { RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
+import type { MessageLocation, RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
@@ -214,6 +214,8 @@ export class Broker {
     const defs: Definition[] = [];
     const byId = new Map<number, Queue>();
     const delays = new Map<number, DelayedMessages>();
+    /** Transient delayed messages paged out before the restart: dropped (one purge each). */
+    const paged = new Map<number, { location: MessageLocation | undefined }[]>();
     let built = false;
     const dedups = new DedupRestore();
     const build = (): void => {
@@ -222,8 +224,10 @@ export class Broker {
       for (const q of this.rebuild(defs)) byId.set(q.id, q);
       for (const v of this.vhosts.values())
         for (const ex of v.exchanges.values())
-          if (ex.delayed !== undefined && ex.delayed.durable)
+          if (ex.delayed !== undefined && ex.delayed.durable) {
             delays.set(ex.delayed.storeId, ex.delayed);
+            if (ex.delayed.pageId !== 0) paged.set(ex.delayed.pageId, []);
+          }
     };
     this.recovery = await this.store.recover({
       definition: (_key, value) => defs.push(value as Definition),
@@ -231,7 +235,9 @@ export class Broker {
         build();
         const q = byId.get(r.queueId);
         if (q === undefined) {
-          delays.get(r.queueId)?.restore(Message.fromStored(r.message), r.seq);
+          const transient = paged.get(r.queueId);
+          if (transient !== undefined) transient.push({ location: r.message.location });
+          else delays.get(r.queueId)?.restore(Message.fromStored(r.message), r.seq);
           return;
         }
         q.restore(Message.fromStored(r.message), r.seq, r.redelivered, r.failures);
@@ -247,6 +253,10 @@ export class Broker {
       if (q !== undefined && q.nextSeq <= maxSeq) q.nextSeq = maxSeq + 1;
       const d = delays.get(id);
       if (d !== undefined && d.nextSeq <= maxSeq) d.nextSeq = maxSeq + 1;
+    }
+    for (const [id, located] of paged) {
+      const maxSeq = this.recovery.queueSeqs.get(id);
+      if (maxSeq !== undefined) this.journal.purge(id, maxSeq, located);
     }
     // Only now may due delayed messages be routed: every queue has its messages and seqs.
     for (const d of delays.values()) d.start();
@@ -264,6 +274,7 @@ export class Broker {
         this.reportError(err, `exchange '${d.name}': definition not restored`);
       }
       if (d.delayStore !== undefined) this.store.reserveQueueIds(d.delayStore);
+      if (d.delayPageStore !== undefined) this.store.reserveQueueIds(d.delayPageStore);
       if (d.dedupScope !== undefined) this.store.reserveQueueIds(d.dedupScope);
     }
     for (const d of defs) {

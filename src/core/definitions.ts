@@ -21,6 +21,8 @@ export interface ExchangeDefinition {
   arguments: Record<string, unknown>;
   /** x-delayed-message: the store id its pending messages are journaled under. */
   delayStore?: number;
+  /** x-delayed-message: the store id its transient messages are paged out under. */
+  delayPageStore?: number;
   /** x-message-deduplication: the store scope of its ids (absent before Baton kept them). */
   dedupScope?: number;
 }
@@ -71,13 +73,16 @@ export class Definitions {
       type: 'exchange',
       vhost: this.vhost,
       name: ex.name,
-      exchangeType: ex.delayed !== undefined ? 'x-delayed-message' : ex.type,
+      exchangeType: ex.declaredType as ExchangeDefinition['exchangeType'],
       autoDelete: ex.autoDelete,
       internal: ex.internal,
       arguments: ex.arguments,
       ...(ex.dedup !== undefined && { dedupScope: ex.dedup.scope }),
     };
-    if (ex.delayed !== undefined) def.delayStore = ex.delayed.storeId;
+    if (ex.delayed !== undefined) {
+      def.delayStore = ex.delayed.storeId;
+      if (ex.delayed.pageId !== 0) def.delayPageStore = ex.delayed.pageId;
+    }
     this.journal.putDefinition(JSON.stringify(['exchange', this.vhost, ex.name]), def);
   }
 

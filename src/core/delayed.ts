@@ -27,6 +27,8 @@ export function delayOf(v: unknown): number {
 /** Entries routed (or read back) per turn; more due ones go on after I/O. */
 const BATCH = 256;
 const JOURNALED = 1;
+/** A transient message paged out to the journal under `pageId` (dropped at recovery). */
+const PAGED_TRANSIENT = 2;
 
 /**
  * The messages an `x-delayed-message` exchange holds until they are due. Each is kept in a
@@ -37,11 +39,17 @@ const JOURNALED = 1;
  * bytes) stays in memory and it is read back when due. When due it is routed through the
  * exchange's bindings as they are then and moved with one atomic store commit (settle here,
  * enqueue on the targets), so after a crash it is in exactly one of the two places.
+ *
+ * A transient message past the body budget (on a durable exchange) is paged out the same
+ * way under a second hidden id, `pageId`, whose records recovery drops (a transient message
+ * does not outlive a restart): the spill is first-in first-out and cannot serve due order.
  */
 export class DelayedMessages {
   readonly exchange: Exchange;
   /** The hidden store id its journaled messages are enqueued under (0: not durable). */
   readonly storeId: number;
+  /** The hidden store id transient messages are paged out under (0: none, held in memory). */
+  readonly pageId: number;
   nextSeq = 1;
   /** Unroutable when due, published with mandatory, but the publisher's channel was gone. */
   droppedReturns = 0;
@@ -54,16 +62,17 @@ export class DelayedMessages {
   private readonly timer = new DeadlineTimer(() => this.drain());
   private readonly routed = new Routed();
   /** Entries popped from the heap and being read back from the store, in order. */
-  private loading: { seq: number; ref: MessageRef }[] | undefined;
+  private loading: { seq: number; ref: MessageRef; flags: number }[] | undefined;
   private generation = 0;
   private started = false;
   private stopped = false;
   private immediate: NodeJS.Immediate | undefined;
 
-  constructor(vhost: VirtualHost, exchange: Exchange, storeId: number) {
+  constructor(vhost: VirtualHost, exchange: Exchange, storeId: number, pageId = 0) {
     this.vhost = vhost;
     this.exchange = exchange;
     this.storeId = storeId;
+    this.pageId = pageId;
   }
 
   get durable(): boolean {
@@ -107,12 +116,15 @@ export class DelayedMessages {
     this.generation++;
     const bodies = this.vhost.broker.bodies;
     const located: { location: MessageRef | undefined }[] = [];
+    const paged: { location: MessageRef | undefined }[] = [];
     this.heap.forEach((seq, flags, ref) => {
+      if ((flags & PAGED_TRANSIENT) !== 0) paged.push({ location: { ...ref } });
       if ((flags & JOURNALED) === 0) return;
       const m = this.held.get(seq);
       located.push({ location: m !== undefined ? m.location : { ...ref } });
     });
-    for (const e of this.loading ?? []) located.push({ location: e.ref });
+    for (const e of this.loading ?? [])
+      ((e.flags & PAGED_TRANSIENT) !== 0 ? paged : located).push({ location: e.ref });
     for (const m of this.held.values()) bodies.unhold(m);
     this.held.clear();
     this.returns.clear();
@@ -120,6 +132,8 @@ export class DelayedMessages {
     this.loading = undefined;
     if (this.durable && this.nextSeq > 1)
       this.vhost.broker.journal.purge(this.storeId, this.nextSeq - 1, located);
+    if (this.pageId !== 0 && this.nextSeq > 1)
+      this.vhost.broker.journal.purge(this.pageId, this.nextSeq - 1, paged);
   }
 
   private keep(m: Message, seq: number, journaled: boolean): void {
@@ -127,6 +141,7 @@ export class DelayedMessages {
     const store = this.vhost.broker.journal.store;
     const canPage = journaled && ref !== undefined && store.capabilities.paging;
     const bodies = this.vhost.broker.bodies;
+    if (!journaled && m.body !== undefined && bodies.over && this.pageOut(m, seq)) return;
     if (m.body !== undefined && (!canPage || !bodies.over)) {
       bodies.hold(m);
       this.held.set(seq, m);
@@ -140,6 +155,20 @@ export class DelayedMessages {
         `exchange '${this.exchange.name}': delayed message skipped`,
       );
     }
+  }
+
+  /**
+   * Past the body budget, a transient message is written to the journal under `pageId` (not
+   * waited for: nothing is confirmed by it) and only its reference stays. False when it
+   * cannot be (no page id, a store that does not page, a refused write): it is held.
+   */
+  private pageOut(m: Message, seq: number): boolean {
+    const guard = this.vhost.broker.journal;
+    if (this.pageId === 0 || !guard.store.capabilities.paging || guard.batching) return false;
+    if (guard.enqueue(m, [this.pageId], [seq]) !== undefined) return false;
+    const ref = m.location!;
+    this.heap.push(m.expiresAt, seq, PAGED_TRANSIENT, ref.segment, ref.offset, ref.size);
+    return true;
   }
 
   /** Route every due entry, in (due, seq) order, a batch per turn. */
@@ -163,7 +192,7 @@ export class DelayedMessages {
       }
       const flags = heap.pop();
       this.held.delete(seq);
-      this.route(m, seq, (flags & JOURNALED) !== 0);
+      this.route(m, seq, (flags & JOURNALED) !== 0, this.storeId);
       this.vhost.broker.bodies.unhold(m);
       if (this.stopped) return;
     }
@@ -173,7 +202,9 @@ export class DelayedMessages {
   /** Read the due paged entries at the heap's top back; they are routed when the read lands. */
   private readBack(now: number): void {
     const heap = this.heap;
-    const batch: { seq: number; ref: MessageRef }[] = [];
+    const batch: { seq: number; ref: MessageRef; flags: number }[] = [];
+    // One read is of one store id: journaled or paged-out transient entries, not both.
+    let kind = -1;
     while (
       batch.length < BATCH &&
       heap.length !== 0 &&
@@ -182,8 +213,11 @@ export class DelayedMessages {
     ) {
       const seq = heap.topSeq();
       const ref = { ...heap.topRef() };
-      heap.pop();
-      batch.push({ seq, ref });
+      const k = heap.topFlags() & PAGED_TRANSIENT;
+      if (kind !== -1 && k !== kind) break;
+      kind = k;
+      const flags = heap.pop();
+      batch.push({ seq, ref, flags });
     }
     this.loading = batch;
     const generation = this.generation;
@@ -191,7 +225,7 @@ export class DelayedMessages {
     store
       .load(
         batch.map((e) => e.ref),
-        this.storeId,
+        kind === PAGED_TRANSIENT ? this.pageId : this.storeId,
       )
       .then(
         (results) => {
@@ -211,7 +245,7 @@ export class DelayedMessages {
   }
 
   private landed(
-    batch: { seq: number; ref: MessageRef }[],
+    batch: { seq: number; ref: MessageRef; flags: number }[],
     results: (PagedMessage | Error)[],
   ): void {
     this.loading = undefined;
@@ -225,7 +259,10 @@ export class DelayedMessages {
         );
         continue;
       }
-      this.route(Message.fromStored(r.message), batch[i]!.seq, true);
+      const m = Message.fromStored(r.message);
+      const transient = (batch[i]!.flags & PAGED_TRANSIENT) !== 0;
+      if (transient) m.persistent = false;
+      this.route(m, batch[i]!.seq, true, transient ? this.pageId : this.storeId);
       if (this.stopped) return;
     }
     this.drain();
@@ -236,7 +273,7 @@ export class DelayedMessages {
    * the copy is not delayed again by a delayed exchange it reaches, and consumers can tell),
    * its own TTL (`expiration`) counts from now. Settle and enqueue are one store commit.
    */
-  private route(m: Message, seq: number, journaled: boolean): void {
+  private route(m: Message, seq: number, journaled: boolean, storeId: number): void {
     const vhost = this.vhost;
     const broker = vhost.broker;
     const props = broker.properties;
@@ -257,7 +294,7 @@ export class DelayedMessages {
     r.checkDedup = true;
     r.dedupExchange = undefined;
     const settle: StoreOp | undefined = journaled
-      ? { op: 'settle', queueId: this.storeId, seq, message: m }
+      ? { op: 'settle', queueId: storeId, seq, message: m }
       : undefined;
     vhost.apply(r, settle);
     if (r.failed !== undefined) {
@@ -343,6 +380,10 @@ export class DueHeap {
 
   topSeq(): number {
     return this.seq[0]!;
+  }
+
+  topFlags(): number {
+    return this.flags[0]!;
   }
 
   /** The top entry's store reference (valid until the next change). */

@@ -296,7 +296,7 @@ export class VirtualHost {
       arguments: d.arguments,
       ...(d.dedupScope !== undefined && { dedupScope: d.dedupScope }),
     };
-    return this.createExchange(d.name, d.exchangeType, options, d.delayStore);
+    return this.createExchange(d.name, d.exchangeType, options, d.delayStore, d.delayPageStore);
   }
 
   private createExchange(
@@ -304,6 +304,7 @@ export class VirtualHost {
     type: string,
     options: ExchangeOptions,
     delayStore?: number,
+    pageStore?: number,
   ): Exchange {
     const restoring = this.definitions.muted;
     const dedup = this.exchangeDedup(name, options, restoring);
@@ -325,7 +326,9 @@ export class VirtualHost {
     if (delayed) {
       // Its pending messages are journaled under a store id of their own, like a queue's.
       const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);
-      ex.delayed = new DelayedMessages(this, ex, id);
+      // Transient ones page out under another (an older definition has none: held in memory).
+      const pageId = pageStore ?? (ex.durable && !restoring ? this.broker.allocateQueueId() : 0);
+      ex.delayed = new DelayedMessages(this, ex, id, pageId);
       if (delayStore === undefined) ex.delayed.start();
     }
     if (dedup !== undefined) {

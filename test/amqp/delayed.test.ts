@@ -340,8 +340,8 @@ void test('delayed exchange: many delayed messages past a small body budget, acr
 });
 
 void test("delayed exchange, LavinMQ's form: x-delayed-exchange true on a topic exchange delays and routes by topic", async (t) => {
-  const { url } = await startBroker(t);
-  const conn = await connect(t, url);
+  const b = await startBroker(t);
+  const conn = await connect(t, b.url);
   const ch = await conn.createConfirmChannel();
   await ch.assertExchange('lx', 'topic', {
     durable: true,
@@ -386,4 +386,18 @@ void test("delayed exchange, LavinMQ's form: x-delayed-exchange true on a topic 
     .assertExchange('bad', 'direct', { arguments: { 'x-delayed-exchange': 'yes' } })
     .catch((e: Error & { code?: number }) => (err = e));
   assert.ok(err !== undefined && err.code === 406, err?.message);
+  // Its definition survives a restart as what it was declared: a topic exchange that delays.
+  await b.restart();
+  const c3 = await (await connect(t, b.url)).createConfirmChannel();
+  await c3.assertExchange('lx', 'topic', {
+    durable: true,
+    arguments: { 'x-delayed-exchange': true },
+  });
+  const after = Date.now();
+  c3.publish('lx', 'orders.x', Buffer.from('again'), { headers: { 'x-delay': 200 } });
+  await c3.waitForConfirms();
+  const again: number[] = [];
+  await c3.consume('lq', (m) => m !== null && again.push(Date.now()), { noAck: true });
+  await until(() => again.length === 1, 'delayed after the restart');
+  assert.ok(again[0]! - after >= 190, `delivered after ${again[0]! - after} ms`);
 });
