@@ -1,4 +1,9 @@
-import { PreconditionFailedError } from './errors.js';
+import {
+  describeValue,
+  integerArgument,
+  invalidArgument,
+  type ArgumentOwner,
+} from './arguments.js';
 import type { Message } from './message.js';
 import type { Properties } from './properties.js';
 import type { Routed } from './routing.js';
@@ -35,7 +40,7 @@ export interface DedupPolicy {
   header: string;
 }
 
-type Where = { kind: 'queue' | 'exchange'; name: string; vhost: string };
+type Where = ArgumentOwner;
 
 const DEDUP_ARGS = ['x-cache-size', 'x-cache-ttl', 'x-deduplication-header'] as const;
 
@@ -50,11 +55,15 @@ export function parseDedupPolicy(
 ): DedupPolicy | undefined {
   const on = args['x-message-deduplication'];
   if (on !== undefined && typeof on !== 'boolean')
-    throw invalid('x-message-deduplication', where, `must be a boolean, got ${describe(on)}`);
+    throw invalidArgument(
+      'x-message-deduplication',
+      where,
+      `must be a boolean, got ${describeValue(on)}`,
+    );
   if (on !== true) {
     for (const name of DEDUP_ARGS)
       if (args[name] !== undefined)
-        throw invalid(name, where, 'x-message-deduplication must be true when it is set');
+        throw invalidArgument(name, where, 'x-message-deduplication must be true when it is set');
     return undefined;
   }
   const header = args['x-deduplication-header'];
@@ -62,46 +71,19 @@ export function parseDedupPolicy(
   if (header !== undefined) {
     const s = Buffer.isBuffer(header) ? header.toString() : header;
     if (typeof s !== 'string' || s === '')
-      throw invalid('x-deduplication-header', where, `must be a header name, got ${describe(s)}`);
+      throw invalidArgument(
+        'x-deduplication-header',
+        where,
+        `must be a header name, got ${describeValue(s)}`,
+      );
     name = s;
   }
   return {
-    cacheSize: count(args, 'x-cache-size', 1, MAX_CACHE_SIZE, where) ?? DEFAULT_CACHE_SIZE,
-    cacheTtl: count(args, 'x-cache-ttl', 0, 0xffffffff, where),
+    cacheSize:
+      integerArgument(args, 'x-cache-size', 1, MAX_CACHE_SIZE, where, true) ?? DEFAULT_CACHE_SIZE,
+    cacheTtl: integerArgument(args, 'x-cache-ttl', 0, 0xffffffff, where, true),
     header: name,
   };
-}
-
-/** An integer argument; a string of digits too, as the plugin takes (pika users send '100'). */
-function count(
-  args: Record<string, unknown>,
-  name: string,
-  min: number,
-  max: number,
-  where: Where,
-): number | undefined {
-  let v = args[name];
-  if (v === undefined) return undefined;
-  if (Buffer.isBuffer(v)) v = v.toString();
-  if (typeof v === 'string' && /^\d{1,15}$/.test(v)) v = Number(v);
-  if (typeof v === 'bigint') v = Number(v);
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw invalid(name, where, `must be an integer, got ${describe(v)}`);
-  if (v < min) throw invalid(name, where, `must be at least ${min}, got ${v}`);
-  if (v > max) throw invalid(name, where, `must be at most ${max}, got ${v}`);
-  return v;
-}
-
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  return JSON.stringify(v) ?? typeof v;
-}
-
-function invalid(name: string, where: Where, why: string): PreconditionFailedError {
-  return new PreconditionFailedError(
-    `invalid arg '${name}' for ${where.kind} '${where.name}' in vhost '${where.vhost}': ${why}`,
-  );
 }
 
 /**

@@ -1,5 +1,11 @@
 import { parseDedupPolicy, type DedupPolicy } from './dedup.js';
-import { NotImplementedError, PreconditionFailedError } from './errors.js';
+import {
+  describeValue,
+  integerArgument,
+  invalidArgument,
+  type ArgumentOwner,
+} from './arguments.js';
+import { NotImplementedError, type PreconditionFailedError } from './errors.js';
 
 export type Overflow = 'drop-head' | 'reject-publish' | 'reject-publish-dlx';
 
@@ -70,7 +76,7 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
       );
   }
   const int = (name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined =>
-    integerArg(args, name, min, max, where);
+    integerArgument(args, name, min, max, owner(where));
   const str = (name: string): string | undefined => stringArg(args, name, where);
   const overflow = str('x-overflow') ?? 'drop-head';
   if (
@@ -134,44 +140,23 @@ export function parseQueuePolicy(args: Record<string, unknown>, where: Where): Q
     consumerTimeout: int('x-consumer-timeout', 0),
     retry,
     queueType,
-    dedup: parseDedupPolicy(args, { kind: 'queue', name: where.queue, vhost: where.vhost }),
+    dedup: parseDedupPolicy(args, owner(where)),
   };
-}
-
-function integerArg(
-  args: Record<string, unknown>,
-  name: string,
-  min: number,
-  max: number,
-  where: Where,
-): number | undefined {
-  let v = args[name];
-  if (v === undefined) return undefined;
-  if (typeof v === 'bigint') v = Number(v);
-  // Some clients send whole numbers as doubles or strings of digits; RabbitMQ takes neither.
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw invalid(name, where, `must be an integer, got ${describe(v)}`);
-  if (v < min) throw invalid(name, where, `must be at least ${min}, got ${v}`);
-  if (v > max) throw invalid(name, where, `must be at most ${max}, got ${v}`);
-  return v;
 }
 
 function stringArg(args: Record<string, unknown>, name: string, where: Where): string | undefined {
   const v = args[name];
   if (v === undefined) return undefined;
   if (Buffer.isBuffer(v)) return v.toString();
-  if (typeof v !== 'string') throw invalid(name, where, `must be a string, got ${describe(v)}`);
+  if (typeof v !== 'string')
+    throw invalid(name, where, `must be a string, got ${describeValue(v)}`);
   return v;
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return JSON.stringify(v) ?? typeof v;
+function invalid(name: string, where: Where, why: string): PreconditionFailedError {
+  return invalidArgument(name, owner(where), why);
 }
 
-function invalid(name: string, where: Where, why: string): PreconditionFailedError {
-  return new PreconditionFailedError(
-    `invalid arg '${name}' for queue '${where.queue}' in vhost '${where.vhost}': ${why}`,
-  );
+function owner(where: Where): ArgumentOwner {
+  return { kind: 'queue', name: where.queue, vhost: where.vhost };
 }

@@ -22,7 +22,8 @@ import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type ExchangeDefinition, type QueueDefinition } from './definitions.js';
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
-import { DELAYED_TYPE, DelayedMessages, delayOf, delayedCopy } from './delayed.js';
+import { DELAYED_TYPE, DelayedMessages, delayOf } from './delayed.js';
+import { applyRouted } from './apply.js';
 import {
   claimIds,
   DedupCache,
@@ -518,136 +519,7 @@ export class VirtualHost {
    * learns through `broker.afterSync`.
    */
   apply(r: Routed, first?: StoreOp): void {
-    const message = r.message!;
-    const queues = r.queues;
-    const n = queues.length;
-    if (n === 0 && first === undefined && r.delays.length === 0) return;
-    const ids = r.storeIds;
-    const seqs = r.storeSeqs;
-    ids.length = 0;
-    seqs.length = 0;
-    for (let i = 0; i < queues.length; i++) {
-      const q = queues[i]!;
-      // x-overflow reject-publish(-dlx): a full queue refuses it; the others take it.
-      if (q.rejectsWhenFull && q.refusesPublish(message)) {
-        r.rejected = q;
-        queues.splice(i--, 1);
-      }
-    }
-    // x-message-deduplication: duplicates leave r.queues; the ids taken go in the commit.
-    const claim = this.claimDedup(r);
-    if (message.persistent)
-      for (let i = 0; i < queues.length; i++) {
-        const q = queues[i]!;
-        if (q.durable && !q.deleted) {
-          ids.push(q.id);
-          seqs.push(q.nextSeq);
-        }
-      }
-    // Delayed exchanges keep a copy whose expiresAt is the due time (one record for all).
-    const delayed = r.delays.length === 0 ? undefined : this.delayedOp(r, message);
-    let extra: StoreOp[] | undefined;
-    if (claim !== undefined) claim.ops(ids.length !== 0 || delayed !== undefined, (extra = []));
-    if (ids.length !== 0 || first !== undefined || delayed !== undefined) {
-      // With `first` (a dead-letter move's settle of the source), dedup ids or a delayed
-      // copy, one atomic store commit: after a crash all of it is there, or none.
-      const guard = this.broker.journal;
-      const plain = first === undefined && (extra === undefined || extra.length === 0);
-      let refused;
-      if (plain && delayed === undefined) refused = guard.enqueue(message, ids, seqs);
-      else if (plain && ids.length === 0)
-        refused = guard.enqueue(delayed!.message, delayed!.queueIds, delayed!.seqs);
-      else {
-        const ops: StoreOp[] = first === undefined ? [] : [first];
-        if (ids.length !== 0)
-          ops.push({ op: 'enqueue', message, queueIds: [...ids], seqs: [...seqs] });
-        if (delayed !== undefined) ops.push(delayed);
-        if (extra !== undefined) ops.push(...extra);
-        refused = guard.commit(ops);
-      }
-      if (refused !== undefined) {
-        claim?.abort();
-        r.failed = refused.failed ? this.broker.storeFailure() : refused.error;
-        r.storeFailed = refused.failed;
-        return;
-      }
-      r.journaled = ids.length !== 0 || delayed !== undefined;
-    }
-    if (this.broker.journal.batching) {
-      // A transaction commits: seqs are taken now, the queues get the message once the commit
-      // is written (so it has its store reference); a refused commit puts it nowhere.
-      const targets = queues.filter((q) => !q.deleted);
-      const at = targets.map((q) => q.nextSeq++);
-      // Until then the queues count it against their length limits (later publishes of the
-      // same commit see it).
-      const size = message.bodySize;
-      for (const q of targets) {
-        q.pendingCount++;
-        q.pendingBytes += size;
-      }
-      const landed = (): void => {
-        for (const q of targets) {
-          q.pendingCount--;
-          q.pendingBytes -= size;
-        }
-      };
-      const journaled = r.journaled;
-      const holders = r.delays.filter((d) => this.exchanges.get(d.exchange.name) === d.exchange);
-      const heldAt = holders.map((d) => d.nextSeq++);
-      const copy =
-        holders.length === 0 ? undefined : (delayed?.message ?? delayedCopy(message, r.dueAt));
-      const returnTo = r.returnTo;
-      this.broker.journal.afterBatch(
-        () => {
-          landed();
-          for (let i = 0; i < targets.length; i++) {
-            const q = targets[i]!;
-            if (!q.deleted) q.push(message, at[i]!, journaled && q.durable);
-          }
-          for (let i = 0; i < holders.length; i++) {
-            const d = holders[i]!;
-            d.add(copy!, heldAt[i]!, delayed !== undefined && d.durable, returnTo);
-          }
-        },
-        () => {
-          landed();
-          claim?.abort();
-        },
-      );
-      return;
-    }
-    for (let i = 0; i < queues.length; i++) {
-      const q = queues[i]!;
-      // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.
-      if (q.deleted) continue;
-      q.push(message, q.nextSeq++, r.journaled && q.durable);
-      if (q.congested()) r.congested = q;
-    }
-    if (r.delays.length !== 0) {
-      const copy = delayed?.message ?? delayedCopy(message, r.dueAt);
-      for (const d of r.delays) {
-        // Deleted meanwhile (a transaction): nothing to keep.
-        if (this.exchanges.get(d.exchange.name) !== d.exchange) continue;
-        d.add(copy, d.nextSeq++, delayed !== undefined && d.durable, r.returnTo);
-      }
-    }
-  }
-
-  /** The enqueue of a delayed publish's copy under its durable delayed exchanges' store ids. */
-  private delayedOp(
-    r: Routed,
-    message: Message,
-  ): { op: 'enqueue'; message: Message; queueIds: number[]; seqs: number[] } | undefined {
-    if (!message.persistent) return undefined;
-    const queueIds: number[] = [];
-    const seqs: number[] = [];
-    for (const d of r.delays)
-      if (d.durable) {
-        queueIds.push(d.storeId);
-        seqs.push(d.nextSeq);
-      }
-    if (queueIds.length === 0) return undefined;
-    return { op: 'enqueue', message: delayedCopy(message, r.dueAt), queueIds, seqs };
+    applyRouted(this, r, first);
   }
 
   /**
