@@ -90,6 +90,8 @@ export class JournalStore extends JournalLog implements Store {
   private dirtyFailures: FailureEntry[] = [];
   /** Deduplication ids the core holds (scope -> id), each pinning its latest record's segment. */
   private dedups = new Map<number, Map<string, DedupEntry>>();
+  /** The same entries by the segment they pin, so deleting a segment visits only its own. */
+  private dedupsBySegment = new Map<number, Set<DedupEntry>>();
   private dirtyDedups: DedupEntry[] = [];
   /** The order number of the last dedup id recorded. */
   private dedupOrder = 0;
@@ -234,6 +236,7 @@ export class JournalStore extends JournalLog implements Store {
       this.marks = r.marks;
       this.failureCounts = r.failures;
       this.dedups = r.dedups;
+      for (const ids of this.dedups.values()) for (const e of ids.values()) this.indexDedup(e);
       this.dedupOrder = r.dedupOrder;
       this.liveMessages = r.liveMessages;
       this.writable = this.closing === undefined;
@@ -453,7 +456,22 @@ export class JournalStore extends JournalLog implements Store {
 
   private dropDedup(e: DedupEntry): void {
     e.removed = true;
+    this.unindexDedup(e);
     if (e.segment >= 0) this.unpin(e.segment);
+  }
+
+  private indexDedup(e: DedupEntry): void {
+    if (e.segment < 0) return;
+    let set = this.dedupsBySegment.get(e.segment);
+    if (set === undefined) this.dedupsBySegment.set(e.segment, (set = new Set()));
+    set.add(e);
+  }
+
+  private unindexDedup(e: DedupEntry): void {
+    const set = this.dedupsBySegment.get(e.segment);
+    if (set === undefined) return;
+    set.delete(e);
+    if (set.size === 0) this.dedupsBySegment.delete(e.segment);
   }
 
   /**
@@ -565,6 +583,7 @@ export class JournalStore extends JournalLog implements Store {
       this.dropDedup(old);
     }
     ids.set(e.id, e);
+    this.indexDedup(e);
   }
 
   /** Read paged messages back asynchronously (see PagedLoads). */
@@ -674,18 +693,17 @@ export class JournalStore extends JournalLog implements Store {
         }
       }
     }
-    if (this.dedups.size === 0) return;
+    const pinned = this.dedupsBySegment.get(seg.id);
+    if (pinned === undefined) return;
     const now = Date.now();
-    for (const [scope, ids] of this.dedups) {
-      for (const e of ids.values()) {
-        if (e.segment !== seg.id || e.dirty) continue;
-        // An expired id need not outlive its segment: forget it instead of copying it.
-        if (e.expired(now)) this.forgetDedup(scope, e.id);
-        else {
-          e.dirty = true;
-          this.dirtyDedups.push(e);
-          this.gc.touch();
-        }
+    for (const e of [...pinned]) {
+      if (e.dirty) continue;
+      // An expired id need not outlive its segment: forget it instead of copying it.
+      if (e.expired(now)) this.forgetDedup(e.scope, e.id);
+      else {
+        e.dirty = true;
+        this.dirtyDedups.push(e);
+        this.gc.touch();
       }
     }
   }
@@ -798,8 +816,10 @@ export class JournalStore extends JournalLog implements Store {
     this.gc.commit(seg, sealRecord(b, p, q, RecordKind.DEDUP, seg.id));
     for (const e of list) {
       if (e.removed) continue;
+      this.unindexDedup(e);
       if (e.segment >= 0) this.unpin(e.segment);
       e.segment = seg.id;
+      this.indexDedup(e);
       seg.pins++;
     }
   }
