@@ -159,17 +159,22 @@ void test('delayed exchange: mandatory is checked when due (basic.return then), 
   await ch.bindQueue(q, 'dm', 'bound');
   const returned: amqp.Message[] = [];
   ch.on('return', (m: amqp.Message) => returned.push(m));
+  // Long enough that the confirms come back well before it is due, even on a loaded machine.
+  const DELAY = 1500;
   const t0 = Date.now();
   ch.publish('dm', 'nowhere', Buffer.from('lost'), {
     mandatory: true,
-    headers: { 'x-delay': 200 },
+    headers: { 'x-delay': DELAY },
   });
-  ch.publish('dm', 'bound', Buffer.from('kept'), { mandatory: true, headers: { 'x-delay': 200 } });
+  ch.publish('dm', 'bound', Buffer.from('kept'), {
+    mandatory: true,
+    headers: { 'x-delay': DELAY },
+  });
   await ch.waitForConfirms();
   // Held by the exchange: no return yet (RabbitMQ's plugin returns NO_ROUTE at once).
   assert.equal(returned.length, 0);
   await until(() => returned.length === 1, 'basic.return');
-  assert.ok(Date.now() >= t0 + 200 - SLACK);
+  assert.ok(Date.now() >= t0 + DELAY - SLACK);
   assert.equal(returned[0]!.content.toString(), 'lost');
   assert.equal(returned[0]!.fields.routingKey, 'nowhere');
   assert.equal((returned[0]!.fields as { replyCode?: number }).replyCode, 312);
