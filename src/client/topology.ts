@@ -1,5 +1,11 @@
 import type amqp from 'amqplib';
-import { ChannelClosedError, InvalidOptionError, UnroutableError, replyCode } from './errors.js';
+import {
+  BatonClientError,
+  ChannelClosedError,
+  InvalidOptionError,
+  UnroutableError,
+  replyCode,
+} from './errors.js';
 import { isConnectionGone, type ConnectionManager } from './connection.js';
 
 export interface DeclareQueueOptions {
@@ -56,7 +62,7 @@ function assertQueueArgs(o: DeclareQueueOptions): amqp.Options.AssertQueue {
 
 /** An amqplib channel error as ours, keeping the broker's reply code. */
 export function channelError(err: unknown): Error {
-  if (!(err instanceof Error) || err instanceof ChannelClosedError) return err as Error;
+  if (!(err instanceof Error) || err instanceof BatonClientError) return err as Error;
   return new ChannelClosedError(err.message, replyCode(err), { cause: err });
 }
 
