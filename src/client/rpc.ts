@@ -24,6 +24,8 @@ interface PendingRequest {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Times published; a republish may meet a queue its owner has not re-declared yet. */
+  publishes: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export class Requester implements Attachable {
         resolve,
         reject,
         timer,
+        publishes: 0,
       };
       this.pending.set(correlationId, r);
       if (this.ch && !this.waitingDrain) this.publish(this.ch, r);
@@ -148,6 +151,7 @@ export class Requester implements Attachable {
   }
 
   private publish(ch: amqp.Channel, r: PendingRequest): void {
+    r.publishes++;
     try {
       if (!ch.publish('', r.queue, r.content, r.options)) this.waitingDrain = true;
     } catch (err) {
@@ -180,7 +184,16 @@ export class Requester implements Attachable {
   }
 
   private returned(m: amqp.Message): void {
-    const r = this.settle(String(m.properties.correlationId));
+    const id = String(m.properties.correlationId);
+    const pending = this.pending.get(id);
+    if (pending && pending.publishes > 1) {
+      // A republish after a reconnect: the responder's (non-durable) queue may be back soon.
+      void this.conn.sleep(Math.min(1000, 50 * 2 ** pending.publishes)).then(() => {
+        if (this.ch && this.pending.get(id) === pending) this.publish(this.ch, pending);
+      });
+      return;
+    }
+    const r = this.settle(id);
     if (!r) return;
     const { code, text } = returnInfo(m);
     r.reject(new UnroutableError(r.queue, r.options.messageId, code, text));
