@@ -7,7 +7,8 @@ const url = process.env.BATON_URL ?? 'amqp://guest:guest@localhost:5672';
 const args = process.argv.slice(2);
 const asks: QuoteRequest[] = [];
 for (let i = 0; i + 1 < args.length; i += 2) asks.push({ sku: args[i]!, qty: Number(args[i + 1]) });
-if (asks.length === 0) asks.push({ sku: 'book', qty: 3 }, { sku: 'pen', qty: 10 }, { sku: 'car', qty: 1 });
+if (asks.length === 0)
+  asks.push({ sku: 'book', qty: 3 }, { sku: 'pen', qty: 10 }, { sku: 'car', qty: 1 });
 
 const client = await connect(url, { name: 'rpc-caller' });
 const prices = client.queue<QuoteRequest>('prices');

@@ -125,7 +125,11 @@ export class BatonClient extends EventEmitter<ClientEvents> {
    * persistent message on a durable queue). NackedError, UnroutableError (no such queue),
    * ClientClosedError; a connection lost meanwhile only delays it (resent, same message-id).
    */
-  async send(queue: string, body: unknown, options: SendOptions = {}): Promise<{ messageId: string }> {
+  async send(
+    queue: string,
+    body: unknown,
+    options: SendOptions = {},
+  ): Promise<{ messageId: string }> {
     if (this.conn.isClosed) throw new ClientClosedError();
     const { content, contentType } = this.codec.encode(body);
     const props = sendProperties(options, contentType);
@@ -156,7 +160,11 @@ export class BatonClient extends EventEmitter<ClientEvents> {
   }
 
   /** Sends a request over direct reply-to and resolves with the decoded reply. */
-  async request<R = unknown>(queue: string, body: unknown, options: RequestOptions = {}): Promise<R> {
+  async request<R = unknown>(
+    queue: string,
+    body: unknown,
+    options: RequestOptions = {},
+  ): Promise<R> {
     if (this.conn.isClosed) throw new ClientClosedError();
     const { content, contentType } = this.codec.encode(body);
     const { options: props, timeoutMs } = requestProperties(options, contentType);
@@ -186,8 +194,7 @@ export class BatonClient extends EventEmitter<ClientEvents> {
       if (!replyTo) return;
       const reply = replyFor(this.codec, result);
       const correlationId = (m.properties.correlationId ?? m.properties.messageId) as
-        | string
-        | undefined;
+        string | undefined;
       const props: amqp.Options.Publish = {
         contentType: reply.contentType,
         headers: reply.headers,

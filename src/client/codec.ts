@@ -24,7 +24,8 @@ export const jsonCodec: Codec = {
   },
   decode(content, contentType) {
     const type = contentType?.split(';')[0]?.trim().toLowerCase();
-    if (type === JSON_TYPE || type?.endsWith('+json')) return JSON.parse(content.toString());
+    if (type === JSON_TYPE || type?.endsWith('+json'))
+      return JSON.parse(content.toString()) as unknown;
     if (type?.startsWith('text/')) return content.toString();
     return content;
   },

@@ -190,7 +190,9 @@ export class QueueConsumer implements Attachable, Consumer {
     if (this.stopping) return;
     this.retry(
       model,
-      new ChannelClosedError(`the broker cancelled the consumer of '${this.queue}' (queue deleted?)`),
+      new ChannelClosedError(
+        `the broker cancelled the consumer of '${this.queue}' (queue deleted?)`,
+      ),
     );
   }
 

@@ -47,7 +47,15 @@ export function toMessage<T>(m: ConsumeMessage, queue: string, codec: Codec): Me
 }
 
 /** What basic.return carries (amqplib's Message type does not declare it). */
-export function returnInfo(m: { fields: object }): { code: number; text: string; routingKey: string } {
+export function returnInfo(m: { fields: object }): {
+  code: number;
+  text: string;
+  routingKey: string;
+} {
   const f = m.fields as { replyCode?: number; replyText?: string; routingKey?: string };
-  return { code: f.replyCode ?? 312, text: f.replyText ?? 'NO_ROUTE', routingKey: f.routingKey ?? '' };
+  return {
+    code: f.replyCode ?? 312,
+    text: f.replyText ?? 'NO_ROUTE',
+    routingKey: f.routingKey ?? '',
+  };
 }

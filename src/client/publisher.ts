@@ -35,10 +35,7 @@ export class Publisher implements Attachable {
   private readonly conn: ConnectionManager;
   private readonly onError: (err: Error) => void;
 
-  constructor(
-    conn: ConnectionManager,
-    onError: (err: Error) => void,
-  ) {
+  constructor(conn: ConnectionManager, onError: (err: Error) => void) {
     this.conn = conn;
     this.onError = onError;
   }
@@ -170,7 +167,11 @@ export class Publisher implements Attachable {
     // A delayed send comes back only when due, long after its confirm: nothing to fail.
   }
 
-  private closed(ch: amqp.ConfirmChannel, model: amqp.ChannelModel, failure: Error | undefined): void {
+  private closed(
+    ch: amqp.ConfirmChannel,
+    model: amqp.ChannelModel,
+    failure: Error | undefined,
+  ): void {
     if (this.ch !== ch) return;
     this.ch = undefined;
     const unconfirmed = [...this.inflight.values()];

@@ -4,12 +4,7 @@ import { isConnectionGone, type Attachable, type ConnectionManager } from './con
 import { channelError } from './topology.js';
 import type { Codec } from './codec.js';
 import { returnInfo } from './message.js';
-import {
-  ClientClosedError,
-  RemoteError,
-  RequestTimeoutError,
-  UnroutableError,
-} from './errors.js';
+import { ClientClosedError, RemoteError, RequestTimeoutError, UnroutableError } from './errors.js';
 
 /** RabbitMQ's direct reply-to pseudo-queue: replies come straight to this channel. */
 export const REPLY_TO = 'amq.rabbitmq.reply-to';
@@ -46,11 +41,7 @@ export class Requester implements Attachable {
   private readonly codec: Codec;
   private readonly onError: (err: Error) => void;
 
-  constructor(
-    conn: ConnectionManager,
-    codec: Codec,
-    onError: (err: Error) => void,
-  ) {
+  constructor(conn: ConnectionManager, codec: Codec, onError: (err: Error) => void) {
     this.conn = conn;
     this.codec = codec;
     this.onError = onError;
@@ -176,7 +167,10 @@ export class Requester implements Attachable {
       const headers = (m.properties.headers ?? {}) as Record<string, unknown>;
       if (headers[ERROR_HEADER] === true) {
         const e = (body as { error?: { message?: unknown; name?: unknown } } | null)?.error;
-        r.reject(new RemoteError(String(e?.message ?? 'remote handler failed'), String(e?.name ?? 'Error')));
+        const text = (v: unknown, d: string) => (typeof v === 'string' ? v : d);
+        r.reject(
+          new RemoteError(text(e?.message, 'remote handler failed'), text(e?.name, 'Error')),
+        );
       } else r.resolve(body);
     } catch (err) {
       r.reject(err as Error);

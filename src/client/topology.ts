@@ -81,10 +81,7 @@ export class Topology {
   private readonly conn: ConnectionManager;
   private readonly onError: (err: Error) => void;
 
-  constructor(
-    conn: ConnectionManager,
-    onError: (err: Error) => void,
-  ) {
+  constructor(conn: ConnectionManager, onError: (err: Error) => void) {
     this.conn = conn;
     this.onError = onError;
   }

@@ -12,11 +12,7 @@ export class TypedQueue<T> {
   readonly name: string;
   private readonly declareOptions?: DeclareQueueOptions | undefined;
 
-  constructor(
-    client: BatonClient,
-    name: string,
-    declareOptions?: DeclareQueueOptions,
-  ) {
+  constructor(client: BatonClient, name: string, declareOptions?: DeclareQueueOptions) {
     this.client = client;
     this.name = name;
     this.declareOptions = declareOptions;

@@ -22,7 +22,10 @@ function run(t: TestContext, script: string, env: Record<string, string>, args: 
   return { child, output: () => out, exited };
 }
 
-async function interrupt(p: { child: ChildProcess; exited: Promise<[number | null, string | null]> }) {
+async function interrupt(p: {
+  child: ChildProcess;
+  exited: Promise<[number | null, string | null]>;
+}) {
   p.child.kill('SIGINT');
   const [code] = await p.exited;
   assert.equal(code, 0);
