@@ -71,7 +71,8 @@ export class BatonClient extends EventEmitter<ClientEvents> {
         throw new InvalidOptionError('heartbeatSeconds must be an integer >= 0');
       u.searchParams.set('heartbeat', String(options.heartbeatSeconds));
     }
-    const socketOptions: Record<string, unknown> = {};
+    // A connect (TCP + AMQP handshake) that hangs counts as failed after 10 s, then retried.
+    const socketOptions: Record<string, unknown> = { timeout: 10_000 };
     if (options.name !== undefined)
       socketOptions.clientProperties = { connection_name: options.name };
     this.conn = new ConnectionManager(
@@ -221,10 +222,10 @@ export class BatonClient extends EventEmitter<ClientEvents> {
 
   private async shutdown(reason?: string): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
-    await this.publisher.close();
-    this.requester.close();
+    const why = reason ? `the client closed: ${reason}` : undefined;
+    await this.publisher.close(why);
+    this.requester.close(why);
     await this.conn.close();
-    void reason;
   }
 
   private async startConsumer(

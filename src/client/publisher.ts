@@ -58,8 +58,8 @@ export class Publisher implements Attachable {
   }
 
   /** Rejects everything not yet confirmed and closes the channel. */
-  async close(): Promise<void> {
-    const err = new ClientClosedError('the client closed before the broker confirmed the send');
+  async close(reason = 'the client closed before the broker confirmed the send'): Promise<void> {
+    const err = new ClientClosedError(reason);
     const all = [...this.inflight.values(), ...this.queue];
     this.inflight.clear();
     this.queue = [];

@@ -83,8 +83,8 @@ export class Requester implements Attachable {
     if (!this.ch) void this.open(model);
   }
 
-  close(): void {
-    const err = new ClientClosedError('the client closed before the reply came');
+  close(reason = 'the client closed before the reply came'): void {
+    const err = new ClientClosedError(reason);
     for (const r of this.pending.values()) {
       clearTimeout(r.timer);
       r.reject(err);

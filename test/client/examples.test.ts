@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { eventually } from '../helpers/core.js';
 import { startBroker } from '../helpers/server.js';
@@ -58,4 +60,22 @@ void test('examples: the rpc service answers the rpc caller, errors included', a
   assert.equal((await ok.exited)[0], 0);
   assert.match(ok.output(), /2 x lamp = 60/);
   await interrupt(s);
+});
+
+void test("examples: README's client snippet runs as shown", async (t) => {
+  const { url } = await startBroker(t);
+  const readme = readFileSync('README.md', 'utf8');
+  const start = readme.indexOf("```js\nimport { connect } from 'baton/client';");
+  assert.ok(start >= 0, 'the snippet is in README.md');
+  const code = readme
+    .slice(start + 6, readme.indexOf('```', start + 6))
+    .replace('amqp://guest:guest@localhost:5672', url);
+  // A module in the package (dist/), so 'baton/client' resolves by the package's own name.
+  const file = join('dist', `readme-snippet-${process.pid}.mjs`);
+  writeFileSync(file, `${code}\nconsole.log('four =', four);\n`);
+  t.after(() => rmSync(file, { force: true }));
+  const r = run(t, `../${file.slice('dist/'.length)}`, {});
+  const [code_] = await r.exited;
+  assert.equal(code_, 0, r.output());
+  assert.match(r.output(), /four = 4/);
 });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import type amqp from 'amqplib';
 import {
   InvalidOptionError,
+  NackedError,
   UnroutableError,
   jsonCodec,
   DELAY_EXCHANGE,
@@ -98,6 +99,20 @@ void test('send: a missing queue rejects with UnroutableError (312), matched to 
   }
   const q = await (await (await connect(t, url)).createChannel()).checkQueue('here');
   assert.equal(q.messageCount, 266);
+});
+
+void test('send: a full reject-publish queue nacks: NackedError', async (t) => {
+  const { url } = await startBroker(t);
+  const client = await openClient(t, url);
+  await client.declareQueue('full', {
+    arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+  });
+  await client.send('full', 1);
+  await assert.rejects(client.send('full', 2, { messageId: 'm2' }), (e: unknown) => {
+    assert.ok(e instanceof NackedError);
+    assert.equal(e.messageId, 'm2');
+    return true;
+  });
 });
 
 void test('send: the same message-id twice on a deduplicating queue is enqueued once', async (t) => {
