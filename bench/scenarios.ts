@@ -21,6 +21,12 @@ export interface Scenario {
   batonOnly?: boolean;
   /** Run producers and consumers as separate processes (this many consumer processes). */
   split?: { consumers: number };
+  /**
+   * Request/reply (bench/rpc-run.ts): `spec.messages` timed round trips of `spec.size` bytes
+   * after `warmup`, `callers` requests in flight over direct reply-to, `responders` processes
+   * with `spec.prefetch`.
+   */
+  rpc?: { callers: number; responders: number; warmup: number; noDelay: boolean };
 }
 
 const base = {
@@ -74,6 +80,11 @@ const rss: Figure = {
   name: 'broker peak RSS MiB',
   get: (r) => r.brokerPeakRss / 2 ** 20,
   higherIsBetter: false,
+};
+const roundTrips: Figure = {
+  name: 'round trips/s',
+  get: (r) => r.result.endToEndRate,
+  higherIsBetter: true,
 };
 const drain: Figure = {
   name: 'drain msgs/s',
@@ -206,6 +217,28 @@ export const SCENARIOS: Scenario[] = [
     title: 'transactions: consume 10, publish 10, ack, tx.commit — per batch of 10, 1 KB',
     spec: { ...base, messages: 50_000, tx: 10 },
     figures: [{ ...e2e, name: 'committed msgs/s' }, cpu, clientCpu],
+  },
+  {
+    id: 'rpc1',
+    // Requests non-persistent on a non-durable queue, the usual RPC setup; see bench/README.md.
+    title: 'request/reply, 1 caller, direct reply-to, 128 B',
+    spec: { ...base, messages: 20_000, size: 128, prefetch: 64 },
+    rpc: { callers: 1, responders: 1, warmup: 1000, noDelay: true },
+    figures: [roundTrips, p50, p99, cpu, clientCpu],
+  },
+  {
+    id: 'rpc32',
+    title: 'request/reply, 32 in flight on one caller channel, direct reply-to, 128 B',
+    spec: { ...base, messages: 100_000, size: 128, prefetch: 64 },
+    rpc: { callers: 32, responders: 1, warmup: 2000, noDelay: true },
+    figures: [roundTrips, p50, p99, cpu, clientCpu],
+  },
+  {
+    id: 'rpc1-nagle',
+    title: "request/reply as rpc1 on amqplib's default sockets (Nagle on)",
+    spec: { ...base, messages: 400, size: 128, prefetch: 64 },
+    rpc: { callers: 1, responders: 1, warmup: 50, noDelay: false },
+    figures: [roundTrips, p50, p99, cpu, clientCpu],
   },
   {
     id: 'e10m',
