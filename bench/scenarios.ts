@@ -81,7 +81,7 @@ const rss: Figure = {
   get: (r) => r.brokerPeakRss / 2 ** 20,
   higherIsBetter: false,
 };
-const roundTrips: Figure = {
+const roundTripRate: Figure = {
   name: 'round trips/s',
   get: (r) => r.result.endToEndRate,
   higherIsBetter: true,
@@ -91,6 +91,24 @@ const drain: Figure = {
   get: (r) => r.result.drainRate,
   higherIsBetter: true,
 };
+
+/** A request/reply scenario: 128 B requests, one responder process with prefetch 64. */
+function rpc(
+  id: string,
+  title: string,
+  callers: number,
+  roundTrips: number,
+  warmup: number,
+  noDelay: boolean,
+): Scenario {
+  return {
+    id,
+    title,
+    spec: { ...base, messages: roundTrips, size: 128, prefetch: 64 },
+    rpc: { callers, responders: 1, warmup, noDelay },
+    figures: [roundTripRate, p50, p99, cpu, clientCpu],
+  };
+}
 
 export const SCENARIOS: Scenario[] = [
   { id: 'a', title: '1p/1c 1 KB', spec: base, figures: [publish, e2e, p99, cpu, clientCpu] },
@@ -218,28 +236,24 @@ export const SCENARIOS: Scenario[] = [
     spec: { ...base, messages: 50_000, tx: 10 },
     figures: [{ ...e2e, name: 'committed msgs/s' }, cpu, clientCpu],
   },
-  {
-    id: 'rpc1',
-    // Requests non-persistent on a non-durable queue, the usual RPC setup; see bench/README.md.
-    title: 'request/reply, 1 caller, direct reply-to, 128 B',
-    spec: { ...base, messages: 20_000, size: 128, prefetch: 64 },
-    rpc: { callers: 1, responders: 1, warmup: 1000, noDelay: true },
-    figures: [roundTrips, p50, p99, cpu, clientCpu],
-  },
-  {
-    id: 'rpc32',
-    title: 'request/reply, 32 in flight on one caller channel, direct reply-to, 128 B',
-    spec: { ...base, messages: 100_000, size: 128, prefetch: 64 },
-    rpc: { callers: 32, responders: 1, warmup: 2000, noDelay: true },
-    figures: [roundTrips, p50, p99, cpu, clientCpu],
-  },
-  {
-    id: 'rpc1-nagle',
-    title: "request/reply as rpc1 on amqplib's default sockets (Nagle on)",
-    spec: { ...base, messages: 400, size: 128, prefetch: 64 },
-    rpc: { callers: 1, responders: 1, warmup: 50, noDelay: false },
-    figures: [roundTrips, p50, p99, cpu, clientCpu],
-  },
+  // Requests non-persistent on a non-durable queue, the usual RPC setup; see bench/README.md.
+  rpc('rpc1', 'request/reply, 1 caller, direct reply-to, 128 B', 1, 20_000, 1000, true),
+  rpc(
+    'rpc32',
+    'request/reply, 32 in flight on one caller channel, direct reply-to, 128 B',
+    32,
+    100_000,
+    2000,
+    true,
+  ),
+  rpc(
+    'rpc1-nagle',
+    "request/reply as rpc1 on amqplib's default sockets (Nagle on)",
+    1,
+    400,
+    50,
+    false,
+  ),
   {
     id: 'e10m',
     title: 'backlog 10M 1 KB',
