@@ -20,6 +20,7 @@ import { cpuSeconds, findRabbitPid, rssSampler } from './proc.js';
 import { SCENARIOS, type Scenario } from './scenarios.js';
 import { measureRecovery } from './recovery.js';
 import { runSplit } from './split-run.js';
+import { runRpc } from './rpc-run.js';
 import { waitReady } from '../src/cli/ready.js';
 
 const args = process.argv.slice(2);
@@ -86,6 +87,22 @@ function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
   });
 }
 
+function load(s: Scenario, spec: LoadSpec): Promise<LoadResult> {
+  const { url, queue, size, prefetch } = spec;
+  if (s.rpc) {
+    const { callers, warmup, noDelay, responders } = s.rpc;
+    return runRpc(
+      { url, queue, callers, roundTrips: spec.messages, warmup, size, prefetch, noDelay },
+      responders,
+    );
+  }
+  if (s.split) {
+    const { producers, messages, window } = spec;
+    return runSplit({ url, queue, producers, messages, size, prefetch, window }, s.split.consumers);
+  }
+  return runLoadProcess(spec);
+}
+
 async function runScenario(s: Scenario, target: Target, round: number): Promise<Run> {
   const spec: LoadSpec = {
     ...s.spec,
@@ -94,20 +111,7 @@ async function runScenario(s: Scenario, target: Target, round: number): Promise<
   };
   const cpu0 = cpuSeconds(target.pid);
   const rss = rssSampler(target.pid);
-  const result = s.split
-    ? await runSplit(
-        {
-          url: spec.url,
-          queue: spec.queue,
-          producers: spec.producers,
-          messages: spec.messages,
-          size: spec.size,
-          prefetch: spec.prefetch,
-          window: spec.window,
-        },
-        s.split.consumers,
-      )
-    : await runLoadProcess(spec);
+  const result = await load(s, spec);
   const run: Run = {
     scenario: s.id,
     target: target.name,
@@ -206,6 +210,12 @@ async function main(): Promise<void> {
           const run = await runScenario(s, target, round);
           runs.push(run);
           const r = run.result;
+          if (s.rpc) {
+            process.stdout.write(
+              `${s.id} ${target.name} #${round}: ${fmt(r.endToEndRate)} round trips/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, p99.9 ${fmt(r.latencyMs.p999, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s, client CPU ${fmt(r.clientCpuSeconds, 1)} s\n`,
+            );
+            continue;
+          }
           process.stdout.write(
             `${s.id} ${target.name} #${round}: publish ${fmt(r.publishRate)}/s, end-to-end ${fmt(r.endToEndRate)}/s, drain ${fmt(r.drainRate)}/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s, client CPU ${fmt(r.clientCpuSeconds, 1)} s, broker peak RSS ${fmt(run.brokerPeakRss / 2 ** 20)} MiB\n`,
           );

@@ -21,6 +21,12 @@ export interface Scenario {
   batonOnly?: boolean;
   /** Run producers and consumers as separate processes (this many consumer processes). */
   split?: { consumers: number };
+  /**
+   * Request/reply (bench/rpc-run.ts): `spec.messages` timed round trips of `spec.size` bytes
+   * after `warmup`, `callers` requests in flight over direct reply-to, `responders` processes
+   * with `spec.prefetch`.
+   */
+  rpc?: { callers: number; responders: number; warmup: number; noDelay: boolean };
 }
 
 const base = {
@@ -75,11 +81,34 @@ const rss: Figure = {
   get: (r) => r.brokerPeakRss / 2 ** 20,
   higherIsBetter: false,
 };
+const roundTripRate: Figure = {
+  name: 'round trips/s',
+  get: (r) => r.result.endToEndRate,
+  higherIsBetter: true,
+};
 const drain: Figure = {
   name: 'drain msgs/s',
   get: (r) => r.result.drainRate,
   higherIsBetter: true,
 };
+
+/** A request/reply scenario: 128 B requests, one responder process with prefetch 64. */
+function rpc(
+  id: string,
+  title: string,
+  callers: number,
+  roundTrips: number,
+  warmup: number,
+  noDelay: boolean,
+): Scenario {
+  return {
+    id,
+    title,
+    spec: { ...base, messages: roundTrips, size: 128, prefetch: 64 },
+    rpc: { callers, responders: 1, warmup, noDelay },
+    figures: [roundTripRate, p50, p99, cpu, clientCpu],
+  };
+}
 
 export const SCENARIOS: Scenario[] = [
   { id: 'a', title: '1p/1c 1 KB', spec: base, figures: [publish, e2e, p99, cpu, clientCpu] },
@@ -207,6 +236,24 @@ export const SCENARIOS: Scenario[] = [
     spec: { ...base, messages: 50_000, tx: 10 },
     figures: [{ ...e2e, name: 'committed msgs/s' }, cpu, clientCpu],
   },
+  // Requests non-persistent on a non-durable queue, the usual RPC setup; see bench/README.md.
+  rpc('rpc1', 'request/reply, 1 caller, direct reply-to, 128 B', 1, 20_000, 1000, true),
+  rpc(
+    'rpc32',
+    'request/reply, 32 in flight on one caller channel, direct reply-to, 128 B',
+    32,
+    100_000,
+    2000,
+    true,
+  ),
+  rpc(
+    'rpc1-nagle',
+    "request/reply as rpc1 on amqplib's default sockets (Nagle on)",
+    1,
+    400,
+    50,
+    false,
+  ),
   {
     id: 'e10m',
     title: 'backlog 10M 1 KB',

@@ -2,63 +2,12 @@
 // publish and consume each other's messages through Baton. The .py scripts live next to this
 // file in the source tree and take the broker's port as their first argument.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { connect, startBroker } from '../helpers/server.js';
-
-const PYTHON = '/usr/bin/python3';
-const scriptDir = fileURLToPath(new URL('../../../test/interop/', import.meta.url));
-
-/** Why pika cannot be used here, or undefined when `import pika` works. */
-const pikaMissing: string | undefined = (() => {
-  const r = spawnSync(PYTHON, ['-c', 'import pika; print(pika.__version__)'], {
-    encoding: 'utf8',
-  });
-  if (r.error) return `${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`;
-  return undefined;
-})();
-
-function needPika(t: TestContext): boolean {
-  if (pikaMissing === undefined) return true;
-  const why = `python3-pika not installed: ${pikaMissing} (apt-get install python3-pika)`;
-  process.stderr.write(`\n*** SKIPPED pika interop: ${why} ***\n`);
-  t.diagnostic(why);
-  t.skip(why);
-  return false;
-}
-
-/** Run one interop script; resolves with its stdout split into parsed JSON lines. */
-function runPy(t: TestContext, script: string, args: Array<string | number>): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      PYTHON,
-      [`${scriptDir}${script}`, ...args.map(String)],
-      { cwd: scriptDir, timeout: 20000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(
-            new Error(`${script} failed: ${err.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`),
-          );
-          return;
-        }
-        resolve(
-          stdout
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => JSON.parse(l) as unknown),
-        );
-      },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-  });
-}
+import { lacksPythonModule, runPythonScript as runPy } from '../helpers/python.js';
 
 void test('pika publishes 500 persistent messages with confirms; amqplib consumes them all', async (t) => {
-  if (!needPika(t)) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const { url, port } = await startBroker(t);
   const [summary] = await runPy(t, 'pika_publish_confirms.py', [port, 'from_pika', 500]);
   assert.deepEqual(summary, { published: 500, confirmed: 500 });
@@ -89,7 +38,7 @@ void test('pika publishes 500 persistent messages with confirms; amqplib consume
 });
 
 void test('amqplib publishes with headers and properties; pika basic_consume with manual ack sees them', async (t) => {
-  if (!needPika(t)) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const { url, port } = await startBroker(t);
   const conn = await connect(t, url);
   const ch = await conn.createConfirmChannel();
@@ -180,7 +129,7 @@ void test('amqplib publishes with headers and properties; pika basic_consume wit
 });
 
 void test('pika basic_get: message_count counts down, a rejected message returns redelivered, then get-empty', async (t) => {
-  if (!needPika(t)) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const { url, port } = await startBroker(t);
   const conn = await connect(t, url);
   const ch = await conn.createConfirmChannel();
@@ -231,7 +180,7 @@ void test('pika basic_get: message_count counts down, a rejected message returns
 });
 
 void test('pika exchange_declare + queue_bind topic routing; amqplib publishes through the same bindings', async (t) => {
-  if (!needPika(t)) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const { url, port } = await startBroker(t);
   const [out] = (await runPy(t, 'pika_topic.py', [port, 'pika_topic'])) as Array<{
     routes: Record<string, string[]>;

@@ -4,6 +4,7 @@ import json
 import sys
 
 import pika
+from pika.exceptions import ChannelClosedByBroker
 
 
 def connect(port):
@@ -16,6 +17,15 @@ def connect(port):
         blocked_connection_timeout=10,
     )
     return pika.BlockingConnection(params)
+
+
+def closed_by_broker(fn):
+    """[reply code, reply text] of the channel close that fn() caused, or None."""
+    try:
+        fn()
+    except ChannelClosedByBroker as e:
+        return [e.reply_code, e.reply_text]
+    return None
 
 
 def _plain(value):

@@ -8,9 +8,8 @@ with what it saw; RabbitMQ prints the same lines.
 import sys
 
 import pika
-from pika.exceptions import ChannelClosedByBroker
 
-from pika_common import connect, emit
+from pika_common import closed_by_broker, connect, emit
 
 
 def count(conn, queue):
@@ -18,14 +17,6 @@ def count(conn, queue):
     n = ch.queue_declare(queue=queue, passive=True).method.message_count
     ch.close()
     return n
-
-
-def closed_by_broker(fn):
-    try:
-        fn()
-    except ChannelClosedByBroker as e:
-        return [e.reply_code, e.reply_text]
-    return None
 
 
 def main():

@@ -6,59 +6,14 @@
 // port. RabbitMQ 3.10 prints the same lines (run a script by hand with port 5672 and a name
 // prefix). A missing module skips, or fails under BATON_REQUIRE_ALL=1.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { startBroker } from '../helpers/server.js';
-
-const PYTHON = '/usr/bin/python3';
-const scriptDir = fileURLToPath(new URL('../../../test/interop/', import.meta.url));
-
-function missing(module: string): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', `import ${module}`], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON}: ${r.error.message}`;
-  if (r.status !== 0) return r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`;
-  return undefined;
-}
-const why = { pika: missing('pika'), kombu: missing('kombu') };
-
-function need(t: TestContext, module: 'pika' | 'kombu'): boolean {
-  const m = why[module];
-  if (m === undefined) return true;
-  const reason = `python3-${module} not installed: ${m} (apt-get install python3-${module})`;
-  if (process.env.BATON_REQUIRE_ALL === '1') assert.fail(`required capability missing: ${reason}`);
-  process.stderr.write(`\n*** skipped: ${reason} ***\n`);
-  t.skip(`skipped: ${reason}`);
-  return false;
-}
+import { lacksPythonModule, runPythonScript } from '../helpers/python.js';
 
 /** Run one script against a fresh broker; resolves with its stdout's JSON lines. */
 async function runPy(t: TestContext, script: string, ...args: string[]): Promise<unknown[]> {
   const { port } = await startBroker(t);
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      PYTHON,
-      [`${scriptDir}${script}`, String(port), ...args],
-      { cwd: scriptDir, timeout: 30000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(
-            new Error(`${script} failed: ${err.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`),
-          );
-          return;
-        }
-        resolve(
-          stdout
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => JSON.parse(l) as unknown),
-        );
-      },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-  });
+  return runPythonScript(t, script, [port, ...args], 30000);
 }
 
 function death(queue: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -74,7 +29,7 @@ function death(queue: string, extra: Record<string, unknown> = {}): Record<strin
 }
 
 void test('pika: x-message-ttl and per-message expiration dead-letter in order, x-death as RabbitMQ writes it', async (t) => {
-  if (!need(t, 'pika')) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const lines = await runPy(t, 'pika_failures.py', 'ttl_dlx');
   const q = (body: string) => ({
     body,
@@ -97,7 +52,7 @@ void test('pika: x-message-ttl and per-message expiration dead-letter in order, 
 });
 
 void test('pika: x-max-length with drop-head, reject-publish and reject-publish-dlx under confirms', async (t) => {
-  if (!need(t, 'pika')) return;
+  if (lacksPythonModule(t, 'pika')) return;
   // A refused publish is nacked once and never acked: pika's BlockingChannel loses the
   // connection ("_CallbackResult was already set") on a second confirm for one publish.
   const lines = await runPy(t, 'pika_failures.py', 'max_length');
@@ -125,7 +80,7 @@ void test('pika: x-max-length with drop-head, reject-publish and reject-publish-
 });
 
 void test('pika: a quorum queue with x-delivery-limit 2 dead-letters after three deliveries, x-delivery-count counting', async (t) => {
-  if (!need(t, 'pika')) return;
+  if (lacksPythonModule(t, 'pika')) return;
   const [out] = await runPy(t, 'pika_failures.py', 'delivery_limit');
   assert.deepEqual(out, {
     seen: [
@@ -139,7 +94,7 @@ void test('pika: a quorum queue with x-delivery-limit 2 dead-letters after three
 });
 
 void test('kombu: Queue(message_ttl, expires, max_length, max_length_bytes, queue_arguments) and publish(expiration)', async (t) => {
-  if (!need(t, 'kombu')) return;
+  if (lacksPythonModule(t, 'kombu')) return;
   const lines = await runPy(t, 'kombu_failures.py');
   const dead = (body: object, queue: string, reason: string) => ({
     body,
