@@ -60,5 +60,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The client is a separate layer on amqplib: it must work against any AMQP broker.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['**/core/**', '**/store/**', '**/protocol/**', '**/cli/**', '**/server*'],
+        },
+      ],
+    },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

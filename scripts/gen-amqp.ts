@@ -367,6 +367,7 @@ function genProperties(spec: Spec, specName: string): string {
   const flag = (i: number): string => `0x${(0x8000 >>> i).toString(16)}`;
   const unused = ~props.reduce((m, _p, i) => m | (0x8000 >>> i), 0) & 0xfffe;
   const peeked = ['deliveryMode', 'priority', 'expiration', 'userId'];
+  const located = ['headers', 'replyTo'];
   /** Reads property `p` at `o` into `dst`, or only skips it when `dst` is ''. */
   const read = (p: Field, i: number, dst: string): string => {
     const L = [`  if ((flags & ${flag(i)}) !== 0) {`];
@@ -384,8 +385,9 @@ function genProperties(spec: Spec, specName: string): string {
         `    ${readLength.replace('\n', '\n  ')}`,
         '    if (o + n > e) throw truncated();',
       );
-      if (p.name === 'headers' && !dst)
-        L.push('    into.headersOffset = o;', '    into.headersLength = n;');
+      // Where these are, not their values: headers are decoded lazily, reply-to compared.
+      if (located.includes(p.name) && !dst)
+        L.push(`    into.${p.name}Offset = o;`, `    into.${p.name}Length = n;`);
       L.push(dst ? `    ${dst} = ${body};` : '', '    o += n;');
     }
     return [...L, '  }'].filter((l) => l !== '').join('\n');
@@ -470,6 +472,9 @@ export class PeekedProperties {
   /** Where the headers table's content (after its length) starts in the buffer; -1 if absent. */
   headersOffset = -1;
   headersLength = 0;
+  /** Where reply-to's bytes start in the buffer; -1 if absent. */
+  replyToOffset = -1;
+  replyToLength = 0;
 }
 
 /**
@@ -485,6 +490,8 @@ ${start}
   into.userId = undefined;
   into.headersOffset = -1;
   into.headersLength = 0;
+  into.replyToOffset = -1;
+  into.replyToLength = 0;
 ${each((p, i) => read(p, i, peeked.includes(p.name) ? `into.${p.name}` : ''))}
   if (o !== e) throw truncated();
   return into;

@@ -1,6 +1,7 @@
 import { Consumer, type ConsumeOptions } from './consumer.js';
 import type { ClientConnection } from './connection.js';
 import { DeadlineTimer } from './deadline-timer.js';
+import { REPLY_TO } from './direct-reply.js';
 import type { Delivery, QueueView } from './delivery.js';
 import {
   AccessRefusedError,
@@ -79,6 +80,8 @@ export class Session {
   readonly consumers = new Map<string, Consumer>();
   private nextTag = 1;
   private consumerCounter = 0;
+  /** The direct reply-to consumer (consume of amq.rabbitmq.reply-to), at most one. */
+  private replyConsumer: Consumer | undefined;
   /** Channel-wide unacked limit (AMQP qos global=true), 0 for none. */
   prefetch = 0;
   /** Limit given to consumers created from now on (AMQP qos global=false). */
@@ -128,6 +131,8 @@ export class Session {
   // ---- declarations -------------------------------------------------------------------
 
   declareQueue(name: string, options: QueueOptions, passive = false): QueueView {
+    // Direct reply-to names are probed, never created (as RabbitMQ).
+    if (name.startsWith(REPLY_TO)) return this.vhost.replies.probe(name);
     return this.vhost.declareQueue(name, options, this.connection, passive);
   }
 
@@ -266,11 +271,9 @@ export class Session {
   // ---- consuming ----------------------------------------------------------------------
 
   consume(queueName: string, options: ConsumeOptions = {}): Consumer {
+    const tag = this.consumerTag(options.tag);
+    if (queueName === REPLY_TO) return this.consumeReplies(tag, options);
     const queue = this.vhost.getQueue(queueName, this.connection);
-    let tag = options.tag ?? '';
-    if (tag === '') tag = `amq.ctag-${this.connection.id}.${++this.consumerCounter}`;
-    else if (this.consumers.has(tag))
-      throw new NotAllowedError(`attempt to reuse consumer tag '${tag}' on the same channel`);
     if (queue.consumers.some((c) => c.exclusive))
       throw new AccessRefusedError(
         `queue '${queue.name}' in vhost '${this.vhost.name}' has an exclusive consumer`,
@@ -286,6 +289,42 @@ export class Session {
     return consumer;
   }
 
+  private consumerTag(given: string | undefined): string {
+    if (given === undefined || given === '')
+      return `amq.ctag-${this.connection.id}.${++this.consumerCounter}`;
+    if (this.consumers.has(given))
+      throw new NotAllowedError(`attempt to reuse consumer tag '${given}' on the same channel`);
+    return given;
+  }
+
+  /**
+   * Direct reply-to: this session's reply endpoint and its no-ack consumer. Replies published
+   * to `replyAddress()` come to it until it is cancelled or the session closes.
+   */
+  private consumeReplies(tag: string, options: ConsumeOptions): Consumer {
+    // RabbitMQ's texts: clients match them.
+    if (options.noAck !== true)
+      throw new PreconditionFailedError('reply consumer cannot acknowledge');
+    if (this.replyConsumer !== undefined)
+      throw new PreconditionFailedError('reply consumer already set');
+    const endpoint = this.vhost.replies.open();
+    const consumer = new Consumer(this, endpoint, tag, { ...options, exclusive: false });
+    this.replyConsumer = consumer;
+    this.consumers.set(tag, consumer);
+    endpoint.addConsumer(consumer);
+    return consumer;
+  }
+
+  /**
+   * The address a request's `reply-to: amq.rabbitmq.reply-to` becomes on this session (the
+   * protocol rewrites the property). Without a reply consumer: 406, as RabbitMQ.
+   */
+  replyAddress(): string {
+    if (this.replyConsumer === undefined)
+      throw new PreconditionFailedError('fast reply consumer does not exist');
+    return this.replyConsumer.queue.name;
+  }
+
   /** Stop a consumer. Its unacked deliveries stay with the session (AMQP semantics). */
   cancel(tag: string): boolean {
     const consumer = this.consumers.get(tag);
@@ -297,6 +336,14 @@ export class Session {
   private detach(consumer: Consumer): void {
     consumer.cancelled = true;
     this.consumers.delete(consumer.tag);
+    if (consumer === this.replyConsumer) {
+      // Its address dies with it: later replies to it are unroutable (a new consume gets a
+      // new address, as RabbitMQ's).
+      this.replyConsumer = undefined;
+      consumer.queue.removeConsumer(consumer);
+      this.vhost.replies.close(consumer.queue);
+      return;
+    }
     if (consumer.queue.removeConsumer(consumer) && !consumer.queue.deleted) {
       this.vhost.deleteQueueNow(consumer.queue);
     }

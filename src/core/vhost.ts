@@ -24,6 +24,7 @@ import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
 import { DELAYED_TYPE, DelayedMessages, delayOf } from './delayed.js';
 import { applyRouted } from './apply.js';
+import { DirectReplies } from './direct-reply.js';
 import {
   claimIds,
   DedupCache,
@@ -51,6 +52,8 @@ export class VirtualHost {
   readonly definitions: Definitions;
   private readonly router: Router;
   private readonly deadLetters = new DeadLetters(this);
+  /** Direct reply-to endpoints (amq.rabbitmq.reply-to.…): routed to, never listed. */
+  readonly replies = new DirectReplies(this);
   /** Queues with x-message-deduplication: apply checks ids only while there are some. */
   private dedupQueues = 0;
 
@@ -479,7 +482,7 @@ export class VirtualHost {
     into.checkDedup = !byBroker;
     into.dedupExchange = ex.dedup;
     if (exchangeName === '') {
-      const q = this.queues.get(routingKey);
+      const q = this.queues.get(routingKey) ?? this.replies.get(routingKey);
       if (q !== undefined) into.queues.push(q);
     } else this.router.route(ex, into);
     const extra = this.broker.properties.senderKeys(message);
@@ -494,7 +497,7 @@ export class VirtualHost {
     const routingKey = into.routingKey;
     for (const key of [...keys.cc, ...keys.bcc]) {
       if (ex.name === '') {
-        const q = this.queues.get(key);
+        const q = this.queues.get(key) ?? this.replies.get(key);
         if (q !== undefined) into.queues.push(q);
         continue;
       }

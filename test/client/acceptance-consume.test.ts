@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deathsOf, openChannel, withDlq } from '../helpers/amqp-raw.js';
-import { gate, openClient, settlesWithin } from '../helpers/client.js';
+import { gate, openClient, settlesWithin } from '../helpers/client-acceptance.js';
 import { expectNothingFor, tick, until } from '../helpers/core.js';
 import { connect as amqpConnect, startBroker } from '../helpers/server.js';
 

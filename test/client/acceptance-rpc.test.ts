@@ -11,7 +11,7 @@ import {
   RequestTimeoutError,
   type Message,
 } from '../../src/client/index.js';
-import { gate, openClient } from '../helpers/client.js';
+import { gate, openClient } from '../helpers/client-acceptance.js';
 import { tick, until } from '../helpers/core.js';
 import { startBroker } from '../helpers/server.js';
 

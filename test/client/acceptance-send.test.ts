@@ -13,7 +13,7 @@ import {
   type Message,
 } from '../../src/client/index.js';
 import { openChannel } from '../helpers/amqp-raw.js';
-import { openClient } from '../helpers/client.js';
+import { openClient } from '../helpers/client-acceptance.js';
 import { until } from '../helpers/core.js';
 import { connect as amqpConnect, startBroker } from '../helpers/server.js';
 

@@ -24,7 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import amqp from 'amqplib';
 import { within } from '../helpers/amqp-raw.js';
 import { startBrokerProcess, type BrokerProcess } from '../helpers/broker-process.js';
-import { openClient, settlesWithin, type Client } from '../helpers/client.js';
+import { openClient, settlesWithin, type Client } from '../helpers/client-acceptance.js';
 import { until } from '../helpers/core.js';
 
 const DEDUP = { 'x-message-deduplication': true, 'x-cache-size': 1_000_000 };

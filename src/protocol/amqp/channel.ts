@@ -8,11 +8,17 @@ import {
   PreconditionFailedError,
   UnexpectedFrameError,
 } from '../../core/errors.js';
+import { REPLY_TO } from '../../core/direct-reply.js';
 import { Message } from '../../core/message.js';
 import type { Session, SessionHandler } from '../../core/session.js';
 import type { AmqpConnection } from './connection.js';
 import { MethodId, type AmqpMethod } from './generated/methods.js';
-import { PeekedProperties, peekProperties } from './generated/properties.js';
+import {
+  decodeProperties,
+  encodeProperties,
+  PeekedProperties,
+  peekProperties,
+} from './generated/properties.js';
 import { encodeDelivery, encodeGetOk, encodeReturn } from './frame-writer.js';
 import { handleChannelMethod } from './channel-methods.js';
 import { ContentHeader, decodeContentHeader } from './frame-reader.js';
@@ -144,8 +150,11 @@ export class AmqpChannel implements SessionHandler {
   private completePublish(p: PendingPublish): void {
     this.publish = undefined;
     this.conn.published = true;
-    const props = p.properties!;
+    let props = p.properties!;
     const peek = peekProperties(props, 0, props.length, this.peeked);
+    // Direct reply-to: the request names this channel's reply endpoint.
+    if (peek.replyToLength === REPLY_TO.length && isReplyTo(props, peek.replyToOffset))
+      props = withReplyTo(props, this.session.replyAddress());
     if (peek.userId !== undefined && peek.userId !== this.conn.user)
       throw new PreconditionFailedError(
         `user_id property set to '${peek.userId}' but authenticated user was '${this.conn.user}'`,
@@ -326,3 +335,21 @@ function expiresAt(expiration: string): number {
 }
 
 const EMPTY = Buffer.alloc(0);
+const REPLY_TO_BYTES = Buffer.from(REPLY_TO);
+
+function isReplyTo(props: Buffer, offset: number): boolean {
+  return (
+    props.compare(
+      REPLY_TO_BYTES,
+      0,
+      REPLY_TO_BYTES.length,
+      offset,
+      offset + REPLY_TO_BYTES.length,
+    ) === 0
+  );
+}
+
+/** The same properties with another reply-to (a rare path: one decode and encode). */
+function withReplyTo(props: Buffer, replyTo: string): Buffer {
+  return encodeProperties({ ...decodeProperties(props, 0, props.length), replyTo });
+}

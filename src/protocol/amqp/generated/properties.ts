@@ -350,6 +350,9 @@ export class PeekedProperties {
   /** Where the headers table's content (after its length) starts in the buffer; -1 if absent. */
   headersOffset = -1;
   headersLength = 0;
+  /** Where reply-to's bytes start in the buffer; -1 if absent. */
+  replyToOffset = -1;
+  replyToLength = 0;
 }
 
 /**
@@ -370,6 +373,8 @@ export function peekProperties(b: Buffer, offset: number, length: number, into: 
   into.userId = undefined;
   into.headersOffset = -1;
   into.headersLength = 0;
+  into.replyToOffset = -1;
+  into.replyToLength = 0;
   if ((flags & 0x8000) !== 0) {
     if (o + 1 > e) throw truncated();
     n = b[o++]!;
@@ -411,6 +416,8 @@ export function peekProperties(b: Buffer, offset: number, length: number, into: 
     if (o + 1 > e) throw truncated();
     n = b[o++]!;
     if (o + n > e) throw truncated();
+    into.replyToOffset = o;
+    into.replyToLength = n;
     o += n;
   }
   if ((flags & 0x100) !== 0) {
