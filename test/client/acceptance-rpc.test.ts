@@ -81,10 +81,13 @@ void test('1,000 concurrent requests from two clients each get their own reply',
 
 void test('timeout: RequestTimeoutError; the late reply is ignored and resolves nothing else', async (t) => {
   const { url } = await startBroker(t);
+  // Opened in teardown before the clients close: a failing test must not leave the responder's
+  // handler blocked (close waits for running handlers).
+  const releaseSlow = gate();
+  t.after(releaseSlow.open);
   const { client: server } = await openClient(t, url);
   const { client, errors } = await openClient(t, url);
   await server.declareQueue('slow');
-  const releaseSlow = gate();
   let slowReplied = false;
   let handled = 0;
   const responder = await server.respond<{ name: string }, { echo: string }>(
@@ -101,6 +104,7 @@ void test('timeout: RequestTimeoutError; the late reply is ignored and resolves 
       if (msg.body.name === 'next') await until(() => slowReplied, 'the late reply sent');
       return { echo: msg.body.name };
     },
+    { concurrency: 2 },
   );
   await assert.rejects(client.request('slow', { name: 'slow' }, { timeoutMs: 300 }), (err) => {
     assert.ok(err instanceof RequestTimeoutError, `got ${String(err)}`);

@@ -119,17 +119,26 @@ void test('consume: stop() takes no new messages, waits for running handlers, le
     rest.push(m.body);
   });
   await eventually(() => assert.equal(rest.length, 50 - done));
-  assert.deepEqual([...started, ...rest].sort((a, b) => a - b), [...Array(50).keys()]);
+  assert.deepEqual(
+    [...started, ...rest].sort((a, b) => a - b),
+    [...Array(50).keys()],
+  );
 });
 
 void test('consume: a missing queue rejects (404); bad options are refused', async (t) => {
   const { url } = await startBroker(t);
   const client = await openClient(t, url);
-  await assert.rejects(client.consume('none', () => {}), (e: unknown) => {
-    assert.equal((e as { code?: number }).code, 404);
-    return true;
-  });
-  await assert.rejects(client.consume('none', () => {}, { concurrency: 0 }), InvalidOptionError);
+  await assert.rejects(
+    client.consume('none', () => {}),
+    (e: unknown) => {
+      assert.equal((e as { code?: number }).code, 404);
+      return true;
+    },
+  );
+  await assert.rejects(
+    client.consume('none', () => {}, { concurrency: 0 }),
+    InvalidOptionError,
+  );
   await assert.rejects(
     client.consume('none', () => {}, { concurency: 2 } as never),
     InvalidOptionError,
