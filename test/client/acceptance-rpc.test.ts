@@ -183,7 +183,7 @@ void test('typed queues: client.queue<Order>() sends, consumes, requests and res
     await tick();
     return { id: msg.body.id, total: msg.body.qty * msg.body.lines[0]!.price };
   });
-  const quote = (await quotes.request(order)) as { id: string; total: number };
+  const quote = await quotes.request<{ id: string; total: number }>(order);
   assert.deepEqual(quote, { id: 'o-1', total: 6 });
   await responder.stop();
 

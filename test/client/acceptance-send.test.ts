@@ -163,11 +163,11 @@ void test('a pluggable codec encodes every send and decodes every delivery', asy
     }),
     decode: (content, contentType) => {
       assert.equal(contentType, 'application/x-kv');
-      return Object.fromEntries(
+      return Object.fromEntries<string>(
         content
           .toString()
           .split(';')
-          .map((kv) => kv.split('=')),
+          .map((kv) => kv.split('=') as [string, string]),
       );
     },
   };
@@ -285,7 +285,7 @@ void test('a nacked publish (x-overflow reject-publish on a full queue) rejects 
   );
   assert.ok(settled.every((s) => s.status === 'rejected' && s.reason instanceof NackedError));
   assert.deepEqual(
-    (await getAll(ch, 'full')).map((m) => m.properties.messageId),
+    (await getAll(ch, 'full')).map((m) => String(m.properties.messageId)),
     ['kept-1', 'kept-2'],
   );
   // Room again: accepted again.
