@@ -32,6 +32,8 @@ export interface BrokerProcessOptions {
   dataDir?: string;
   /** Extra `baton serve` arguments. */
   args?: string[];
+  /** AMQP port; 0 (the default) for a free one. A restart passes the old one so clients find it again. */
+  amqpPort?: number;
   env?: NodeJS.ProcessEnv;
   /** Command and arguments put in front of `node main.js serve …` (e.g. ['fiu-run', '-x']). */
   wrapper?: string[];
@@ -63,7 +65,7 @@ export class BrokerProcess {
       cli,
       'serve',
       '--amqp-port',
-      '0',
+      String(o.amqpPort ?? 0),
       '--host',
       '127.0.0.1',
       '--data-dir',
