@@ -105,8 +105,9 @@ export class QueueConsumer implements Attachable, Consumer {
     const tag = this.tag;
     // Cancel first, so the broker sends nothing more while the running handlers finish.
     if (ch && tag) await ch.cancel(tag).catch(() => {});
-    while (this.running > 0 || this.backlog.length > 0)
-      await new Promise<void>((resolve) => this.idle.push(resolve));
+    // Fetched but not started: back to the queue now, for other consumers, in their order.
+    this.requeueBacklog();
+    while (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     this.ch = undefined;
     if (ch) await ch.close().catch(() => {});
     this.onStopped(this);
@@ -154,7 +155,11 @@ export class QueueConsumer implements Attachable, Consumer {
   }
 
   private delivered(m: amqp.ConsumeMessage, ch: amqp.Channel): void {
-    if (this.running < this.settings.concurrency) void this.run(m, ch);
+    // Sent before the broker saw our cancel: stopping starts no new handler.
+    if (this.stopping) {
+      this.backlog.push({ m, ch });
+      this.requeueBacklog();
+    } else if (this.running < this.settings.concurrency) void this.run(m, ch);
     else this.backlog.push({ m, ch });
   }
 
@@ -176,9 +181,20 @@ export class QueueConsumer implements Attachable, Consumer {
         // The channel closed under us; same as above.
       }
     }
-    const next = this.backlog.shift();
+    const next = this.stopping ? undefined : this.backlog.shift();
     if (next) void this.run(next.m, next.ch);
     else if (this.running === 0) for (const w of this.idle.splice(0)) w();
+  }
+
+  private requeueBacklog(): void {
+    for (const { m, ch } of this.backlog.splice(0)) {
+      if (ch !== this.ch) continue;
+      try {
+        ch.nack(m, false, true);
+      } catch {
+        // The channel closed: the broker has them back already.
+      }
+    }
   }
 
   /** The broker cancelled the consumer (queue deleted): report it and consume again later. */

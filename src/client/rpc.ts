@@ -21,6 +21,8 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
   /** Times published; a republish may meet a queue its owner has not re-declared yet. */
   publishes: number;
+  /** The channel it was last published on: a flush after 'drain' skips it there. */
+  sentOn: amqp.Channel | undefined;
 }
 
 /**
@@ -73,6 +75,7 @@ export class Requester implements Attachable {
         reject,
         timer,
         publishes: 0,
+        sentOn: undefined,
       };
       this.pending.set(correlationId, r);
       if (this.ch && !this.waitingDrain) this.publish(this.ch, r);
@@ -137,12 +140,13 @@ export class Requester implements Attachable {
   private flush(ch: amqp.Channel): void {
     for (const r of this.pending.values()) {
       if (this.ch !== ch || this.waitingDrain) return;
-      this.publish(ch, r);
+      if (r.sentOn !== ch) this.publish(ch, r);
     }
   }
 
   private publish(ch: amqp.Channel, r: PendingRequest): void {
     r.publishes++;
+    r.sentOn = ch;
     try {
       if (!ch.publish('', r.queue, r.content, r.options)) this.waitingDrain = true;
     } catch (err) {

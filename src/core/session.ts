@@ -103,6 +103,12 @@ export class Session {
   private syncCovers = 0;
   private syncAcks = 0;
   private confirmsFailedTold = false;
+  /**
+   * A publish since the last sync wait began wrote to the store. Without one the confirm need
+   * not wait for a sync (another session's fsync, say): a transient publish is confirmed once
+   * its queues hold it, as RabbitMQ does — an RPC's reply can otherwise overtake its ack.
+   */
+  private needsSync = false;
   // ---- transactions (src/core/transaction.ts) ----
   /** Set by `selectTx`: the session is transactional for good. */
   private tx: Transaction | undefined;
@@ -227,6 +233,7 @@ export class Session {
       if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
       else if (r.rejected !== undefined) this.handler.refused?.(seq, queueFull(r.rejected));
       else this.lastAccepted = seq;
+      if (r.journaled) this.needsSync = true;
       this.armConfirm();
     } else if (r.failed !== undefined) throw r.failed;
     return r;
@@ -245,6 +252,8 @@ export class Session {
     this.waitingForSync = true;
     this.syncCovers = this.publishSeq;
     this.syncAcks = this.lastAccepted;
+    if (!this.needsSync && !this.confirmsFailedTold) return this.onSynced(undefined);
+    this.needsSync = false;
     this.vhost.broker.afterSync(this.onSynced);
   };
 

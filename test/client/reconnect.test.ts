@@ -20,7 +20,10 @@ const FAST = { initialDelayMs: 20, maxDelayMs: 200 };
 /** A TCP proxy to the broker whose connections a test can cut (no AMQP close, just gone). */
 async function cuttableProxy(t: TestContext, target: number) {
   const sockets = new Set<Socket>();
+  let refusing = false;
   const server = createServer((client) => {
+    // Away: a new connection is dropped at once (a race-free "broker unreachable").
+    if (refusing) return void client.destroy();
     const upstream = netConnect({ host: '127.0.0.1', port: target });
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -44,6 +47,9 @@ async function cuttableProxy(t: TestContext, target: number) {
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     cut: () => {
       for (const s of sockets) s.destroy();
+    },
+    refuse: (on: boolean) => {
+      refusing = on;
     },
   };
 }
@@ -157,14 +163,13 @@ void test('reconnect: close() while the broker is away rejects pending sends wit
   const proxy = await cuttableProxy(t, broker.port);
   const client = await clientConnect(proxy.url, { reconnect: FAST });
   await client.declareQueue('x');
-  // Keep it away: every reconnect attempt is cut at once.
-  let away = true;
-  client.on('reconnecting', () => away && proxy.cut());
+  // Keep it away: every reconnect attempt is dropped at once.
+  proxy.refuse(true);
   proxy.cut();
   await eventually(() => assert.equal(client.connected, false));
   const pending = client.send('x', 1);
   await client.close();
-  away = false;
+  proxy.refuse(false);
   await assert.rejects(pending, ClientClosedError);
   await assert.rejects(client.send('x', 2), ClientClosedError);
 });

@@ -128,44 +128,39 @@ void test('rabbitmq-client: RPC failure modes (setup 404, timeout, channel error
 
 // RPCClient({ confirm: true }) files a request as pending only once its publish is confirmed
 // and drops a reply that comes first. RabbitMQ confirms a transient publish as soon as its
-// queues took it, long before a reply can come back; Baton confirms it after the journal's next
-// sync, which other producers' persistent messages keep busy, so replies are lost
-// (/work/notes/reply-to-bugs.md BUG 1 when this was written).
-void test(
-  'rabbitmq-client: RPCClient({ confirm: true }) while persistent messages are being synced',
-  { todo: 'a transient publish is confirmed only after the journal syncs other publishes' },
-  async (t) => {
-    if (!need(t, rabbitmqClient)) return;
-    const { url, name, onClose } = await target(t);
-    const busy = name('rc-busy-durable');
-    const bg = await connect(t, url);
-    const bch = await bg.createConfirmChannel();
-    await bch.assertQueue(busy, { durable: true });
-    let stop = false;
-    const background = (async () => {
-      while (!stop) {
-        for (let i = 0; i < 20; i++)
-          bch.sendToQueue(busy, Buffer.alloc(1000), { persistent: true });
-        await bch.waitForConfirms();
-      }
-      await bch.deleteQueue(busy);
-    })();
-    onClose(() => ((stop = true), background));
+// queues took it, long before a reply can come back; so does Baton (it once waited for the
+// journal's next sync, which other producers' persistent messages kept busy, and replies were
+// lost).
+void test('rabbitmq-client: RPCClient({ confirm: true }) while persistent messages are being synced', async (t) => {
+  if (!need(t, rabbitmqClient)) return;
+  const { url, name, onClose } = await target(t);
+  const busy = name('rc-busy-durable');
+  const bg = await connect(t, url);
+  const bch = await bg.createConfirmChannel();
+  await bch.assertQueue(busy, { durable: true });
+  let stop = false;
+  const background = (async () => {
+    while (!stop) {
+      for (let i = 0; i < 20; i++) bch.sendToQueue(busy, Buffer.alloc(1000), { persistent: true });
+      await bch.waitForConfirms();
+    }
+    await bch.deleteQueue(busy);
+  })();
+  onClose(() => ((stop = true), background));
 
-    const rabbit = new rabbitmqClient.Connection(url);
-    onClose(() => rabbit.close());
-    const queue = name('rc-rpc-confirm');
-    const server = rabbit.createConsumer(
-      { queue, queueOptions: { exclusive: true } },
-      async (_req, reply) => reply('pong'),
-    );
-    onClose(() => server.close());
-    await once(server, 'ready');
-    const client = rabbit.createRPCClient({ confirm: true, timeout: 2000 });
-    onClose(() => client.close());
-    for (let i = 0; i < 20; i++) assert.equal((await client.send(queue, 'ping')).body, 'pong');
-  },
-);
+  const rabbit = new rabbitmqClient.Connection(url);
+  onClose(() => rabbit.close());
+  const queue = name('rc-rpc-confirm');
+  const server = rabbit.createConsumer(
+    { queue, queueOptions: { exclusive: true } },
+    async (_req, reply) => reply('pong'),
+  );
+  onClose(() => server.close());
+  await once(server, 'ready');
+  const client = rabbit.createRPCClient({ confirm: true, timeout: 2000 });
+  onClose(() => client.close());
+  for (let i = 0; i < 20; i++) assert.equal((await client.send(queue, 'ping')).body, 'pong');
+});
 
 void test('rabbitmq-client: RPCClient against an amqplib responder on another connection', async (t) => {
   if (!need(t, rabbitmqClient)) return;
