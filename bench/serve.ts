@@ -15,6 +15,11 @@ export function spawnServe(cli: string, dataDir: string, extra: string[] = []): 
       dataDir,
       '--ready-fd',
       '3',
+      // Metrics and the management API on, as in production; free ports so runs never collide.
+      '--http-port',
+      '0',
+      '--prometheus-port',
+      '0',
       ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },

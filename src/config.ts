@@ -9,6 +9,11 @@ export interface Config {
   store: 'journal' | 'memory';
   host: string;
   amqpPort: number;
+  /** Management HTTP API and dashboard; 'off' for none. */
+  httpPort: number | 'off';
+  /** Prometheus /metrics; 'off' for none. */
+  prometheusPort: number | 'off';
+  logFormat: 'text' | 'json';
   segmentSize: number;
   bodyBudget: number;
   consumerTimeout: number;
@@ -24,7 +29,7 @@ export interface Config {
   controlSocket: string;
 }
 
-type Kind = 'string' | 'port' | 'int' | 'number' | 'enum' | 'bool';
+type Kind = 'string' | 'port' | 'port-or-off' | 'int' | 'number' | 'enum' | 'bool';
 interface Option {
   key: keyof Config;
   flag: string;
@@ -71,6 +76,22 @@ export const OPTIONS: readonly Option[] = [
     kind: 'port',
     default: 5672,
     help: 'AMQP 0-9-1 port (0 picks a free port)',
+  },
+  {
+    key: 'httpPort',
+    flag: '--http-port',
+    env: 'BATON_HTTP_PORT',
+    kind: 'port-or-off',
+    default: 15672,
+    help: "Management HTTP API and dashboard port (0 picks a free port, 'off' for none)",
+  },
+  {
+    key: 'prometheusPort',
+    flag: '--prometheus-port',
+    env: 'BATON_PROMETHEUS_PORT',
+    kind: 'port-or-off',
+    default: 15692,
+    help: "Prometheus /metrics port (0 picks a free port, 'off' for none)",
   },
   {
     key: 'segmentSize',
@@ -172,6 +193,15 @@ export const OPTIONS: readonly Option[] = [
     help: 'Log level',
   },
   {
+    key: 'logFormat',
+    flag: '--log-format',
+    env: 'BATON_LOG_FORMAT',
+    kind: 'enum',
+    values: ['text', 'json'],
+    default: 'text',
+    help: 'text: one readable line per event; json: one JSON object per line',
+  },
+  {
     key: 'recoverSkipCorrupt',
     flag: '--recover-skip-corrupt',
     env: 'BATON_RECOVER_SKIP_CORRUPT',
@@ -269,6 +299,9 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
 
 function parse(o: Option, raw: string, source: string): string | number | boolean {
   switch (o.kind) {
+    case 'port-or-off':
+      if (raw.trim() === 'off') return 'off';
+      return parse({ ...o, kind: 'port' }, raw, source);
     case 'bool':
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;

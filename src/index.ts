@@ -39,7 +39,8 @@ export interface EmbeddedBroker {
 
 /**
  * Starts a broker in this process. Defaults differ from `baton serve` where an embedded
- * broker wants them to: it listens on 127.0.0.1, on a free port (`amqpPort` 0), logs nothing
+ * broker wants them to: it listens on 127.0.0.1, on a free AMQP port (`amqpPort` 0) and no
+ * HTTP or Prometheus port (`httpPort`/`prometheusPort` 'off'; pass 0 for free ones), logs nothing
  * (`logLevel` 'silent'), and keeps its journal in a fresh temp dir unless `dataDir` is given.
  * Every other option is `baton serve`'s (see the README's table).
  */
@@ -50,6 +51,8 @@ export async function startBroker(options: Partial<Config> = {}): Promise<Embedd
     ...defaultConfig(),
     host: '127.0.0.1',
     amqpPort: 0,
+    httpPort: 'off',
+    prometheusPort: 'off',
     logLevel: 'silent',
     ...options,
     dataDir,

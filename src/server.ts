@@ -8,6 +8,7 @@ import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
 import { controlAdapter } from './protocol/control/listener.js';
+import { managementAdapter } from './protocol/http/management.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
 export class Server {
@@ -15,12 +16,18 @@ export class Server {
   readonly logger: Logger;
   readonly adapters: ProtocolAdapter[];
   /** Bound ports by adapter name, useful when a port was given as 0. */
-  readonly ports = new Map<string, number>();
+  readonly ports: Map<string, number>;
   /** The control socket's path (`baton redrive` talks to it); undefined when there is none. */
   controlSocket: string | undefined = undefined;
   private stopping: Promise<void> | undefined;
 
-  private constructor(broker: Broker, logger: Logger, adapters: ProtocolAdapter[]) {
+  private constructor(
+    broker: Broker,
+    logger: Logger,
+    adapters: ProtocolAdapter[],
+    ports: Map<string, number>,
+  ) {
+    this.ports = ports;
     this.broker = broker;
     this.logger = logger;
     this.adapters = adapters;
@@ -102,13 +109,16 @@ export class Server {
         maxMessageSize: config.maxMessageSize,
       }),
     ];
+    const ports = new Map<string, number>();
+    if (config.httpPort !== 'off')
+      adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports }));
     const control = controlSocketPath(config);
     if (control !== undefined) adapters.push(controlAdapter({ path: control }));
     else if (config.controlSocket !== 'off')
       logger.info(
         "no control socket with the memory store: pass --control-socket PATH for 'baton redrive'",
       );
-    const server = new Server(broker, logger, adapters);
+    const server = new Server(broker, logger, adapters, ports);
     broker.onStoreStall = (err) => {
       if (err !== undefined)
         logger.error(

@@ -14,6 +14,7 @@ import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
+import { Users } from './users.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
 
@@ -60,6 +61,10 @@ export class Broker {
   readonly alarms = new Alarms();
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
+  /** Who may log in; every protocol door asks here. */
+  readonly users = new Users();
+  /** When the broker opened (ms since the epoch), for uptime. */
+  readonly startedAt = Date.now();
   recovery: RecoveryStats | undefined;
   /** Bytes of message bodies held in memory by queue entries, against the budget. */
   readonly bodies: BodyBudget;

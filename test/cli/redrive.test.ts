@@ -164,6 +164,10 @@ void test('control socket: mode 0600; bad input gets an error reply and never hu
     tempDir(t),
     '--amqp-port',
     '0',
+    '--http-port',
+    'off',
+    '--prometheus-port',
+    'off',
     '--control-socket',
     file,
   ]);

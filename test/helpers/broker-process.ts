@@ -72,6 +72,13 @@ export class BrokerProcess {
       this.dataDir,
       '--ready-fd',
       String(READY_FD),
+      // Fixed default ports would collide between parallel tests; a test that wants them passes 0.
+      '--http-port',
+      'off',
+      '--prometheus-port',
+      'off',
+      '--log-format',
+      'json',
       ...(o.args ?? []),
     ];
     const [cmd, ...pre] = o.wrapper ?? [];

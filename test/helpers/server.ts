@@ -27,6 +27,9 @@ export async function startBroker(
     ...defaultConfig(),
     host: '127.0.0.1',
     amqpPort: 0,
+    // Tests that want the management API or metrics pass 0 for a free port.
+    httpPort: 'off',
+    prometheusPort: 'off',
     segmentSize: 1024 * 1024,
     logLevel: 'silent',
     ...overrides,

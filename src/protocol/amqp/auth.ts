@@ -1,13 +1,13 @@
-import { isIP } from 'node:net';
 import { AccessRefusedError } from '../../core/errors.js';
+import type { Users } from '../../core/users.js';
 import { decodeFieldTable } from './field-table.js';
 
 /**
- * SASL PLAIN and AMQPLAIN. Until real users exist, the only account is guest/guest and, as
- * in RabbitMQ, it may log in only from a loopback address (judged by the peer address).
+ * SASL PLAIN and AMQPLAIN: decodes the response and asks the broker's users (core/users.ts).
  * Returns the user name or throws ACCESS_REFUSED (a connection error).
  */
 export function authenticate(
+  users: Users,
   mechanism: string,
   response: Buffer,
   remoteAddress: string | undefined,
@@ -34,19 +34,9 @@ export function authenticate(
       `authentication mechanism '${mechanism}' is not supported; use PLAIN or AMQPLAIN`,
     );
   }
-  if (user !== 'guest' || pass !== 'guest')
-    throw refused(`login was refused using authentication mechanism ${mechanism}`);
-  if (!isLoopback(remoteAddress)) throw refused(`user 'guest' can only connect via localhost`);
-  return user;
+  return users.authenticate(user, pass, remoteAddress, mechanism).name;
 }
 
 function refused(text: string): AccessRefusedError {
   return new AccessRefusedError(text, 'connection');
-}
-
-export function isLoopback(addr: string | undefined): boolean {
-  if (addr === undefined) return false;
-  if (addr === '::1') return true;
-  const v4 = addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-  return isIP(v4) === 4 && v4.startsWith('127.');
 }

@@ -123,7 +123,12 @@ export class Handshake {
       this.capabilities.consumerCancelNotify = c.consumer_cancel_notify === true;
       this.capabilities.connectionBlocked = c['connection.blocked'] === true;
     }
-    this.user = authenticate(mechanism, response, this.host.socket.remoteAddress);
+    this.user = authenticate(
+      this.host.broker.users,
+      mechanism,
+      response,
+      this.host.socket.remoteAddress,
+    );
     this.step = 'tune-ok';
     const o = this.host.options;
     this.host.sendMethod(0, MethodId.ConnectionTune, {

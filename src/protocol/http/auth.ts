@@ -1,0 +1,43 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { BatonError } from '../../core/errors.js';
+import type { HttpContext } from './context.js';
+import { sendProblem } from './problem.js';
+
+/**
+ * HTTP basic auth on /api, as RabbitMQ's management plugin: the same users as AMQP. A browser
+ * dashboard sends `x-baton-ui: 1` so a 401 does not pop up the browser's own login box.
+ */
+export function basicAuth(ctx: HttpContext) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = req.url;
+    if (!path.startsWith('/api/') && path !== '/api') return;
+    const header = req.headers.authorization;
+    const creds = header === undefined ? undefined : parseBasic(header);
+    if (creds === undefined) return refuse(reply, req, 'Not_Authorized');
+    try {
+      req.user = ctx.broker.users.authenticate(creds.user, creds.pass, req.socket.remoteAddress);
+    } catch (err) {
+      if (!(err instanceof BatonError)) throw err;
+      ctx.logger.warn(
+        { user: creds.user, peer: req.socket.remoteAddress, protocol: 'http' },
+        `HTTP login failed for user '${creds.user}' from ${req.socket.remoteAddress}: ${err.message}`,
+      );
+      return refuse(reply, req, err.message);
+    }
+  };
+}
+
+function refuse(reply: FastifyReply, req: FastifyRequest, why: string): FastifyReply {
+  if (req.headers['x-baton-ui'] === undefined)
+    reply.header('www-authenticate', 'Basic realm="Baton Management"');
+  return sendProblem(reply, 401, why, 'not_authorized');
+}
+
+function parseBasic(header: string): { user: string; pass: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (m === null) return undefined;
+  const text = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  if (i < 0) return undefined;
+  return { user: text.slice(0, i), pass: text.slice(i + 1) };
+}

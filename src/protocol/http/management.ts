@@ -1,0 +1,90 @@
+import type { AddressInfo } from 'node:net';
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Broker } from '../../core/broker.js';
+import type { ProtocolAdapter } from '../adapter.js';
+import { basicAuth } from './auth.js';
+import type { HttpContext } from './context.js';
+import { sendProblem, toProblem } from './problem.js';
+import { ROUTE_GROUPS } from './routes/index.js';
+
+export interface ManagementOptions {
+  host: string;
+  port: number;
+  /** The server's bound ports, filled as listeners start (shown by /api/overview). */
+  ports: ReadonlyMap<string, number>;
+}
+
+/** Largest request body (definitions imports, HTTP publishes); RabbitMQ's default is 20 MB. */
+export const MAX_BODY = 20_000_000;
+/** A request must arrive whole within this; a slow or stalled client is cut off. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** Builds the management app without listening (tests may inject into it). */
+export async function buildManagementApp(ctx: HttpContext): Promise<FastifyInstance> {
+  // Fastify's own logger only for its warnings; requests are not logged one by one.
+  const log: FastifyBaseLogger = ctx.logger.child({ protocol: 'http' }, { level: 'warn' });
+  const app = fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: 5_000,
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    // %2F in a path is RabbitMQ's default vhost ('/'): keep it one segment.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false },
+  });
+  // RabbitMQ reads every body as JSON whatever its content type (curl -d sends form type).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      const e = new Error(`request body is not JSON: ${(err as Error).message}`) as Error & {
+        statusCode: number;
+      };
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+  app.setErrorHandler((err, req, reply) => {
+    toProblem(err, reply);
+    if (reply.statusCode >= 500)
+      ctx.logger.error({ err, method: req.method, url: req.url }, 'management API request failed');
+    return reply;
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(
+      reply,
+      404,
+      `no such endpoint: ${req.method} ${req.url.split('?')[0]}`,
+      'Object Not Found',
+    ),
+  );
+  app.addHook('onRequest', basicAuth(ctx));
+  for (const group of ROUTE_GROUPS) group(app, ctx);
+  await app.ready();
+  return app;
+}
+
+/** The management HTTP API (and dashboard) as a listener server.ts starts and stops. */
+export function managementAdapter(options: ManagementOptions): ProtocolAdapter {
+  let app: FastifyInstance | undefined;
+  return {
+    name: 'http',
+    async start(broker: Broker, logger: Logger) {
+      app = await buildManagementApp({ broker, logger, ports: options.ports });
+      await app.listen({ host: options.host, port: options.port });
+      const a = app.server.address() as AddressInfo;
+      return { host: a.address, port: a.port };
+    },
+    async stop() {
+      await app?.close();
+      app = undefined;
+    },
+  };
+}
