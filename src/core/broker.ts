@@ -1,5 +1,11 @@
 import type { Spill } from '../store/spill.js';
-import type { MessageLocation, RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
+import type {
+  MessageLocation,
+  RecoveredMessage,
+  RecoveryStats,
+  Store,
+  StoreHealth,
+} from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
@@ -14,6 +20,7 @@ import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
+import { VhostStats } from './stats.js';
 import { Users } from './users.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
@@ -167,6 +174,18 @@ export class Broker {
     return v;
   }
 
+  /** The broker's counters: the sum over its vhosts (a fresh copy each call). */
+  stats(): VhostStats {
+    const sum = new VhostStats();
+    for (const v of this.vhosts.values()) sum.add(v.stats);
+    return sum;
+  }
+
+  /** The store's health for operators (metrics, the management API), if it reports one. */
+  storeHealth(): StoreHealth | undefined {
+    return this.store.health?.();
+  }
+
   /** Queue ids come from the store, so they never repeat across restarts (or, later, nodes). */
   allocateQueueId(): number {
     return this.store.allocateQueueId();
@@ -312,3 +331,4 @@ export class Broker {
 }
 
 export { DEFAULT_BODY_BUDGET };
+export type { StoreHealth };

@@ -7,6 +7,11 @@ export interface ConnectionInfo {
   user: string;
   remoteAddress?: string;
   protocol?: string;
+  /**
+   * Opened by the broker's own tools (the management API's sessions): left out of the
+   * connection and channel counts and listings.
+   */
+  internal?: boolean;
 }
 
 /** Who is on the other end: what permission checks, listings and logs need. */
@@ -16,6 +21,35 @@ export interface Principal {
   /** Peer address as the transport saw it ('' when there is none, e.g. in-process). */
   readonly remoteAddress: string;
   readonly protocol: string;
+}
+
+/**
+ * What a protocol tells listings (the management API) about one of its connections. Read only
+ * when asked: implementations compute each field on access, so keeping it costs nothing.
+ */
+export interface ConnectionDetails {
+  /** The wire protocol as RabbitMQ names it ('AMQP 0-9-1'). */
+  readonly protocol: string;
+  readonly peerHost: string;
+  readonly peerPort: number;
+  /** The local end (the listener's address and port). */
+  readonly host: string;
+  readonly port: number;
+  /** When the connection opened (ms since the epoch). */
+  readonly connectedAt: number;
+  /** What the client said about itself (AMQP start-ok client-properties). */
+  readonly clientProperties: Readonly<Record<string, unknown>>;
+  readonly frameMax: number;
+  readonly channelMax: number;
+  /** Negotiated heartbeat in seconds, 0 for none. */
+  readonly heartbeat: number;
+  readonly authMechanism: string;
+  readonly ssl: boolean;
+  /** Bytes received from and sent to the client so far. */
+  readonly recvOct: number;
+  readonly sendOct: number;
+  /** Not read from right now: a resource alarm or publisher flow control holds it. */
+  readonly blocked: boolean;
 }
 
 /**
@@ -32,6 +66,8 @@ export class ClientConnection {
   readonly sessions = new Set<Session>();
   readonly exclusiveQueues = new Set<Queue>();
   closed = false;
+  /** Counted in its vhost's connection and channel figures (not internal). */
+  readonly counted: boolean;
   /** The queue whose backlog is holding this connection's publishers back, if any. */
   throttledBy: Queue | undefined = undefined;
   /** Installed by the protocol: stop (true) or resume (false) reading from the client. */
@@ -41,6 +77,8 @@ export class ClientConnection {
    * this connection closed; tell the client why and close. Without one, it is closed at once.
    */
   onCloseRequest: ((code: number, reason: string) => void) | undefined = undefined;
+  /** Installed by the protocol: what listings show about this connection. */
+  details: ConnectionDetails | undefined = undefined;
 
   constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
     this.broker = broker;
@@ -53,11 +91,14 @@ export class ClientConnection {
       remoteAddress: info.remoteAddress ?? '',
       protocol: info.protocol ?? '',
     };
+    this.counted = info.internal !== true;
+    if (this.counted) vhost.stats.connectionsOpened++;
   }
 
   openSession(handler: SessionHandler, options?: SessionOptions): Session {
     const s = new Session(this, this.vhost, handler, options);
     this.sessions.add(s);
+    if (this.counted) this.vhost.stats.channelsOpened++;
     return s;
   }
 
@@ -97,5 +138,6 @@ export class ClientConnection {
       if (!q.deleted) this.vhost.deleteQueueNow(q);
     }
     this.broker.connections.delete(this);
+    if (this.counted) this.vhost.stats.connectionsClosed++;
   }
 }
