@@ -63,7 +63,7 @@ async function topology(t: TestContext, api: Api) {
   return { conn, ch, confirm };
 }
 
-test('GET /api/overview has RabbitMQ’s totals, listeners and product fields', async (t) => {
+void test('GET /api/overview has RabbitMQ’s totals, listeners and product fields', async (t) => {
   const api = await startApi(t);
   await topology(t, api);
   const o = await api.json('/api/overview');
@@ -91,7 +91,7 @@ test('GET /api/overview has RabbitMQ’s totals, listeners and product fields', 
   assert.ok('queue_declared' in (o.churn_rates as Json));
 });
 
-test('columns projects dotted paths as RabbitMQ (what rabbitmqadmin show overview asks)', async (t) => {
+void test('columns projects dotted paths as RabbitMQ (what rabbitmqadmin show overview asks)', async (t) => {
   const api = await startApi(t);
   const o = await api.json(
     '/api/overview?columns=rabbitmq_version,cluster_name,queue_totals.messages,object_totals.queues',
@@ -106,7 +106,7 @@ test('columns projects dotted paths as RabbitMQ (what rabbitmqadmin show overvie
   assert.deepEqual(o.object_totals, { queues: 0 });
 });
 
-test('nodes, whoami, extensions and cluster-name', async (t) => {
+void test('nodes, whoami, extensions and cluster-name', async (t) => {
   const api = await startApi(t);
   const nodes = await api.list('/api/nodes');
   assert.equal(nodes.length, 1);
@@ -135,7 +135,7 @@ test('nodes, whoami, extensions and cluster-name', async (t) => {
   assert.deepEqual(await api.json('/api/cluster-name'), { name: 'baton' });
 });
 
-test('vhosts, users and permissions', async (t) => {
+void test('vhosts, users and permissions', async (t) => {
   const api = await startApi(t);
   await topology(t, api);
   const vhosts = await api.list('/api/vhosts');
@@ -164,7 +164,7 @@ test('vhosts, users and permissions', async (t) => {
   assert.equal((await api.get('/api/permissions/nope/guest')).status, 404);
 });
 
-test('connections, channels and consumers show the amqplib client as RabbitMQ does', async (t) => {
+void test('connections, channels and consumers show the amqplib client as RabbitMQ does', async (t) => {
   const api = await startApi(t);
   await topology(t, api);
   const conns = await api.list('/api/connections');
@@ -224,7 +224,7 @@ test('connections, channels and consumers show the amqplib client as RabbitMQ do
   assert.equal((await api.get('/api/consumers/nope')).status, 404);
 });
 
-test('DELETE /api/connections/{name} closes the client with 320 CONNECTION_FORCED and X-Reason', async (t) => {
+void test('DELETE /api/connections/{name} closes the client with 320 CONNECTION_FORCED and X-Reason', async (t) => {
   const api = await startApi(t);
   const conn = await connect(t, api.amqpUrl);
   const closed = new Promise<Error>((resolve) => conn.once('close', (err: Error) => resolve(err)));
@@ -240,7 +240,7 @@ test('DELETE /api/connections/{name} closes the client with 320 CONNECTION_FORCE
   await eventually(async () => assert.deepEqual(await api.list('/api/connections'), []));
 });
 
-test('exchanges: default exchange named "", amq.* built-ins, one by name, bindings by end', async (t) => {
+void test('exchanges: default exchange named "", amq.* built-ins, one by name, bindings by end', async (t) => {
   const api = await startApi(t);
   await topology(t, api);
   const xs = await api.list('/api/exchanges/%2F?columns=name,type');
@@ -281,7 +281,7 @@ test('exchanges: default exchange named "", amq.* built-ins, one by name, bindin
   assert.equal((await api.list('/api/exchanges')).length, 7);
 });
 
-test('queues: counts, type, arguments, consumers; reply-to endpoints unlisted', async (t) => {
+void test('queues: counts, type, arguments, consumers; reply-to endpoints unlisted', async (t) => {
   const api = await startApi(t);
   const { ch } = await topology(t, api);
   // A direct reply-to consumer opens an endpoint queue: never listed.
@@ -326,7 +326,7 @@ test('queues: counts, type, arguments, consumers; reply-to endpoints unlisted', 
   assert.equal((await api.json(`/api/queues/%2F/${quorum.queue}`)).type, 'quorum');
 });
 
-test('bindings: implicit default-exchange ones, properties_key as RabbitMQ', async (t) => {
+void test('bindings: implicit default-exchange ones, properties_key as RabbitMQ', async (t) => {
   const api = await startApi(t);
   await topology(t, api);
   const all = await api.list('/api/bindings/%2F');
@@ -350,7 +350,7 @@ test('bindings: implicit default-exchange ones, properties_key as RabbitMQ', asy
   assert.equal((await api.list('/api/bindings')).length, 4);
 });
 
-test('sort, sort_reverse, page, page_size, name, use_regex and disable_stats', async (t) => {
+void test('sort, sort_reverse, page, page_size, name, use_regex and disable_stats', async (t) => {
   const api = await startApi(t);
   const conn = await connect(t, api.amqpUrl);
   const ch = await conn.createChannel();
@@ -398,7 +398,7 @@ test('sort, sort_reverse, page, page_size, name, use_regex and disable_stats', a
   assert.equal(bare.messages, 2);
 });
 
-test('health checks and the aliveness test', async (t) => {
+void test('health checks and the aliveness test', async (t) => {
   const api = await startApi(t);
   const ok = { status: 200, body: { status: 'ok' } };
   assert.deepEqual(await api.get('/api/health/checks/alarms'), ok);
@@ -428,7 +428,7 @@ test('health checks and the aliveness test', async (t) => {
   assert.deepEqual(await api.list('/api/connections'), [], 'its session is gone');
 });
 
-test('reads need credentials: 401 without, problem JSON for unknown objects', async (t) => {
+void test('reads need credentials: 401 without, problem JSON for unknown objects', async (t) => {
   const api = await startApi(t);
   const res = await fetch(`http://127.0.0.1:${api.port}/api/queues`);
   assert.equal(res.status, 401);
