@@ -324,6 +324,15 @@ void test('queues: counts, type, arguments, consumers; reply-to endpoints unlist
     arguments: { 'x-queue-type': 'quorum' },
   });
   assert.equal((await api.json(`/api/queues/%2F/${quorum.queue}`)).type, 'quorum');
+  const mine = await ch.assertQueue('', { exclusive: true });
+  const excl = await api.json(`/api/queues/%2F/${encodeURIComponent(mine.queue)}`);
+  assert.equal(excl.exclusive, true);
+  const [conn] = await api.list('/api/connections');
+  assert.deepEqual(excl.owner_pid_details, {
+    name: conn!.name,
+    peer_host: '127.0.0.1',
+    peer_port: conn!.peer_port,
+  });
 });
 
 void test('bindings: implicit default-exchange ones, properties_key as RabbitMQ', async (t) => {
@@ -345,6 +354,15 @@ void test('bindings: implicit default-exchange ones, properties_key as RabbitMQ'
   const between = await api.list('/api/bindings/%2F/e/orders.x/q/orders');
   assert.equal(between.length, 2);
   assert.equal((await api.list('/api/bindings/%2F/e/amq.default/q/idle')).length, 1);
+  const one = await api.json(
+    `/api/bindings/%2F/e/orders.x/q/orders/${encodeURIComponent(String(withArgs.properties_key))}`,
+  );
+  assert.deepEqual(one.arguments, { tag: 'a' });
+  assert.equal(
+    (await api.json('/api/bindings/%2F/e/orders.x/q/orders/order.*')).routing_key,
+    'order.*',
+  );
+  assert.equal((await api.get('/api/bindings/%2F/e/orders.x/q/orders/other')).status, 404);
   assert.equal((await api.get('/api/bindings/%2F/e/orders.x/q/nope')).status, 404);
   assert.equal((await api.get('/api/bindings/nope')).status, 404);
   assert.equal((await api.list('/api/bindings')).length, 4);
