@@ -4,6 +4,7 @@ import { bindingRoutes } from './bindings.js';
 import { connectionRoutes } from './connections.js';
 import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
+import { journalRoutes } from './journal.js';
 import { overviewRoutes } from './overview.js';
 import { queueRoutes } from './queues.js';
 import { userRoutes } from './users.js';
@@ -28,6 +29,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   queueRoutes,
   bindingRoutes,
   healthRoutes,
+  journalRoutes,
   queueWriteRoutes,
   exchangeWriteRoutes,
   bindingWriteRoutes,
