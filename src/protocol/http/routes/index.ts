@@ -9,6 +9,12 @@ import { overviewRoutes } from './overview.js';
 import { queueRoutes } from './queues.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
+import { bindingWriteRoutes } from './binding-writes.js';
+import { definitionRoutes } from './definitions.js';
+import { exchangeWriteRoutes } from './exchange-writes.js';
+import { publishRoutes } from './publish.js';
+import { queueGetRoutes } from './queue-get.js';
+import { queueWriteRoutes } from './queue-writes.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -24,4 +30,10 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   bindingRoutes,
   healthRoutes,
   journalRoutes,
+  queueWriteRoutes,
+  exchangeWriteRoutes,
+  bindingWriteRoutes,
+  publishRoutes,
+  queueGetRoutes,
+  definitionRoutes,
 ];
