@@ -406,6 +406,10 @@ void test('sort, sort_reverse, page, page_size, name, use_regex and disable_stat
   const filtered = await api.json('/api/queues?page=1&name=a&columns=name');
   assert.deepEqual(filtered.items, [{ name: 'a2' }, { name: 'a4' }]);
   assert.equal(filtered.filtered_count, 2);
+  const paged = await api.json('/api/queues?pagination=true&page_size=2&columns=name');
+  assert.deepEqual(paged.items, [{ name: 'a2' }, { name: 'a4' }]);
+  assert.equal(paged.page, 1);
+  assert.equal(paged.page_count, 2);
   const regex = await api.json('/api/queues?page=1&name=%5E%5Bbc%5D&use_regex=true&columns=name');
   assert.deepEqual(regex.items, [{ name: 'b1' }, { name: 'c3' }]);
   assert.equal((await api.get('/api/queues?page=0')).status, 400);
