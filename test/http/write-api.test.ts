@@ -519,6 +519,14 @@ void test('definitions: export, delete everything, import restores queues, excha
   const conn0 = await connect(t, b.url);
   await assert.rejects((await conn0.createChannel()).checkQueue('fresh'), /404/);
   await a.json('DELETE', '/api/queues/%2F/clash');
+  // A persistent message published over HTTP is stored: it is there after the restart.
+  const sent = await a.json('POST', '/api/exchanges/%2F/events/publish', {
+    routing_key: 'order.kept',
+    payload: 'kept',
+    payload_encoding: 'string',
+    properties: { delivery_mode: 2 },
+  });
+  assert.deepEqual(sent, { routed: true });
 
   await b.restart();
   const after = (await b.api().json('GET', '/api/definitions')) as Record<string, unknown>;
@@ -530,7 +538,10 @@ void test('definitions: export, delete everything, import restores queues, excha
   const ch = await conn.createChannel();
   ch.publish('events', 'order.placed', Buffer.from('x'));
   await ch.assertQueue('orders', { durable: true, arguments: { 'x-max-length': 100 } });
-  assert.equal((await ch.checkQueue('orders')).messageCount, 1);
+  assert.equal((await ch.checkQueue('orders')).messageCount, 2);
+  const kept = await ch.get('orders', { noAck: true });
+  assert.ok(kept !== false);
+  assert.equal(kept.content.toString(), 'kept');
 });
 
 void test("definitions: RabbitMQ's own export imports when its users and permissions describe guest as it is", async (t) => {
