@@ -217,6 +217,7 @@ export class Session {
   publish(exchange: string, routingKey: string, message: Message, mandatory = false): Routed {
     const r = this.routed;
     this.vhost.route(exchange, routingKey, message, r);
+    if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     if (mandatory) r.returnTo = this;
     if (this.tx !== undefined) {
       // Routed now, applied at commit: the result reports nothing yet (no queues).
@@ -432,7 +433,7 @@ export class Session {
 
   /** nack/reject: requeue to the original position, or drop (dead-letter, with a DLX). */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? settleRequeue : settleReject);
+    this.settle(tag, multiple, requeue ? settleNackRequeue : settleReject);
   }
 
   /**
@@ -664,6 +665,10 @@ function settleReject(entry: QueueEntry): void {
 
 function settleRequeue(entry: QueueEntry): void {
   entry.queue.requeue(entry);
+}
+
+function settleNackRequeue(entry: QueueEntry): void {
+  entry.queue.requeue(entry, true);
 }
 
 function queueFull(q: Queue): ResourceError {
