@@ -34,6 +34,7 @@ import {
 } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
 import { TRACE_EXCHANGE, Tracer } from './trace.js';
+import { VhostStats } from './stats.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -60,6 +61,8 @@ export class VirtualHost {
   private dedupQueues = 0;
   /** Firehose and message-life log (src/core/trace.ts); off until switched on. */
   readonly tracer = new Tracer(this);
+  /** Message, connection and queue counters (management message_stats, Prometheus). */
+  readonly stats = new VhostStats();
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -107,6 +110,7 @@ export class VirtualHost {
       this.checkExclusive(existing, connection);
       this.checkEquivalent('queue', name, existing, options);
       existing.touch();
+      this.stats.queuesDeclared++;
       return existing;
     }
     if (name.startsWith('amq.'))
@@ -124,9 +128,12 @@ export class VirtualHost {
       name,
       options,
       owner,
+      this.stats,
       policy,
     );
     this.adopt(queue);
+    this.stats.queuesDeclared++;
+    this.stats.queuesCreated++;
     if (owner !== undefined) owner.exclusiveQueues.add(queue);
     if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
     return queue;
@@ -150,6 +157,7 @@ export class VirtualHost {
       d.name,
       options,
       undefined,
+      this.stats,
       policy,
     );
     this.adopt(q);
@@ -244,6 +252,7 @@ export class VirtualHost {
   deleteQueueNow(q: Queue): number {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
+    this.stats.queuesDeleted++;
     q.owner?.exclusiveQueues.delete(q);
     for (const c of [...q.consumers]) {
       q.removeConsumer(c);
