@@ -132,6 +132,28 @@ void test('trace log: requeue by nack, expiry, purge and unroutable returns are 
   ]);
   assert.deepEqual(await life('b'), ['published', 'routed', 'expired']);
   assert.deepEqual(await life('c'), ['published', 'returned']);
+
+  // A delayed exchange holds it, then routes it when due.
+  await ch.assertExchange('later', 'x-delayed-message', {
+    arguments: { 'x-delayed-type': 'direct' },
+  });
+  await ch.bindQueue('q', 'later', 'k');
+  await publishConfirmed(ch, 'later', 'k', 'd', { messageId: 'd', headers: { 'x-delay': 20 } });
+  await new Promise<void>((resolve) => {
+    void ch.consume('q', (m) => m && resolve(), { noAck: true });
+  });
+  const d = (await getJson(http, `${LIFE}d`)).body.events as Event[];
+  assert.deepEqual(
+    d.map((e) => [e.event, e.exchange ?? e.queue, e.queues ?? e.delayed_by ?? null]),
+    [
+      ['published', 'later', null],
+      ['routed', undefined, []],
+      ['routed', 'later', ['q']],
+      ['delivered', 'q', null],
+      ['acked', 'q', null],
+    ],
+  );
+  assert.deepEqual(d[1]!.delayed_by, ['later']);
 });
 
 void test('trace endpoints need tracing on (409); PUT /api/vhosts refuses what Baton cannot do; tracing is not kept across a restart', async (t) => {
