@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
 import { controlRequest } from '../../src/protocol/control/client.js';
+import { requireCapability } from '../helpers/broker-child.js';
 import { connect, startBroker } from '../helpers/server.js';
 import { GUEST, getJson, publishConfirmed, setTracing } from '../helpers/tracing.js';
 
@@ -214,5 +217,38 @@ void test('trace endpoints need tracing on (409); PUT /api/vhosts refuses what B
   const server = await b.restart();
   http = server.ports.get('http')!;
   assert.equal((await getJson(http, '/api/baton/trace/%2F')).status, 409);
+  assert.equal(server.broker.vhost('/').tracing, false);
+});
+
+void test('rabbitmqadmin declare vhost name=/ tracing=true|false switches tracing, as against RabbitMQ', async (t) => {
+  const admin = '/usr/bin/rabbitmqadmin';
+  if (requireCapability(t, existsSync(admin), `${admin} missing (apt-get install rabbitmq-server)`))
+    return;
+  const { server } = await startBroker(t, { httpPort: 0 });
+  const http = server.ports.get('http')!;
+  const run = (tracing: string): Promise<string> =>
+    new Promise((resolve, reject) =>
+      execFile(
+        '/usr/bin/python3',
+        [
+          admin,
+          '-H',
+          '127.0.0.1',
+          '-P',
+          String(http),
+          'declare',
+          'vhost',
+          'name=/',
+          `tracing=${tracing}`,
+        ],
+        { timeout: 30_000 },
+        (err, stdout, stderr) =>
+          err ? reject(new Error(`${err.message}: ${stderr}`)) : resolve(stdout),
+      ),
+    );
+  assert.match(await run('true'), /vhost declared/);
+  assert.equal(server.broker.vhost('/').tracing, true);
+  assert.equal((await getJson(http, '/api/baton/trace/%2F')).status, 200);
+  assert.match(await run('false'), /vhost declared/);
   assert.equal(server.broker.vhost('/').tracing, false);
 });
