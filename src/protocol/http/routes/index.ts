@@ -1,11 +1,31 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
-import { traceRoutes } from './trace.js';
-import { vhostsWrite } from './vhosts-write.js';
+import { bindingRoutes } from './bindings.js';
+import { connectionRoutes } from './connections.js';
+import { exchangeRoutes } from './exchanges.js';
+import { healthRoutes } from './health.js';
 import { journalRoutes } from './journal.js';
+import { overviewRoutes } from './overview.js';
+import { queueRoutes } from './queues.js';
+import { traceRoutes } from './trace.js';
+import { userRoutes } from './users.js';
+import { vhostRoutes } from './vhosts.js';
+import { vhostsWrite } from './vhosts-write.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
 
 /** Every route group the management server mounts, in order. */
-export const ROUTE_GROUPS: readonly RouteGroup[] = [journalRoutes, vhostsWrite, traceRoutes];
+export const ROUTE_GROUPS: readonly RouteGroup[] = [
+  overviewRoutes,
+  vhostRoutes,
+  vhostsWrite,
+  userRoutes,
+  connectionRoutes,
+  exchangeRoutes,
+  queueRoutes,
+  bindingRoutes,
+  healthRoutes,
+  journalRoutes,
+  traceRoutes,
+];
