@@ -11,6 +11,12 @@ import { traceRoutes } from './trace.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
 import { vhostsWrite } from './vhosts-write.js';
+import { bindingWriteRoutes } from './binding-writes.js';
+import { definitionRoutes } from './definitions.js';
+import { exchangeWriteRoutes } from './exchange-writes.js';
+import { publishRoutes } from './publish.js';
+import { queueGetRoutes } from './queue-get.js';
+import { queueWriteRoutes } from './queue-writes.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -27,5 +33,11 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   bindingRoutes,
   healthRoutes,
   journalRoutes,
+  queueWriteRoutes,
+  exchangeWriteRoutes,
+  bindingWriteRoutes,
+  publishRoutes,
+  queueGetRoutes,
+  definitionRoutes,
   traceRoutes,
 ];
