@@ -222,6 +222,7 @@ export class Session {
     const r = this.routed;
     // Routing throws for a missing or internal exchange: such a publish is not counted.
     this.vhost.route(exchange, routingKey, message, r);
+    if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     const stats = this.vhost.stats;
     stats.received++;
     if (this.confirming) stats.receivedConfirm++;
@@ -457,7 +458,7 @@ export class Session {
 
   /** nack/reject: requeue to the original position, or drop (dead-letter, with a DLX). */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? settleRequeue : settleReject);
+    this.settle(tag, multiple, requeue ? settleNackRequeue : settleReject);
   }
 
   /**
@@ -692,6 +693,10 @@ function settleReject(entry: QueueEntry): void {
 
 function settleRequeue(entry: QueueEntry): void {
   entry.queue.requeue(entry);
+}
+
+function settleNackRequeue(entry: QueueEntry): void {
+  entry.queue.requeue(entry, true);
 }
 
 function queueFull(q: Queue): ResourceError {

@@ -7,8 +7,10 @@ import { healthRoutes } from './health.js';
 import { journalRoutes } from './journal.js';
 import { overviewRoutes } from './overview.js';
 import { queueRoutes } from './queues.js';
+import { traceRoutes } from './trace.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
+import { vhostsWrite } from './vhosts-write.js';
 import { bindingWriteRoutes } from './binding-writes.js';
 import { definitionRoutes } from './definitions.js';
 import { exchangeWriteRoutes } from './exchange-writes.js';
@@ -23,6 +25,7 @@ export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
 export const ROUTE_GROUPS: readonly RouteGroup[] = [
   overviewRoutes,
   vhostRoutes,
+  vhostsWrite,
   userRoutes,
   connectionRoutes,
   exchangeRoutes,
@@ -36,4 +39,5 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   publishRoutes,
   queueGetRoutes,
   definitionRoutes,
+  traceRoutes,
 ];
