@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
@@ -39,7 +40,7 @@ export class Server {
    */
   static async start(
     config: Config,
-    logger: Logger = pino({ level: config.logLevel }),
+    logger: Logger = createLogger(config),
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
