@@ -61,8 +61,10 @@ export class Server {
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
     });
     broker.onError = (err, context) => logger.error({ err }, context);
+    // Raised at error: publishers are stopped until it clears (an outage for them).
     broker.alarms.listen((blocked, reason) => {
-      if (blocked) logger.warn({ reason }, `resource alarm (${reason}): publishers blocked`);
+      if (blocked)
+        logger.error({ alarm: reason }, `resource alarm (${reason}): publishers blocked`);
       else logger.info('resource alarms cleared: publishers unblocked');
     });
     const r = broker.recovery;

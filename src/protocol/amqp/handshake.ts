@@ -5,6 +5,7 @@ import type { ClientConnection } from '../../core/connection.js';
 import { NotAllowedError } from '../../core/errors.js';
 import { authenticate } from './auth.js';
 import type { AmqpOptions } from './connection.js';
+import { connectionLog, hostPort } from './connection-log.js';
 import { PROTOCOL_HEADER } from './constants.js';
 import type { FieldTable } from './field-table.js';
 import { MethodId, type AmqpMethod, type MethodArgs, type MethodKey } from './generated/methods.js';
@@ -49,6 +50,8 @@ export class Handshake {
   step: HandshakeStep = 'header';
   /** The authenticated user name. */
   user = '';
+  /** start-ok's client-properties (product, version, connection_name, capabilities). */
+  clientProperties: FieldTable = {};
   readonly capabilities: ClientCapabilities = {
     consumerCancelNotify: false,
     connectionBlocked: false,
@@ -59,7 +62,8 @@ export class Handshake {
   constructor(host: HandshakeHost) {
     this.host = host;
     this.timer = setTimeout(() => {
-      host.logger.info({ remote: host.socket.remoteAddress }, 'amqp handshake timed out');
+      const peer = hostPort(host.socket.remoteAddress, host.socket.remotePort);
+      host.logger.warn({ peer }, `amqp handshake from ${peer} timed out: closing the socket`);
       host.socket.destroy();
     }, host.options.handshakeTimeout ?? 10_000);
   }
@@ -67,6 +71,8 @@ export class Handshake {
   /** The protocol header arrived; false when it names a protocol Baton does not speak. */
   onProtocolHeader(ok: boolean): boolean {
     if (!ok) {
+      const peer = hostPort(this.host.socket.remoteAddress, this.host.socket.remotePort);
+      this.host.logger.warn({ peer }, `amqp: ${peer} sent a protocol header other than AMQP 0-9-1`);
       // Spec: answer a header we do not speak with the one we do, then close.
       this.host.socket.end(PROTOCOL_HEADER);
       return false;
@@ -123,11 +129,21 @@ export class Handshake {
       this.capabilities.consumerCancelNotify = c.consumer_cancel_notify === true;
       this.capabilities.connectionBlocked = c['connection.blocked'] === true;
     }
+    this.clientProperties = clientProperties;
+    const socket = this.host.socket;
     this.user = authenticate(
       this.host.broker.users,
       mechanism,
       response,
-      this.host.socket.remoteAddress,
+      socket.remoteAddress,
+      (user, reason) =>
+        connectionLog.loginRefused(
+          this.host.logger,
+          hostPort(socket.remoteAddress, socket.remotePort),
+          user,
+          mechanism,
+          reason,
+        ),
     );
     this.step = 'tune-ok';
     const o = this.host.options;
