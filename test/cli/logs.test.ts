@@ -99,16 +99,7 @@ void test('--log-format json: pino JSON with ISO time and level names; connectio
   await ch.assertQueue('q');
   const raw = await RawClient.open(t, b.port);
   await raw.handshake();
-  raw.sendMethod(7, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'x',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  raw.sendMethod(7, MethodId.BasicQos, { prefetchSize: 0, prefetchCount: 1, global: false });
   const closeFrame = await raw.expectConnectionClose();
   const err = await logLine(
     b,
@@ -117,7 +108,7 @@ void test('--log-format json: pino JSON with ISO time and level names; connectio
   );
   assert.match(String(err.msg), /^amqp connection closed on error: 504 CHANNEL_ERROR - /);
   assert.equal(err.channel, 7);
-  assert.equal(err.method, 'queue.declare');
+  assert.equal(err.method, 'basic.qos');
   const rawClosed = await logLine(
     b,
     (l) => l.closedBy === 'broker' && l.code === 504,
