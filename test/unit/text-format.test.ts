@@ -20,8 +20,18 @@ function textOf(log: (l: pino.Logger) => void): string {
 
 void test('text line: time, padded level, message, then fields (no pid or hostname)', () => {
   assert.equal(
-    textOf((l) => l.info({ protocol: 'amqp', port: 5672 }, 'amqp listening on 127.0.0.1:5672')),
-    '2026-12-02T14:03:11.512Z INFO  amqp listening on 127.0.0.1:5672 protocol=amqp port=5672\n',
+    textOf((l) => l.info({ protocol: 'http', port: 5672 }, 'amqp listening on 127.0.0.1:5672')),
+    '2026-12-02T14:03:11.512Z INFO  amqp listening on 127.0.0.1:5672 protocol=http port=5672\n',
+  );
+  // A string the message shows word for word is not repeated; JSON keeps it.
+  assert.equal(
+    textOf((l) =>
+      l.info(
+        { peer: '127.0.0.1:50312', user: 'guest', vhost: '/' },
+        "login from 127.0.0.1:50312 as 'guest'",
+      ),
+    ),
+    "2026-12-02T14:03:11.512Z INFO  login from 127.0.0.1:50312 as 'guest' vhost=/\n",
   );
   assert.equal(
     textOf((l) => l.warn('second SIGTERM: exiting now')),
