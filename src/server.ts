@@ -1,9 +1,11 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
+import { hostPort } from './util/host-port.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
@@ -40,7 +42,7 @@ export class Server {
    */
   static async start(
     config: Config,
-    logger: Logger = pino({ level: config.logLevel }),
+    logger: Logger = createLogger(config),
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
@@ -61,10 +63,15 @@ export class Server {
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
     });
     broker.onError = (err, context) => logger.error({ err }, context);
-    broker.alarms.listen((blocked, reason) => {
-      if (blocked) logger.warn({ reason }, `resource alarm (${reason}): publishers blocked`);
+    // Raised at error: publishers are stopped until it clears (an outage for them).
+    const alarmChanged = (blocked: boolean, reason: string): void => {
+      if (blocked)
+        logger.error({ alarm: reason }, `resource alarm (${reason}): publishers blocked`);
       else logger.info('resource alarms cleared: publishers unblocked');
-    });
+    };
+    broker.alarms.listen(alarmChanged);
+    // The first check ran in Broker.open, before anyone listened.
+    if (broker.alarms.blocked) alarmChanged(true, broker.alarms.reason);
     const r = broker.recovery;
     if (config.store === 'journal') {
       for (const d of r?.damage ?? []) {
@@ -155,7 +162,7 @@ export class Server {
         server.ports.set(a.name, addr.port);
         logger.info(
           { protocol: a.name, host: addr.host, port: addr.port },
-          `${a.name} listening on ${addr.host}:${addr.port}`,
+          `${a.name} listening on ${hostPort(addr.host, addr.port)}`,
         );
       }
     } catch (err) {
