@@ -28,6 +28,8 @@ export interface Principal {
  * when asked: implementations compute each field on access, so keeping it costs nothing.
  */
 export interface ConnectionDetails {
+  /** RabbitMQ's name for it, "peer -> local" (what logs and the management API show). */
+  readonly name: string;
   /** The wire protocol as RabbitMQ names it ('AMQP 0-9-1'). */
   readonly protocol: string;
   readonly peerHost: string;

@@ -107,7 +107,7 @@ export class Firehose {
 /** RabbitMQ's connection name: "peer:port -> host:port" (the protocol and id without a socket). */
 export function connectionName(c: ClientConnection): string {
   const d = c.details;
-  if (d !== undefined) return `${d.peerHost}:${d.peerPort} -> ${d.host}:${d.port}`;
+  if (d !== undefined) return d.name;
   const p = c.principal;
   return `${p.protocol || 'internal'} connection ${c.id}${p.remoteAddress ? ` from ${p.remoteAddress}` : ''}`;
 }

@@ -84,7 +84,6 @@ export class AmqpConnection {
   readonly name: string;
   /** When the socket was accepted (Date.now()). */
   readonly connectedAt = Date.now();
-  private heartbeatSeconds = 0;
   /** Why it is closing, for the close line; unset while nobody has said. */
   private closeReason: CloseReason | undefined = undefined;
   /** The opened line went out and the closed line has not. */
@@ -150,6 +149,8 @@ export class AmqpConnection {
         this.coreConnection = core;
         core.onFlow = this.gate.onFlow;
         core.details = new AmqpConnectionDetails({
+          name: this.name,
+          connectedAt: this.connectedAt,
           socket,
           handshake: this.handshake,
           tuning: () => ({

@@ -5,6 +5,8 @@ import type { FieldTable } from './field-table.js';
 
 /** What the details read from their connection, each on access. */
 export interface DetailsSource {
+  readonly name: string;
+  readonly connectedAt: number;
   readonly socket: Socket;
   readonly handshake: { readonly clientProperties: FieldTable; readonly mechanism: string };
   tuning(): Tuning;
@@ -17,7 +19,8 @@ export interface DetailsSource {
  */
 export class AmqpConnectionDetails implements ConnectionDetails {
   readonly protocol = 'AMQP 0-9-1';
-  readonly connectedAt = Date.now();
+  readonly name: string;
+  readonly connectedAt: number;
   readonly ssl = false;
   readonly peerHost: string;
   readonly peerPort: number;
@@ -27,6 +30,8 @@ export class AmqpConnectionDetails implements ConnectionDetails {
 
   constructor(source: DetailsSource) {
     this.source = source;
+    this.name = source.name;
+    this.connectedAt = source.connectedAt;
     const s = source.socket;
     // Read once: a closed socket forgets its addresses.
     this.peerHost = plainAddress(s.remoteAddress);

@@ -25,7 +25,7 @@ export function listedConnections(broker: Broker): Listed[] {
 
 /** RabbitMQ's connection name: "peer:port -> local:port". */
 export function connectionName(d: ConnectionDetails): string {
-  return `${d.peerHost}:${d.peerPort} -> ${d.host}:${d.port}`;
+  return d.name;
 }
 
 /** RabbitMQ's channel name: "<connection name> (<channel number>)". */
