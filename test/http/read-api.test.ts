@@ -78,7 +78,7 @@ void test('GET /api/overview has RabbitMQ’s totals, listeners and product fiel
   assert.match(String(o.node), /^baton@/);
   assert.equal(o.statistics_db_event_queue, 0);
   const totals = o.object_totals as Json;
-  assert.deepEqual(totals, { connections: 1, channels: 2, exchanges: 7, queues: 2, consumers: 1 });
+  assert.deepEqual(totals, { connections: 1, channels: 2, exchanges: 8, queues: 2, consumers: 1 });
   const q = o.queue_totals as Json;
   assert.equal(q.messages, 2);
   assert.equal(q.messages_ready, 2);
@@ -253,6 +253,7 @@ void test('exchanges: default exchange named "", amq.* built-ins, one by name, b
     { name: 'amq.fanout', type: 'fanout' },
     { name: 'amq.headers', type: 'headers' },
     { name: 'amq.match', type: 'headers' },
+    { name: 'amq.rabbitmq.trace', type: 'topic' },
     { name: 'amq.topic', type: 'topic' },
     { name: 'orders.x', type: 'topic' },
   ]);
