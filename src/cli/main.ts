@@ -4,7 +4,7 @@ import { loadConfig, usage } from '../config.js';
 import { BatonError } from '../core/errors.js';
 import { Server } from '../server.js';
 import { announceReady, READY_FD_HELP, takeReadyFd, type ReadyInfo } from './ready.js';
-import { REDRIVE_HELP, redriveCommand } from './redrive.js';
+import { isOperatorCommand, OPERATOR_ENTRIES, runOperator } from './operator-commands.js';
 
 const [command = 'help', ...rest] = process.argv.slice(2);
 
@@ -61,21 +61,18 @@ switch (command) {
       process.exit(1);
     });
     break;
-  case 'redrive':
-    redriveCommand(rest).then(
-      (code) => process.exit(code),
-      (err: unknown) => {
-        process.stderr.write(`baton redrive: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-    break;
   case 'help':
   case '--help':
   case '-h':
-    process.stdout.write(`${usage()}\n${READY_FD_HELP}\n\n${REDRIVE_HELP}\n`);
+    process.stdout.write(
+      `${usage()}\n${READY_FD_HELP}\n\nOperator commands (through the management API):\n${OPERATOR_ENTRIES.map((e) => `  baton ${e.name} ${e.args}`.padEnd(48) + ` ${e.summary}`).join('\n')}\n`,
+    );
     break;
   default:
+    if (isOperatorCommand(command)) {
+      void runOperator(command, rest).then((code) => (process.exitCode = code));
+      break;
+    }
     process.stderr.write(`baton: unknown command '${command}'\n${usage()}\n`);
     process.exit(2);
 }
