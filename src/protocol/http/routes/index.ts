@@ -8,6 +8,12 @@ import { overviewRoutes } from './overview.js';
 import { queueRoutes } from './queues.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
+import { bindingWriteRoutes } from './binding-writes.js';
+import { definitionRoutes } from './definitions.js';
+import { exchangeWriteRoutes } from './exchange-writes.js';
+import { publishRoutes } from './publish.js';
+import { queueGetRoutes } from './queue-get.js';
+import { queueWriteRoutes } from './queue-writes.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -22,4 +28,10 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   queueRoutes,
   bindingRoutes,
   healthRoutes,
+  queueWriteRoutes,
+  exchangeWriteRoutes,
+  bindingWriteRoutes,
+  publishRoutes,
+  queueGetRoutes,
+  definitionRoutes,
 ];
