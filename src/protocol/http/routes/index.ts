@@ -14,6 +14,7 @@ import { exchangeWriteRoutes } from './exchange-writes.js';
 import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
 import { queueWriteRoutes } from './queue-writes.js';
+import { journalRoutes } from './journal.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -34,4 +35,5 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   publishRoutes,
   queueGetRoutes,
   definitionRoutes,
+  journalRoutes,
 ];
