@@ -20,6 +20,9 @@ export function spawnServe(cli: string, dataDir: string, extra: string[] = []): 
       '0',
       '--prometheus-port',
       '0',
+      // recovery.ts reads its timing from the journal line's JSON fields.
+      '--log-format',
+      'json',
       ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'inherit', 'pipe'] },

@@ -13,8 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { defaultConfig, type Config } from './config.js';
+import { createLogger } from './log/logger.js';
 import { Server } from './server.js';
 
 export { Server } from './server.js';
@@ -59,7 +59,7 @@ export async function startBroker(options: Partial<Config> = {}): Promise<Embedd
   };
   let server: Server;
   try {
-    server = await Server.start(config, pino({ level: config.logLevel }));
+    server = await Server.start(config, createLogger(config));
   } catch (err) {
     if (temp) rmSync(dataDir, { recursive: true, force: true });
     throw err;

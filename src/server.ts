@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
@@ -40,7 +41,7 @@ export class Server {
    */
   static async start(
     config: Config,
-    logger: Logger = pino({ level: config.logLevel }),
+    logger: Logger = createLogger(config),
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
@@ -61,8 +62,10 @@ export class Server {
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
     });
     broker.onError = (err, context) => logger.error({ err }, context);
+    // Raised at error: publishers are stopped until it clears (an outage for them).
     broker.alarms.listen((blocked, reason) => {
-      if (blocked) logger.warn({ reason }, `resource alarm (${reason}): publishers blocked`);
+      if (blocked)
+        logger.error({ alarm: reason }, `resource alarm (${reason}): publishers blocked`);
       else logger.info('resource alarms cleared: publishers unblocked');
     });
     const r = broker.recovery;

@@ -42,11 +42,7 @@ export async function spawnBrokerChild(
     port: b.port,
     url: b.url,
     lines: b.lines,
-    errors: () =>
-      b.lines.filter((l) => {
-        const m = /"level":(\d+)/.exec(l);
-        return m !== null && Number(m[1]) >= 50;
-      }),
+    errors: () => b.lines.filter((l) => /"level":"(error|fatal)"/.test(l)),
     exited: () => !b.alive(),
     memory: () => procMemory(pid),
     stop: () => b.stop(),

@@ -14,15 +14,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
 import { waitReady, type ReadyInfo } from '../../src/cli/ready.js';
+
+export type LevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const READY_FD = 3;
 /** How long teardown waits for a SIGKILLed broker to be reaped before calling it a leak. */
 const EXIT_GRACE_MS = 10_000;
 
+/** One `--log-format json` line: pino's record with the level by name and an ISO `time`. */
 export interface LogLine {
-  level: number;
+  level: LevelName;
+  time: string;
   msg?: string;
   [k: string]: unknown;
 }
@@ -141,9 +146,10 @@ export class BrokerProcess {
   output(): string {
     return `${this.stderr}\n${this.stdout}`.slice(-4000);
   }
-  /** Log lines at or above a pino level (40 warn, 50 error, 60 fatal). */
-  logsAtLeast(level: number): LogLine[] {
-    return this.logs.filter((l) => l.level >= level);
+  /** Log lines at or above a level, by name or pino number (40 warn, 50 error, 60 fatal). */
+  logsAtLeast(level: LevelName | number): LogLine[] {
+    const min = typeof level === 'number' ? level : pino.levels.values[level]!;
+    return this.logs.filter((l) => (pino.levels.values[l.level] ?? 0) >= min);
   }
   /** Resident set size and its peak, in KiB, from /proc; zeros once the process is gone. */
   memory(): { rssKiB: number; hwmKiB: number } {

@@ -74,7 +74,7 @@ async function fatalCase(t: TestContext, label: string, names: string[]): Promis
   const exit = s.broker.alive() ? 'still running' : await s.broker.exited;
   await s.broker.kill();
   await q.done;
-  const errors = s.broker.logsAtLeast(50);
+  const errors = s.broker.logsAtLeast('error');
   const named = errors.filter((l) => /\.seg/.test(JSON.stringify(l)));
   const b = await launch(t, s.dir, { args: ARGS });
   const { unseen } = await drain(t, b.url, s.history, QUEUE);

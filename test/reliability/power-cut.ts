@@ -88,7 +88,7 @@ export async function powerCutRun(t: TestContext, o: PowerCutOptions): Promise<P
   producer.stop();
   const finalExit = await producer.done;
   const { unseen, ms } = await drain(t, broker.url, history, QUEUE);
-  const warnings = broker.logsAtLeast(40).length;
+  const warnings = broker.logsAtLeast('warn').length;
   await broker.kill('SIGTERM');
   const result = check(history.events, unseen);
   return {

@@ -51,7 +51,7 @@ export interface ZzufResult {
 
 /** Suspicious broker log lines: errors a bad client must never cause. */
 function isBrokerBug(line: string): boolean {
-  return /unexpected error|internal error|uncaught|"level":60/i.test(line);
+  return /unexpected error|internal error|uncaught|"level":"fatal"/i.test(line);
 }
 
 async function ratePerSec(progress: () => number, ms: number): Promise<number> {

@@ -11,6 +11,7 @@ import {
   UnexpectedFrameError,
 } from '../../core/errors.js';
 import { AmqpChannel } from './channel.js';
+import { connectionLog, connectionName, type CloseReason } from './connection-log.js';
 import { errorReply } from './error-reply.js';
 import { FrameReader } from './frame-reader.js';
 import { encodeBasicAck, encodeBasicNack, HEARTBEAT_FRAME } from './frame-writer.js';
@@ -79,6 +80,14 @@ export class AmqpConnection {
   /** The socket closed while frames were held: tear down once they are carried out. */
   private socketGone = false;
   readonly capabilities: ClientCapabilities;
+  /** RabbitMQ's name for it, "peer -> local"; the socket forgets its addresses once closed. */
+  readonly name: string;
+  /** When the socket was accepted (Date.now()). */
+  readonly connectedAt = Date.now();
+  /** Why it is closing, for the close line; unset while nobody has said. */
+  private closeReason: CloseReason | undefined = undefined;
+  /** The opened line went out and the closed line has not. */
+  private logOpen = false;
   private onClosed: ((c: AmqpConnection) => void) | undefined;
 
   constructor(
@@ -93,6 +102,7 @@ export class AmqpConnection {
     this.options = options;
     this.logger = logger;
     this.onClosed = onClosed;
+    this.name = connectionName(socket);
     this.frameMax = options.frameMax;
     this.channelMax = options.channelMax;
     this.output = new FrameOutput(socket);
@@ -114,7 +124,11 @@ export class AmqpConnection {
       readHeld: () => this.gate.held || this.held !== undefined,
       beat: () => this.output.write(HEARTBEAT_FRAME),
       missed: () => {
-        logger.info({ remote: socket.remoteAddress }, 'missed heartbeats: closing connection');
+        connectionLog.heartbeatTimeout(logger, this.logFacts(), this.heartbeatSeconds);
+        this.closeReason ??= {
+          by: 'broker',
+          reason: `missed heartbeats from client, timeout: ${this.heartbeatSeconds}s`,
+        };
         socket.destroy();
       },
     });
@@ -148,6 +162,13 @@ export class AmqpConnection {
         core.onCloseRequest = (code, reason) =>
           this.closeWith(code, `CONNECTION_FORCED - ${reason}`);
         this.state = 'opened';
+        this.logOpen = true;
+        connectionLog.opened(
+          logger,
+          this.logFacts(),
+          this.handshake.clientProperties,
+          this.heartbeatSeconds,
+        );
       },
     });
     this.capabilities = this.handshake.capabilities;
@@ -354,6 +375,7 @@ export class AmqpConnection {
       case MethodId.ConnectionOpen:
         break; // Out of order: answered below.
       case MethodId.ConnectionClose:
+        this.closeReason ??= { by: 'client', code: m.replyCode, reason: m.replyText };
         this.sendMethod(0, MethodId.ConnectionCloseOk, {});
         this.markClosed();
         this.socket.end();
@@ -400,7 +422,19 @@ export class AmqpConnection {
   private fail(err: unknown, channel: number, methodKey: number): void {
     const r = errorReply(err, methodKey, this.logger);
     const ch = channel === 0 ? undefined : this.channels.get(channel);
-    if (r.scope === 'channel' && ch !== undefined && this.state === 'opened') {
+    const channelScope = r.scope === 'channel' && ch !== undefined && this.state === 'opened';
+    // A refused login (403 while start-ok is handled) has its own line from the handshake.
+    if (!(this.handshake.step === 'start-ok' && r.replyCode === 403))
+      connectionLog.protocolError(
+        this.logger,
+        this.logFacts(),
+        channelScope ? 'channel' : 'connection',
+        channel,
+        r.replyCode,
+        r.replyText,
+        (r.classId << 16) | r.methodId,
+      );
+    if (channelScope) {
       ch.closing = true;
       ch.destroy();
       this.sendMethod(channel, MethodId.ChannelClose, {
@@ -419,6 +453,7 @@ export class AmqpConnection {
     if (this.state === 'closing' || this.state === 'closed') return;
     const handshaking = this.state !== 'opened';
     this.state = 'closing';
+    this.closeReason ??= { by: 'broker', code: replyCode, reason: text };
     for (const ch of this.channels.values()) ch.destroy();
     this.channels.clear();
     this.coreConnection?.close();
@@ -477,9 +512,26 @@ export class AmqpConnection {
     this.channels.clear();
     this.coreConnection?.close();
     this.markClosed();
+    if (this.logOpen) {
+      this.logOpen = false;
+      const why = this.closeReason ?? {
+        by: 'client',
+        reason: 'client closed the TCP connection without connection.close',
+      };
+      connectionLog.closed(this.logger, this.logFacts(), why, this.socket, this.connectedAt);
+    }
     const cb = this.onClosed;
     this.onClosed = undefined;
     cb?.(this);
+  }
+
+  /** What every line about this connection names: who, where, on which vhost. */
+  private logFacts(): { connection: string; user: string; vhost: string } {
+    return {
+      connection: this.name,
+      user: this.handshake.user,
+      vhost: this.coreConnection?.vhost.name ?? '',
+    };
   }
 
   private markClosed(): void {

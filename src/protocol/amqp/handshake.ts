@@ -5,6 +5,7 @@ import type { ClientConnection } from '../../core/connection.js';
 import { NotAllowedError } from '../../core/errors.js';
 import { authenticate } from './auth.js';
 import type { AmqpOptions } from './connection.js';
+import { connectionLog, hostPort } from './connection-log.js';
 import { PROTOCOL_HEADER } from './constants.js';
 import type { FieldTable } from './field-table.js';
 import { MethodId, type AmqpMethod, type MethodArgs, type MethodKey } from './generated/methods.js';
@@ -62,7 +63,8 @@ export class Handshake {
   constructor(host: HandshakeHost) {
     this.host = host;
     this.timer = setTimeout(() => {
-      host.logger.info({ remote: host.socket.remoteAddress }, 'amqp handshake timed out');
+      const peer = hostPort(host.socket.remoteAddress, host.socket.remotePort);
+      host.logger.warn({ peer }, `amqp handshake from ${peer} timed out: closing the socket`);
       host.socket.destroy();
     }, host.options.handshakeTimeout ?? 10_000);
   }
@@ -70,6 +72,8 @@ export class Handshake {
   /** The protocol header arrived; false when it names a protocol Baton does not speak. */
   onProtocolHeader(ok: boolean): boolean {
     if (!ok) {
+      const peer = hostPort(this.host.socket.remoteAddress, this.host.socket.remotePort);
+      this.host.logger.warn({ peer }, `amqp: ${peer} sent a protocol header other than AMQP 0-9-1`);
       // Spec: answer a header we do not speak with the one we do, then close.
       this.host.socket.end(PROTOCOL_HEADER);
       return false;
@@ -128,11 +132,20 @@ export class Handshake {
     }
     this.clientProperties = clientProperties;
     this.mechanism = mechanism;
+    const socket = this.host.socket;
     this.user = authenticate(
       this.host.broker.users,
       mechanism,
       response,
-      this.host.socket.remoteAddress,
+      socket.remoteAddress,
+      (user, reason) =>
+        connectionLog.loginRefused(
+          this.host.logger,
+          hostPort(socket.remoteAddress, socket.remotePort),
+          user,
+          mechanism,
+          reason,
+        ),
     );
     this.step = 'tune-ok';
     const o = this.host.options;
