@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describe } from '../../src/cli/redrive.js';
 import { openConfirmChannel } from '../helpers/amqp-raw.js';
-import { baton, cleanEnv } from '../helpers/baton-cli.js';
+import { baton, cleanEnv, closedPort } from '../helpers/baton-cli.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { until } from '../helpers/core.js';
 import { connect } from '../helpers/server.js';
@@ -89,9 +89,13 @@ void test('baton redrive against a running baton serve, through the management A
   assert.match(help.stdout, /Usage: baton redrive <queue>/);
 
   // Nothing listening: the URL tried is named.
-  const nowhere = await baton(['redrive', 'dlq', '--url', 'http://127.0.0.1:1']);
+  const closed = await closedPort();
+  const nowhere = await baton(['redrive', 'dlq', '--url', `http://127.0.0.1:${closed}`]);
   assert.equal(nowhere.code, 1);
-  assert.match(nowhere.stderr, /cannot reach the management API at http:\/\/127\.0\.0\.1:1 /);
+  assert.ok(
+    nowhere.stderr.includes(`at http://127.0.0.1:${closed} (ECONNREFUSED)`),
+    nowhere.stderr,
+  );
 });
 
 void test('baton redrive on a terminal draws a progress bar on stderr, cleared before the result', async (t) => {
