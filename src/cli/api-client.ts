@@ -58,10 +58,12 @@ export interface RequestOptions {
 /** The management API over fetch with HTTP basic auth. */
 export class ApiClient {
   readonly url: URL;
+  readonly user: string;
   readonly #auth: string;
 
   constructor(conn: ApiConnection) {
     this.url = conn.url;
+    this.user = conn.user;
     this.#auth = `Basic ${Buffer.from(`${conn.user}:${conn.password}`).toString('base64')}`;
   }
 
@@ -98,6 +100,9 @@ export class ApiClient {
     }
     const text = await res.text();
     if (res.status === 404 && options.allowNotFound === true) return undefined as T;
+    if (res.status === 401)
+      // Which login was refused, and where (never the password).
+      throw new ApiError(401, `${reasonOf(res, text)} (user '${this.user}' at ${this.shown})`);
     if (!res.ok) throw new ApiError(res.status, reasonOf(res, text));
     if (text === '') return undefined as T;
     try {

@@ -47,7 +47,7 @@ export class ProgressBar {
   update(done: number, total = this.#total): void {
     if (this.#target === undefined) return;
     this.#total = total;
-    const width = this.#target.columns ?? 80;
+    const width = this.#target.columns || 80; // a pty may report 0
     this.#target.write(
       `\r${renderProgress(this.#label, done, this.#total, this.#unit, width)}\x1b[K`,
     );

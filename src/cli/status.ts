@@ -2,6 +2,7 @@ import { apiPath } from './api-client.js';
 import { hasFlag } from './args.js';
 import { defineCommand, JSON_OPTION, printJson } from './command.js';
 import { ApiError } from './errors.js';
+import { journalLines, type JournalHealth } from './journal-summary.js';
 import { rate } from './table.js';
 
 type Obj = Record<string, unknown>;
@@ -42,7 +43,13 @@ const plural = (n: number, word: string): string =>
   `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 
 /** The alarms the node reports (RabbitMQ's two, and any failed health check reason). */
-function alarms(nodes: NodeInfo[], health: string | undefined): string[] {
+function alarms(
+  nodes: NodeInfo[],
+  health: string | undefined,
+  journal: JournalHealth | undefined,
+): string[] {
+  // Baton names its alarms (memory, disk, journal); RabbitMQ's node flags have only two.
+  if (journal?.alarms !== undefined) return journal.alarms.map((a) => `${a} alarm`);
   const out: string[] = [];
   for (const n of nodes) {
     if (n.mem_alarm === true) out.push(`memory alarm on ${n.name ?? 'node'}`);
@@ -52,24 +59,15 @@ function alarms(nodes: NodeInfo[], health: string | undefined): string[] {
   return out;
 }
 
-/** A journal health object as `key value` lines, nested objects flattened with dots. */
-function flatten(o: Obj, prefix = ''): [string, string][] {
-  const out: [string, string][] = [];
-  for (const [k, v] of Object.entries(o)) {
-    const key = prefix === '' ? k : `${prefix}.${k}`;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v))
-      out.push(...flatten(v as Obj, key));
-    else out.push([key, typeof v === 'string' ? v : JSON.stringify(v)]);
-  }
-  return out;
-}
+const host = (ip: string | undefined): string =>
+  ip === undefined ? '' : ip.includes(':') ? `[${ip}]` : ip;
 
 /** The status report for people. */
 export function describeStatus(
   o: Overview,
   nodes: NodeInfo[],
   alarmList: string[],
-  journal: Obj | undefined,
+  journal: JournalHealth | undefined,
 ): string {
   const lines: [string, string][] = [];
   const version = o.product_version ?? o.rabbitmq_version ?? '?';
@@ -78,7 +76,7 @@ export function describeStatus(
   if (o.node !== undefined) head += ` on ${o.node}`;
   if (typeof node?.uptime === 'number') head += `, up ${duration(node.uptime)}`;
   const listeners = (o.listeners ?? []).map(
-    (l) => `${l.protocol ?? '?'} ${l.ip_address ?? ''}:${l.port ?? '?'}`,
+    (l) => `${l.protocol ?? '?'} ${host(l.ip_address)}:${l.port ?? '?'}`,
   );
   lines.push(['listeners', listeners.length > 0 ? listeners.join(', ') : 'none reported']);
   const t = o.object_totals ?? {};
@@ -106,7 +104,7 @@ export function describeStatus(
     .map(([label, r]) => `${label} ${r}`);
   lines.push(['rates', rates.length > 0 ? rates.join(', ') : 'none yet']);
   lines.push(['alarms', alarmList.length > 0 ? alarmList.join('; ') : 'none']);
-  if (journal !== undefined) for (const [k, v] of flatten(journal)) lines.push([`journal ${k}`, v]);
+  if (journal !== undefined) lines.push(...journalLines(journal));
   const w = Math.max(...lines.map(([k]) => k.length));
   return [head, ...lines.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n');
 }
@@ -133,9 +131,9 @@ export const STATUS = defineCommand(
           throw e;
         },
       ),
-      io.api.get<Obj>('/api/baton/journal', { allowNotFound: true }),
+      io.api.get<JournalHealth>('/api/baton/journal', { allowNotFound: true }),
     ]);
-    const alarmList = alarms(nodes ?? [], health);
+    const alarmList = alarms(nodes ?? [], health, journal);
     if (hasFlag(args, '--json'))
       return printJson(io, {
         overview,
