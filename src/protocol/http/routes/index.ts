@@ -4,6 +4,7 @@ import { bindingRoutes } from './bindings.js';
 import { connectionRoutes } from './connections.js';
 import { exchangeRoutes } from './exchanges.js';
 import { healthRoutes } from './health.js';
+import { journalRoutes } from './journal.js';
 import { overviewRoutes } from './overview.js';
 import { queueRoutes } from './queues.js';
 import { userRoutes } from './users.js';
@@ -14,7 +15,6 @@ import { exchangeWriteRoutes } from './exchange-writes.js';
 import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
 import { queueWriteRoutes } from './queue-writes.js';
-import { journalRoutes } from './journal.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
