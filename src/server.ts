@@ -5,6 +5,7 @@ import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
 import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
+import { hostPort } from './util/host-port.js';
 import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
@@ -158,7 +159,7 @@ export class Server {
         server.ports.set(a.name, addr.port);
         logger.info(
           { protocol: a.name, host: addr.host, port: addr.port },
-          `${a.name} listening on ${addr.host}:${addr.port}`,
+          `${a.name} listening on ${hostPort(addr.host, addr.port)}`,
         );
       }
     } catch (err) {

@@ -2,12 +2,6 @@
 import { BatonError } from '../core/errors.js';
 import { findCommand, helpText } from './commands.js';
 
-// `baton help | head -1` closes stdout early: that is the reader's choice, not our error.
-for (const s of [process.stdout, process.stderr])
-  s.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
-
 const [name = 'help', ...rest] = process.argv.slice(2);
 const command = findCommand(name);
 if (command === undefined) {

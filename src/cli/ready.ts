@@ -43,13 +43,14 @@ export function takeReadyFd(
   return { fd: Number(raw), rest };
 }
 
-/** Writes the ready line to `fd` and closes it (throws if `fd` is not open for writing). */
+/**
+ * Writes the ready line to `fd` and closes it (throws if `fd` is not open for writing). A
+ * failed write leaves `fd` open: it may not be ours (npm passes no fd past 2, so fd 3 can be
+ * one of Node's own, and closing that aborts the process).
+ */
 export function announceReady(fd: number, info: ReadyInfo): void {
-  try {
-    writeSync(fd, `${JSON.stringify(info)}\n`);
-  } finally {
-    closeSync(fd);
-  }
+  writeSync(fd, `${JSON.stringify(info)}\n`);
+  closeSync(fd);
 }
 
 /**

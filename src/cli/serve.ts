@@ -30,7 +30,13 @@ export async function serveCommand(argv: string[]): Promise<number | undefined> 
   const logger = createLogger(config);
   // After a failed fsync the kernel may have dropped the pages: only recovery knows what is on
   // disk, so exit (EX_IOERR) and let the supervisor restart us, as PostgreSQL does.
-  const server = await Server.start(config, logger, () => process.exit(74));
+  let server;
+  try {
+    server = await Server.start(config, logger, () => process.exit(74));
+  } catch (err) {
+    process.stderr.write(`baton: cannot start: ${(err as Error).message}\n`);
+    return 1;
+  }
   if (readyFd !== undefined) {
     try {
       const info: ReadyInfo = { pid: process.pid, ports: Object.fromEntries(server.ports) };

@@ -1,13 +1,8 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { FieldTable } from './field-table.js';
+import { hostPort } from '../../util/host-port.js';
 import { methodName } from './generated/methods.js';
-
-/** `host:port`, IPv6 in brackets, as RabbitMQ writes peers. */
-export function hostPort(address: string | undefined, port: number | undefined): string {
-  const a = address ?? '?';
-  return `${a.includes(':') ? `[${a}]` : a}:${port ?? '?'}`;
-}
 
 /** RabbitMQ's connection name: "peer -> local", e.g. "127.0.0.1:50312 -> 127.0.0.1:5672". */
 export function connectionName(socket: Socket): string {
