@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describe } from '../../src/cli/redrive.js';
 import { openConfirmChannel } from '../helpers/amqp-raw.js';
 import { baton, cleanEnv, closedPort } from '../helpers/baton-cli.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
-import { until } from '../helpers/core.js';
+import { tempDir, until } from '../helpers/core.js';
 import { connect } from '../helpers/server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -98,7 +100,7 @@ void test('baton redrive against a running baton serve, through the management A
   );
 });
 
-void test('baton redrive on a terminal draws a progress bar on stderr, cleared before the result', async (t) => {
+void test('on a terminal, redrive, purge and definitions import draw a progress bar on stderr, cleared before the result', async (t) => {
   const b = await startBrokerProcess(t, { args: ['--http-port', '0'] });
   const ready = await b.ready;
   const env = { BATON_URL: `http://127.0.0.1:${ready!.ports.http}` };
@@ -113,8 +115,24 @@ void test('baton redrive on a terminal draws a progress bar on stderr, cleared b
   assert.ok(screen.includes("\r\x1b[Kmoved 200 messages from 'dlq' to 'work'"), screen);
   assert.equal((await ch.checkQueue('work')).messageCount, 200);
   // --json on a terminal: no bar.
-  const quiet = await onTerminal(['redrive', 'work', '--to', 'dlq', '--json'], env);
+  const quiet = await onTerminal(
+    ['redrive', 'work', '--to', 'dlq', '--limit', '100', '--json'],
+    env,
+  );
   assert.doesNotMatch(quiet, /redriving/);
+  assert.equal((await ch.checkQueue('dlq')).messageCount, 100);
+
+  const purge = await onTerminal(['queue', 'purge', 'work'], env);
+  assert.match(purge, /\rpurging 'work' \[[#.]+\] +\d+% \d+\/100 messages/);
+  assert.ok(purge.includes("\r\x1b[Kpurged queue 'work' (100 ready messages before)"), purge);
+  assert.equal((await ch.checkQueue('work')).messageCount, 0);
+
+  const file = join(tempDir(t), 'defs.json');
+  await baton(['definitions', 'export', file], { env });
+  const size = statSync(file).size;
+  const load = await onTerminal(['definitions', 'import', file], env);
+  assert.ok(load.includes(`${size}/${size} bytes`), load);
+  assert.ok(load.includes('\r\x1b[Kimported '), load);
 });
 
 void test('baton redrive output: counts, targets and skip reasons in one line', () => {
