@@ -53,6 +53,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Resolve with undefined on 404 instead of throwing (optional endpoints). */
   allowNotFound?: boolean;
+  /** Extra request headers (X-Reason for closing a connection). */
+  headers?: Record<string, string>;
 }
 
 /** The management API over fetch with HTTP basic auth. */
@@ -80,6 +82,7 @@ export class ApiClient {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const target = new URL(this.url.pathname.replace(/\/$/, '') + path, this.url);
     const headers: Record<string, string> = {
+      ...options.headers,
       authorization: this.#auth,
       accept: 'application/json',
     };

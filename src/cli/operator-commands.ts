@@ -1,4 +1,5 @@
 import { runCommand, type Command, type Process } from './command.js';
+import { CONNECTION_COMMANDS } from './connection-commands.js';
 import { DEFINITIONS_COMMANDS } from './definitions.js';
 import { GET } from './get.js';
 import { LIST_COMMANDS } from './list-commands.js';
@@ -12,6 +13,7 @@ export const OPERATOR_COMMANDS: readonly Command[] = [
   STATUS,
   ...LIST_COMMANDS,
   ...QUEUE_COMMANDS,
+  ...CONNECTION_COMMANDS,
   PUBLISH,
   GET,
   REDRIVE,

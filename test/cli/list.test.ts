@@ -163,3 +163,29 @@ void test('baton exchanges|bindings|connections|channels|consumers|vhosts list s
   assert.deepEqual(rows(vhosts)[0]!.slice(0, 2), ['name', 'messages']);
   assert.equal(row(vhosts, '/')[0], '/');
 });
+
+void test('baton connection close <name>: the client is closed with the reason; an unknown name is an error', async (t) => {
+  const b = await brokerWithHttp(t);
+  const conn = await connect(t, b.amqpUrl);
+  // amqplib reports a server's connection.close 320 on 'close', with the error.
+  const closed = new Promise<Error>((resolve) => conn.on('close', resolve));
+  const [c] = JSON.parse(await batonOk(b.env, ['connections', 'list', '--json'])) as {
+    name: string;
+  }[];
+  assert.ok(c !== undefined);
+  assert.equal(
+    await batonOk(b.env, ['connection', 'close', c.name, '--reason', 'maintenance window']),
+    `closed connection '${c.name}'\n`,
+  );
+  const err = await closed;
+  assert.match(err.message, /320.*maintenance window/);
+  await until(
+    async () =>
+      (JSON.parse(await batonOk(b.env, ['connections', 'list', '--json'])) as unknown[]).length ===
+      0,
+    'the connection gone from the listing',
+  );
+  const ghost = await baton(['connection', 'close', 'nobody'], { env: b.env });
+  assert.equal(ghost.code, 1);
+  assert.match(ghost.stderr, /^baton: /);
+});
