@@ -29,11 +29,11 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   queueRoutes,
   bindingRoutes,
   healthRoutes,
+  journalRoutes,
   queueWriteRoutes,
   exchangeWriteRoutes,
   bindingWriteRoutes,
   publishRoutes,
   queueGetRoutes,
   definitionRoutes,
-  journalRoutes,
 ];
