@@ -64,11 +64,14 @@ export class Server {
     });
     broker.onError = (err, context) => logger.error({ err }, context);
     // Raised at error: publishers are stopped until it clears (an outage for them).
-    broker.alarms.listen((blocked, reason) => {
+    const alarmChanged = (blocked: boolean, reason: string): void => {
       if (blocked)
         logger.error({ alarm: reason }, `resource alarm (${reason}): publishers blocked`);
       else logger.info('resource alarms cleared: publishers unblocked');
-    });
+    };
+    broker.alarms.listen(alarmChanged);
+    // The first check ran in Broker.open, before anyone listened.
+    if (broker.alarms.blocked) alarmChanged(true, broker.alarms.reason);
     const r = broker.recovery;
     if (config.store === 'journal') {
       for (const d of r?.damage ?? []) {

@@ -1,5 +1,10 @@
-/** `host:port`, an IPv6 address in brackets (`[::1]:5672`), as RabbitMQ and URLs write them. */
+/**
+ * `host:port` as RabbitMQ writes peers (its `rabbit_misc:ntoab`): an IPv4-mapped IPv6 address
+ * (`::ffff:127.0.0.1`, what a listener on `::` sees for IPv4 clients) as plain IPv4, any other
+ * IPv6 address in brackets (`[::1]:5672`).
+ */
 export function hostPort(address: string | undefined, port: number | undefined): string {
-  const a = address ?? '?';
+  let a = address ?? '?';
+  if (a.startsWith('::ffff:') && a.includes('.')) a = a.slice('::ffff:'.length);
   return `${a.includes(':') ? `[${a}]` : a}:${port ?? '?'}`;
 }

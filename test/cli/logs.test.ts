@@ -244,3 +244,18 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const)
       assert.equal(await exitOf(child), 0, stderr);
       assert.doesNotMatch(stderr, /EPIPE|Error/);
     });
+
+void test('a resource alarm is logged at error when raised (publishers blocked), the listeners at info', async (t) => {
+  // A 2-byte memory watermark: the memory alarm is on from the first check.
+  const b = await startBrokerProcess(t, {
+    args: ['--memory-high-watermark', '2', '--http-port', '0'],
+  });
+  const http = (await b.ready)!.ports.http!;
+  const alarm = await logLine(b, (l) => /resource alarm/.test(String(l.msg)), 'the alarm');
+  assert.equal(alarm.level, 'error');
+  assert.equal(alarm.alarm, 'low on memory');
+  assert.equal(alarm.msg, 'resource alarm (low on memory): publishers blocked');
+  const listening = b.logs.find((l) => l.protocol === 'http' && l.port === http);
+  assert.equal(listening?.level, 'info');
+  assert.equal(listening?.msg, `http listening on 127.0.0.1:${http}`);
+});

@@ -80,9 +80,11 @@ export const connectionLog = {
     mechanism: string,
     reason: string,
   ): void {
+    // The user name comes from the client, unchecked: cap it as the other client strings.
+    const u = text(user) ?? '';
     logger.warn(
-      { peer, user, mechanism, reason, protocol: 'amqp' },
-      `amqp login refused for user '${user}' from ${peer} (${mechanism}): ${reason}`,
+      { peer, user: u, mechanism: text(mechanism) ?? '', reason, protocol: 'amqp' },
+      `amqp login refused for user '${u}' from ${peer} (${text(mechanism) ?? ''}): ${reason}`,
     );
   },
 
