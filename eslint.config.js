@@ -52,6 +52,24 @@ export default tseslint.config(
     },
   },
   {
+    // The operator commands reach a broker only through its management HTTP API: no core,
+    // protocol, store or server code in them (so they work against any remote broker).
+    files: ['src/cli/*.ts'],
+    ignores: [
+      'src/cli/main.ts',
+      'src/cli/commands.ts',
+      'src/cli/serve.ts',
+      'src/cli/ready.ts',
+      'src/cli/version.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['**/core/**', '**/protocol/**', '**/store/**', '**/server*', '**/config*'] },
+      ],
+    },
+  },
+  {
     files: ['src/store/**/*.ts'],
     rules: {
       'no-restricted-imports': [

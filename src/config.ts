@@ -215,7 +215,7 @@ export const OPTIONS: readonly Option[] = [
     env: 'BATON_CONTROL_SOCKET',
     kind: 'string',
     default: '',
-    help: "Local control socket (mode 0600) for 'baton redrive'; default <data-dir>/baton.sock with the journal store, none with memory; 'off': none",
+    help: "Local control socket (mode 0600, JSON lines: redrive, ping) for local tools; default <data-dir>/baton.sock with the journal store, none with memory; 'off': none",
   },
 ];
 

@@ -126,7 +126,7 @@ export class Server {
     if (control !== undefined) adapters.push(controlAdapter({ path: control }));
     else if (config.controlSocket !== 'off')
       logger.info(
-        "no control socket with the memory store: pass --control-socket PATH for 'baton redrive'",
+        'no control socket with the memory store: pass --control-socket PATH to have one',
       );
     const server = new Server(broker, logger, adapters, ports);
     broker.onStoreStall = (err) => {

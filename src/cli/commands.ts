@@ -1,6 +1,6 @@
-import { redriveCommand } from './redrive.js';
 import { serveCommand, serveUsage } from './serve.js';
 import { versionCommand } from './version.js';
+import { OPERATOR_ENTRIES } from './operator-commands.js';
 
 /**
  * One `baton <name>` command. To add one: a line here; `baton help` lists it and main.ts
@@ -26,12 +26,8 @@ export const COMMANDS: readonly Command[] = [
     summary: "Run the broker ('baton serve --help' lists its options)",
     run: serveCommand,
   },
-  {
-    name: 'redrive',
-    args: '<queue> [--to QUEUE] [--limit N]',
-    summary: "Move a dead-letter queue's messages back where they died, through the control socket",
-    run: redriveCommand,
-  },
+  // Operator commands: through a running broker's management API (operator-commands.ts).
+  ...OPERATOR_ENTRIES,
   {
     name: 'version',
     args: '',

@@ -8,7 +8,7 @@ import { connect, startBroker } from '../helpers/server.js';
 
 type Reply = Record<string, unknown>;
 
-/** Redrive through the broker's control socket, as `baton redrive` does. */
+/** Redrive through the broker's control socket (`baton redrive` uses the management API). */
 function redrive(socket: string, request: Reply): Promise<Reply> {
   return controlRequest(socket, { op: 'redrive', vhost: '/', ...request });
 }

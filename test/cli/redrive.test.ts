@@ -1,60 +1,34 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { describe } from '../../src/cli/redrive.js';
-import { controlSocketPath } from '../../src/config.js';
-import { controlRequest } from '../../src/protocol/control/client.js';
 import { openConfirmChannel } from '../helpers/amqp-raw.js';
+import { baton, cleanEnv, closedPort } from '../helpers/baton-cli.js';
 import { startBrokerProcess } from '../helpers/broker-process.js';
 import { tempDir, until } from '../helpers/core.js';
 import { connect } from '../helpers/server.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-/** Run `baton …` (asynchronously: the test's own amqplib connection keeps running). */
-function baton(
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { env: { ...process.env, BATON_CONTROL_SOCKET: '', BATON_DATA_DIR: '', ...env } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout, stderr });
-      },
+/** `baton …` with a pseudo-terminal as stdin/stdout/stderr (util-linux script): what people see. */
+function onTerminal(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, cli, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    execFile('script', ['-qefc', cmd, '/dev/null'], { env: cleanEnv(env) }, (err, stdout) =>
+      err === null ? resolve(stdout) : reject(new Error(`${cmd}: ${err.message}\n${stdout}`)),
     );
   });
 }
 
-/** Send raw bytes to the control socket; resolves with every reply line once it closes. */
-async function raw(path: string, bytes: string | Buffer, end = true): Promise<unknown[]> {
-  const s = netConnect(path);
-  let text = '';
-  s.setEncoding('utf8');
-  s.on('data', (d: string) => (text += d));
-  await once(s, 'connect');
-  if (end) s.end(bytes);
-  else s.write(bytes);
-  await once(s, 'close');
-  return text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as unknown);
-}
-
-void test('baton redrive against a running baton serve: moves the dead letters home and says so; errors exit non-zero', async (t) => {
-  const dir = tempDir(t, 'baton-rd-');
-  const b = await startBrokerProcess(t, { dataDir: dir });
+void test('baton redrive against a running baton serve, through the management API: moves the dead letters home and says so; errors exit non-zero', async (t) => {
+  const b = await startBrokerProcess(t, { args: ['--http-port', '0'] });
   const ready = await b.ready;
-  assert.equal(ready?.controlSocket, join(dir, 'baton.sock'));
+  assert.ok(ready?.ports.http !== undefined, 'the broker reports its HTTP port');
+  const env = { BATON_URL: `http://127.0.0.1:${ready.ports.http}` };
   const conn = await connect(t, b.url);
   const ch = await openConfirmChannel(conn);
   await ch.assertQueue('dlq', { durable: true });
@@ -72,118 +46,93 @@ void test('baton redrive against a running baton serve: moves the dead letters h
   }
   await until(async () => (await ch.checkQueue('dlq')).messageCount === 4, 'four in the DLQ');
 
-  const r = await baton(['redrive', 'dlq', '--data-dir', dir]);
+  const r = await baton(['redrive', 'dlq'], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "moved 3 messages from 'dlq' to 'work' (1 skipped: no x-death)\n");
+  // Not a terminal: no progress drawn.
+  assert.equal(r.stderr, '');
   assert.equal((await ch.checkQueue('work')).messageCount, 3);
   assert.equal((await ch.checkQueue('dlq')).messageCount, 1);
 
-  // --to and --limit, the socket named by the environment.
-  const r2 = await baton(['redrive', 'dlq', '--to', 'work', '--limit', '5'], {
-    BATON_CONTROL_SOCKET: join(dir, 'baton.sock'),
-  });
+  // --to and --limit, the URL given by flag; --json is the API's reply.
+  const r2 = await baton([
+    'redrive',
+    'dlq',
+    '--to',
+    'work',
+    '--limit',
+    '5',
+    '--json',
+    '--url',
+    env.BATON_URL,
+  ]);
   assert.equal(r2.code, 0, r2.stderr);
-  assert.equal(r2.stdout, "moved 1 message from 'dlq' to 'work'\n");
+  assert.deepEqual(JSON.parse(r2.stdout), {
+    moved: 1,
+    skipped: 0,
+    skippedBy: {},
+    movedTo: { work: 1 },
+  });
   assert.equal((await ch.checkQueue('work')).messageCount, 4);
 
-  const missing = await baton(['redrive', 'nope', '--control-socket', join(dir, 'baton.sock')]);
+  const missing = await baton(['redrive', 'nope'], { env });
   assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /no queue 'nope' in vhost '\/' \(404\)/);
+  assert.match(missing.stderr, /^baton: .*nope/);
 
-  const usage = await baton(['redrive', '--limit', 'x', 'dlq', '--data-dir', dir]);
+  const usage = await baton(['redrive', '--limit', 'x', 'dlq'], { env });
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--limit: 'x' is not a positive whole number/);
+  assert.match(usage.stderr, /Usage: baton redrive <queue>/);
+  const retired = await baton(['redrive', 'dlq', '--data-dir', '/tmp'], { env });
+  assert.equal(retired.code, 2);
+  assert.match(retired.stderr, /management API; give --url/);
   const help = await baton(['redrive', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: baton redrive <queue>/);
 
-  const nowhere = await baton(['redrive', 'dlq', '--data-dir', tempDir(t)]);
+  // Nothing listening: the URL tried is named.
+  const closed = await closedPort();
+  const nowhere = await baton(['redrive', 'dlq', '--url', `http://127.0.0.1:${closed}`]);
   assert.equal(nowhere.code, 1);
-  assert.match(nowhere.stderr, /no control socket at .*baton\.sock/);
+  assert.ok(
+    nowhere.stderr.includes(`at http://127.0.0.1:${closed} (ECONNREFUSED)`),
+    nowhere.stderr,
+  );
 });
 
-void test('control socket: mode 0600; bad input gets an error reply and never hurts the broker; removed on clean stop, a stale one replaced', async (t) => {
-  const dir = tempDir(t, 'baton-cs-');
-  let b = await startBrokerProcess(t, { dataDir: dir });
-  const path = join(dir, 'baton.sock');
-  assert.ok(statSync(path).isSocket());
-  assert.equal(statSync(path).mode & 0o777, 0o600);
-
-  const replies = await raw(
-    path,
-    'not json\n[1,2]\n{"op":"launch"}\n\n{"op":"redrive"}\n{"op":"ping","id":7}\n{"op":"ping"}',
-  );
-  assert.deepEqual(
-    replies.map((r) => [(r as { ok: boolean }).ok, (r as { code?: number }).code]),
-    [
-      [false, 502],
-      [false, 502],
-      [false, 503],
-      [false, 406],
-      [true, undefined],
-      [true, undefined],
-    ],
-  );
-  assert.match(JSON.stringify(replies[0]), /not JSON/);
-  assert.match(JSON.stringify(replies[2]), /unknown op \\"launch\\"; known: redrive, ping/);
-  assert.equal((replies[4] as { id: unknown }).id, 7);
-
-  // A line past 64 KiB: one error reply, then the connection is closed.
-  const huge = await raw(path, `{"op":"ping","pad":"${'x'.repeat(70 * 1024)}"}\n`, false);
-  assert.equal(huge.length, 1);
-  assert.equal((huge[0] as { code: number }).code, 501);
-  // Invalid UTF-8 and NUL bytes: an error reply, nothing else.
-  const junk = await raw(path, Buffer.from([0xff, 0xfe, 0x00, 0x0a]));
-  assert.equal((junk[0] as { ok: boolean }).ok, false);
-
-  // The broker is unharmed: AMQP serves, the socket still answers.
+void test('on a terminal, redrive, purge and definitions import draw a progress bar on stderr, cleared before the result', async (t) => {
+  const b = await startBrokerProcess(t, { args: ['--http-port', '0'] });
+  const ready = await b.ready;
+  const env = { BATON_URL: `http://127.0.0.1:${ready!.ports.http}` };
   const conn = await connect(t, b.url);
   const ch = await openConfirmChannel(conn);
-  await ch.assertQueue('q');
-  assert.equal((await controlRequest(path, { op: 'ping' })).ok, true);
-  await conn.close();
-
-  // SIGTERM: a clean stop removes the socket file.
-  b.child.kill('SIGTERM');
-  assert.equal(await b.exited, 0);
-  assert.equal(existsSync(path), false);
-
-  // SIGKILL leaves a stale socket behind; the next start replaces it.
-  b = await startBrokerProcess(t, { dataDir: dir });
-  await b.kill('SIGKILL');
-  assert.ok(existsSync(path), 'a killed broker leaves its socket file');
-  b = await startBrokerProcess(t, { dataDir: dir });
-  assert.equal((await controlRequest(path, { op: 'ping' })).pid, b.pid);
-
-  // A path that is not a socket is never taken over.
-  const file = join(dir, 'not-a-socket');
-  writeFileSync(file, 'keep me');
-  const other = await baton([
-    'serve',
-    '--data-dir',
-    tempDir(t),
-    '--amqp-port',
-    '0',
-    '--http-port',
-    'off',
-    '--prometheus-port',
-    'off',
-    '--control-socket',
-    file,
-  ]);
-  assert.equal(other.code, 1);
-  assert.match(other.stderr, /exists and is not a socket/);
-});
-
-void test('control socket path: <data-dir>/baton.sock with the journal, none with memory unless given, off for none', () => {
-  const base = { dataDir: '/var/lib/baton', controlSocket: '' };
-  assert.equal(controlSocketPath({ ...base, store: 'journal' }), '/var/lib/baton/baton.sock');
-  assert.equal(controlSocketPath({ ...base, store: 'memory' }), undefined);
-  assert.equal(
-    controlSocketPath({ ...base, store: 'memory', controlSocket: '/run/b.sock' }),
-    '/run/b.sock',
+  await ch.assertQueue('dlq');
+  await ch.assertQueue('work');
+  for (let i = 0; i < 200; i++) ch.sendToQueue('dlq', Buffer.from(`m${i}`));
+  await ch.waitForConfirms();
+  const screen = await onTerminal(['redrive', 'dlq', '--to', 'work'], env);
+  assert.match(screen, /\rredriving 'dlq' \[[#.]+\] +\d+% \d+\/200 messages/);
+  assert.ok(screen.includes("\r\x1b[Kmoved 200 messages from 'dlq' to 'work'"), screen);
+  assert.equal((await ch.checkQueue('work')).messageCount, 200);
+  // --json on a terminal: no bar.
+  const quiet = await onTerminal(
+    ['redrive', 'work', '--to', 'dlq', '--limit', '100', '--json'],
+    env,
   );
-  assert.equal(controlSocketPath({ ...base, store: 'journal', controlSocket: 'off' }), undefined);
+  assert.doesNotMatch(quiet, /redriving/);
+  assert.equal((await ch.checkQueue('dlq')).messageCount, 100);
+
+  const purge = await onTerminal(['queue', 'purge', 'work'], env);
+  assert.match(purge, /\rpurging 'work' \[[#.]+\] +\d+% \d+\/100 messages/);
+  assert.ok(purge.includes("\r\x1b[Kpurged queue 'work' (100 ready messages before)"), purge);
+  assert.equal((await ch.checkQueue('work')).messageCount, 0);
+
+  const file = join(tempDir(t), 'defs.json');
+  await baton(['definitions', 'export', file], { env });
+  const size = statSync(file).size;
+  const load = await onTerminal(['definitions', 'import', file], env);
+  assert.ok(load.includes(`${size}/${size} bytes`), load);
+  assert.ok(load.includes('\r\x1b[Kimported '), load);
 });
 
 void test('baton redrive output: counts, targets and skip reasons in one line', () => {
