@@ -64,6 +64,7 @@ void test('rabbitmqadmin list … and show overview print what Baton has', { ski
     ['amq.fanout', 'fanout'],
     ['amq.headers', 'headers'],
     ['amq.match', 'headers'],
+    ['amq.rabbitmq.trace', 'topic'],
     ['amq.topic', 'topic'],
     ['jobs.x', 'direct'],
   ]);

@@ -282,7 +282,7 @@ void test('exchanges: default exchange named "", amq.* built-ins, one by name, b
     ],
   );
   assert.deepEqual(await api.list('/api/exchanges/%2F/orders.x/bindings/destination'), []);
-  assert.equal((await api.list('/api/exchanges')).length, 7);
+  assert.equal((await api.list('/api/exchanges')).length, 8);
 });
 
 void test('queues: counts, type, arguments, consumers; reply-to endpoints unlisted', async (t) => {

@@ -20,17 +20,29 @@ export const MAX_BODY = 20_000_000;
 /** A request must arrive whole within this; a slow or stalled client is cut off. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Builds the management app without listening (tests may inject into it). */
-export async function buildManagementApp(ctx: HttpContext): Promise<FastifyInstance> {
+/**
+ * Builds the management app without listening (tests may inject into it). A request must
+ * arrive whole within `requestTimeoutMs`; once it has, the answer may take as long as the work
+ * does (a redrive of millions), so there is no idle cut while it runs.
+ */
+export async function buildManagementApp(
+  ctx: HttpContext,
+  requestTimeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<FastifyInstance> {
   // Fastify's own logger only for its warnings; requests are not logged one by one.
   const log: FastifyBaseLogger = ctx.logger.child({ protocol: 'http' }, { level: 'warn' });
   const app = fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: 0,
     keepAliveTimeout: 5_000,
+    // Node checks the request timeout on this interval (30 s by default, too coarse).
+    http: {
+      headersTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
     return503OnClosing: true,
     forceCloseConnections: true,
     // %2F in a path is RabbitMQ's default vhost ('/'): keep it one segment.
