@@ -19,6 +19,35 @@ export interface Principal {
 }
 
 /**
+ * What a protocol tells listings (the management API) about one of its connections. Read only
+ * when asked: implementations compute each field on access, so keeping it costs nothing.
+ */
+export interface ConnectionDetails {
+  /** The wire protocol as RabbitMQ names it ('AMQP 0-9-1'). */
+  readonly protocol: string;
+  readonly peerHost: string;
+  readonly peerPort: number;
+  /** The local end (the listener's address and port). */
+  readonly host: string;
+  readonly port: number;
+  /** When the connection opened (ms since the epoch). */
+  readonly connectedAt: number;
+  /** What the client said about itself (AMQP start-ok client-properties). */
+  readonly clientProperties: Readonly<Record<string, unknown>>;
+  readonly frameMax: number;
+  readonly channelMax: number;
+  /** Negotiated heartbeat in seconds, 0 for none. */
+  readonly heartbeat: number;
+  readonly authMechanism: string;
+  readonly ssl: boolean;
+  /** Bytes received from and sent to the client so far. */
+  readonly recvOct: number;
+  readonly sendOct: number;
+  /** Not read from right now: a resource alarm or publisher flow control holds it. */
+  readonly blocked: boolean;
+}
+
+/**
  * A client connection as the core sees it: the owner of sessions and exclusive queues.
  * Closing it closes every session (requeueing their unacked deliveries) and deletes its
  * exclusive queues.
@@ -41,6 +70,8 @@ export class ClientConnection {
    * this connection closed; tell the client why and close. Without one, it is closed at once.
    */
   onCloseRequest: ((code: number, reason: string) => void) | undefined = undefined;
+  /** Installed by the protocol: what listings show about this connection. */
+  details: ConnectionDetails | undefined = undefined;
 
   constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
     this.broker = broker;

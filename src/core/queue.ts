@@ -162,6 +162,11 @@ export class Queue {
     return this.ready.length + this.delayed.length + (this.groups?.heldCount ?? 0);
   }
 
+  /** Body bytes of the ready messages (management listings). */
+  get readyBodyBytes(): number {
+    return this.readyBytes;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }

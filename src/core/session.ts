@@ -88,6 +88,8 @@ export class Session {
   consumerPrefetch = 0;
   flowActive = true;
   closed = false;
+  /** The protocol's number for this session (an AMQP channel number), for listings. */
+  number = 0;
   /** This session's publish, reused: routing allocates nothing per message. */
   private readonly routed = new Routed();
   // ---- publisher confirms ----
@@ -490,6 +492,11 @@ export class Session {
   }
 
   // ---- transactions -------------------------------------------------------------------
+
+  /** Publishes numbered under confirms and not confirmed yet. */
+  get unconfirmedCount(): number {
+    return this.publishSeq - this.confirmedSeq;
+  }
 
   get transactional(): boolean {
     return this.tx !== undefined;

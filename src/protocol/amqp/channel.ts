@@ -65,6 +65,7 @@ export class AmqpChannel implements SessionHandler {
     this.conn = conn;
     this.id = id;
     this.session = conn.core.openSession(this);
+    this.session.number = id;
   }
 
   // ---- frames in ----------------------------------------------------------------------

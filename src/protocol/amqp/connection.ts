@@ -24,6 +24,7 @@ import {
   type MethodKey,
 } from './generated/methods.js';
 import { Handshake, type ClientCapabilities, type Tuning } from './handshake.js';
+import { AmqpConnectionDetails } from './details.js';
 import { Heartbeat } from './heartbeat.js';
 import { FrameOutput } from './output.js';
 import { ReadGate } from './read-gate.js';
@@ -69,6 +70,8 @@ export class AmqpConnection {
   private coreConnection: ClientConnection | undefined;
   frameMax: number;
   private channelMax: number;
+  /** Negotiated heartbeat in seconds (0: none). */
+  private heartbeatSeconds = 0;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
   /** Frames read while an answer is owed (holdChannel); undefined when none is. */
@@ -125,11 +128,22 @@ export class AmqpConnection {
         this.frameMax = t.frameMax;
         this.reader.frameMax = t.frameMax;
         this.channelMax = t.channelMax;
+        this.heartbeatSeconds = t.heartbeat;
         this.heartbeat.start(t.heartbeat);
       },
       opened: (core: ClientConnection) => {
         this.coreConnection = core;
         core.onFlow = this.gate.onFlow;
+        core.details = new AmqpConnectionDetails({
+          socket,
+          handshake: this.handshake,
+          tuning: () => ({
+            frameMax: this.frameMax,
+            channelMax: this.channelMax,
+            heartbeat: this.heartbeatSeconds,
+          }),
+          blocked: () => this.gate.held,
+        });
         // The broker (an operator, later the management API) may close us.
         core.onCloseRequest = (code, reason) =>
           this.closeWith(code, `CONNECTION_FORCED - ${reason}`);

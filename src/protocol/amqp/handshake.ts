@@ -49,6 +49,9 @@ export class Handshake {
   step: HandshakeStep = 'header';
   /** The authenticated user name. */
   user = '';
+  /** What start-ok said: the client's properties and its SASL mechanism (for listings). */
+  clientProperties: FieldTable = {};
+  mechanism = '';
   readonly capabilities: ClientCapabilities = {
     consumerCancelNotify: false,
     connectionBlocked: false,
@@ -123,6 +126,8 @@ export class Handshake {
       this.capabilities.consumerCancelNotify = c.consumer_cancel_notify === true;
       this.capabilities.connectionBlocked = c['connection.blocked'] === true;
     }
+    this.clientProperties = clientProperties;
+    this.mechanism = mechanism;
     this.user = authenticate(
       this.host.broker.users,
       mechanism,

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpContext } from '../context.js';
+import { listReply } from '../listing.js';
+import { vhostOf } from '../node.js';
+import { notFound } from '../problem.js';
+import { vhostBindings } from '../views/binding-view.js';
+
+type EndParams = { Params: { vhost: string; source: string; destination: string } };
+
+/** GET /api/bindings[/{vhost}[/e/{source}/q|e/{destination}]]. */
+export function bindingRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  app.get('/api/bindings', (req) =>
+    listReply(req, [...ctx.broker.vhosts.values()].flatMap(vhostBindings), []),
+  );
+  app.get<{ Params: { vhost: string } }>('/api/bindings/:vhost', (req) =>
+    listReply(req, vhostBindings(vhostOf(ctx, req.params.vhost)), []),
+  );
+  for (const [char, type] of [
+    ['q', 'queue'],
+    ['e', 'exchange'],
+  ] as const)
+    app.get<EndParams>(`/api/bindings/:vhost/e/:source/${char}/:destination`, (req) => {
+      const v = vhostOf(ctx, req.params.vhost);
+      const source = req.params.source === 'amq.default' ? '' : req.params.source;
+      if (!v.exchanges.has(source))
+        throw notFound(`exchange '${req.params.source}' in vhost '${v.name}' not found`);
+      const dest = req.params.destination;
+      if (type === 'queue' ? !v.queues.has(dest) : !v.exchanges.has(dest))
+        throw notFound(`${type} '${dest}' in vhost '${v.name}' not found`);
+      return listReply(
+        req,
+        vhostBindings(v).filter(
+          (b) => b.source === source && b.destination_type === type && b.destination === dest,
+        ),
+        [],
+      );
+    });
+}

@@ -1,0 +1,96 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpContext } from '../context.js';
+import { itemReply, listReply, type Item } from '../listing.js';
+import { vhostOf } from '../node.js';
+import { notFound } from '../problem.js';
+import { ratesFor } from '../rates.js';
+import {
+  channelName,
+  channelView,
+  connectionView,
+  consumerView,
+  findConnection,
+  listedConnections,
+  type Listed,
+} from '../views/connection-view.js';
+
+/** RabbitMQ's reason when DELETE /api/connections/{name} has no X-Reason header. */
+const DEFAULT_CLOSE_REASON = 'Closed via management plugin';
+
+/** Connections, channels and consumers: GET, and DELETE of a connection. */
+export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const rates = ratesFor(app, ctx);
+  const broker = ctx.broker;
+  const connectionOf = (name: string): Listed => {
+    const l = findConnection(broker, name);
+    if (l === undefined) throw notFound(`connection '${name}' not found`);
+    return l;
+  };
+  const channels = (conns: Listed[]): Item[] =>
+    conns.flatMap((l) => [...l.connection.sessions].map((s) => channelView(l, s)));
+  const consumers = (conns: Listed[]): Item[] =>
+    conns.flatMap((l) =>
+      [...l.connection.sessions].flatMap((s) =>
+        [...s.consumers.values()].map((c) => consumerView(l, c)),
+      ),
+    );
+  const inVhost = (vhost: string): Listed[] =>
+    listedConnections(broker).filter((l) => l.connection.principal.vhost === vhost);
+
+  app.get('/api/connections', (req) =>
+    listReply(
+      req,
+      listedConnections(broker).map((l) => connectionView(l, rates)),
+      ['name'],
+    ),
+  );
+  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost/connections', (req) => {
+    vhostOf(ctx, req.params.vhost);
+    return listReply(
+      req,
+      inVhost(req.params.vhost).map((l) => connectionView(l, rates)),
+      ['name'],
+    );
+  });
+  app.get<{ Params: { name: string } }>('/api/connections/:name', (req) =>
+    itemReply(req, connectionView(connectionOf(req.params.name), rates)),
+  );
+  app.get<{ Params: { name: string } }>('/api/connections/:name/channels', (req) =>
+    listReply(req, channels([connectionOf(req.params.name)]), ['name']),
+  );
+  app.delete<{ Params: { name: string } }>('/api/connections/:name', (req, reply) => {
+    const l = connectionOf(req.params.name);
+    const header = req.headers['x-reason'];
+    const reason = typeof header === 'string' && header !== '' ? header : DEFAULT_CLOSE_REASON;
+    broker.closeConnection(l.connection.id, reason);
+    return reply.code(204).send();
+  });
+
+  app.get('/api/channels', (req) => listReply(req, channels(listedConnections(broker)), ['name']));
+  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost/channels', (req) => {
+    vhostOf(ctx, req.params.vhost);
+    return listReply(req, channels(inVhost(req.params.vhost)), ['name']);
+  });
+  app.get<{ Params: { name: string } }>('/api/channels/:name', (req) => {
+    for (const l of listedConnections(broker))
+      for (const s of l.connection.sessions)
+        if (channelName(l.details, s) === req.params.name) return itemReply(req, channelView(l, s));
+    throw notFound(`channel '${req.params.name}' not found`);
+  });
+
+  app.get('/api/consumers', (req) =>
+    listReply(req, consumers(listedConnections(broker)), [
+      'queue.vhost',
+      'queue.name',
+      'consumer_tag',
+    ]),
+  );
+  app.get<{ Params: { vhost: string } }>('/api/consumers/:vhost', (req) => {
+    vhostOf(ctx, req.params.vhost);
+    return listReply(req, consumers(inVhost(req.params.vhost)), [
+      'queue.vhost',
+      'queue.name',
+      'consumer_tag',
+    ]);
+  });
+}

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import type { VirtualHost } from '../../../core/vhost.js';
+import type { HttpContext } from '../context.js';
+import { itemReply, listReply, type Item } from '../listing.js';
+import { VHOST_STAT_NAMES, vhostCounters, withRates } from '../message-stats.js';
+import { NODE_NAME, vhostOf } from '../node.js';
+import { ratesFor, vhostStats, type Rates } from '../rates.js';
+import { listedConnections } from '../views/connection-view.js';
+
+/** GET /api/vhosts and /api/vhosts/{vhost}. */
+export function vhostRoutes(app: FastifyInstance, ctx: HttpContext): void {
+  const rates = ratesFor(app, ctx);
+  app.get('/api/vhosts', (req) =>
+    listReply(
+      req,
+      [...ctx.broker.vhosts.values()].map((v) => vhostView(ctx, v, rates)),
+      ['name'],
+    ),
+  );
+  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req) =>
+    itemReply(req, vhostView(ctx, vhostOf(ctx, req.params.vhost), rates)),
+  );
+}
+
+function vhostView(ctx: HttpContext, v: VirtualHost, rates: Rates): Item {
+  let ready = 0;
+  let unacked = 0;
+  for (const q of v.queues.values()) {
+    ready += q.messageCount;
+    unacked += q.unackedCount;
+  }
+  let recv = 0;
+  let send = 0;
+  for (const c of listedConnections(ctx.broker))
+    if (c.connection.vhost === v) {
+      recv += c.details.recvOct;
+      send += c.details.sendOct;
+    }
+  const stats = vhostStats(v);
+  // The tracing switch, once the tracing work adds it to the vhost.
+  const tracing = (v as { tracing?: boolean }).tracing ?? false;
+  return {
+    name: v.name,
+    description: v.name === '/' ? 'Default virtual host' : '',
+    tags: [],
+    metadata: { description: v.name === '/' ? 'Default virtual host' : '', tags: [] },
+    default_queue_type: 'classic',
+    tracing,
+    cluster_state: { [NODE_NAME]: 'running' },
+    messages: ready + unacked,
+    messages_details: rates.details(v, 'messages'),
+    messages_ready: ready,
+    messages_ready_details: rates.details(v, 'messages_ready'),
+    messages_unacknowledged: unacked,
+    messages_unacknowledged_details: rates.details(v, 'messages_unacknowledged'),
+    recv_oct: recv,
+    send_oct: send,
+    ...(stats === undefined
+      ? {}
+      : { message_stats: withRates(rates, [[v, vhostCounters(stats)]], VHOST_STAT_NAMES) }),
+  };
+}
