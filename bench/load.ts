@@ -60,6 +60,13 @@ export interface LoadSpec {
    * (tx.commit), one commit at a time; the counting consumers read `<queue>.out`.
    */
   tx?: number;
+  /**
+   * Scrapers running during the load (metrics scenario): each URL fetched every `everyMs`,
+   * as Prometheus and an open dashboard would. `auth` is a Basic credential (user:pass).
+   */
+  scrape?: { url: string; everyMs: number; auth?: string }[];
+  /** Scenario-level interval; run.ts turns it into `scrape` with the target's URLs. */
+  scrapeEveryMs?: number;
 }
 
 export interface LoadResult {
@@ -80,6 +87,36 @@ export interface LoadResult {
   drainRate: number;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
   clientCpuSeconds: number;
+  /** Successful scrapes (with `scrape`); a failed one fails the run. */
+  scrapes?: number;
+}
+
+/** Fetches each URL on its interval until stopped; resolves the count (throws on a failure). */
+function startScrapers(list: NonNullable<LoadSpec['scrape']>): () => Promise<number> {
+  let count = 0;
+  let failure: Error | undefined;
+  const timers = list.map((s) => {
+    const headers: Record<string, string> = {};
+    if (s.auth !== undefined)
+      headers.authorization = `Basic ${Buffer.from(s.auth).toString('base64')}`;
+    let busy = false;
+    return setInterval(() => {
+      if (busy) return;
+      busy = true;
+      fetch(s.url, { headers })
+        .then(async (r) => {
+          await r.arrayBuffer();
+          if (!r.ok) throw new Error(`scrape ${s.url}: HTTP ${r.status}`);
+          count++;
+        })
+        .catch((err: unknown) => (failure ??= err as Error))
+        .finally(() => (busy = false));
+    }, s.everyMs);
+  });
+  return () => {
+    for (const t of timers) clearInterval(t);
+    return failure !== undefined ? Promise.reject(failure) : Promise.resolve(count);
+  };
 }
 
 const HEADER = 16; // producer (u32), seq (u32), send time (f64)
@@ -214,6 +251,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   if (spec.tx !== undefined) await txWorker(await open(), spec.queue, out, spec.tx);
   if (!spec.backlog) await startConsumers();
+  const stopScrapers = spec.scrape === undefined ? undefined : startScrapers(spec.scrape);
   const t0 = performance.now();
   let confirmed = 0;
   const perProducerRate = spec.rate > 0 ? spec.rate / spec.producers : 0;
@@ -275,6 +313,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   }
   await done;
   const cpu = process.cpuUsage(cpu0);
+  const scrapes = await stopScrapers?.();
   // Leave the broker as we found it: leftover queues would slow later runs (on either broker).
   const cleanup = await (pool[0] ?? conns[0]!).createChannel();
   for (let i = 0; i < nq; i++) await cleanup.deleteQueue(queueName(i));
@@ -309,6 +348,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       max: sorted.length ? sorted[sorted.length - 1]! : 0,
     },
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    ...(scrapes === undefined ? {} : { scrapes }),
   };
 }
 

@@ -41,6 +41,9 @@ interface Target {
   name: 'baton' | 'peer';
   url: string;
   pid: number;
+  /** Prometheus and management API base URLs, when the broker has them (metrics scenario). */
+  metricsUrl?: string;
+  managementUrl?: string;
 }
 
 interface Run {
@@ -52,7 +55,9 @@ interface Run {
   brokerPeakRss: number;
 }
 
-async function startBaton(dataDir: string): Promise<{ child: ChildProcess; port: number }> {
+async function startBaton(
+  dataDir: string,
+): Promise<{ child: ChildProcess; port: number; ports: Record<string, number> }> {
   const child = spawnServe(cli, dataDir, ['--log-level', 'info']);
   // The logs are not read, only drained (a full pipe would stall the broker).
   child.stdout!.resume();
@@ -60,7 +65,19 @@ async function startBaton(dataDir: string): Promise<{ child: ChildProcess; port:
   const port = ready?.ports.amqp;
   if (port === undefined)
     throw new Error(`baton exited with ${child.exitCode} before it was ready`);
-  return { child, port };
+  return { child, port, ports: ready!.ports };
+}
+
+async function answers(url: string, auth?: string): Promise<boolean> {
+  try {
+    const headers: Record<string, string> = {};
+    if (auth !== undefined) headers.authorization = `Basic ${Buffer.from(auth).toString('base64')}`;
+    const r = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
 }
 
 async function reachable(url: string): Promise<boolean> {
@@ -109,6 +126,17 @@ async function runScenario(s: Scenario, target: Target, round: number): Promise<
     url: target.url,
     queue: `bench-${s.id}-${target.name}-${round}-${Date.now()}`,
   };
+  const every = s.spec.scrapeEveryMs;
+  if (every !== undefined) {
+    // Prometheus every interval; a dashboard's overview and queue list every 5 s.
+    spec.scrape = [{ url: `${target.metricsUrl}/metrics`, everyMs: every }];
+    for (const path of ['/api/overview', '/api/queues'])
+      spec.scrape.push({
+        url: `${target.managementUrl}${path}`,
+        everyMs: 5000,
+        auth: 'guest:guest',
+      });
+  }
   const cpu0 = cpuSeconds(target.pid);
   const rss = rssSampler(target.pid);
   const result = await load(s, spec);
@@ -184,13 +212,33 @@ async function main(): Promise<void> {
     });
   }
   const targets: Target[] = [
-    { name: 'baton', url: `amqp://guest:guest@127.0.0.1:${baton.port}`, pid: baton.child.pid! },
+    {
+      name: 'baton',
+      url: `amqp://guest:guest@127.0.0.1:${baton.port}`,
+      pid: baton.child.pid!,
+      metricsUrl: `http://127.0.0.1:${baton.ports.prometheus}`,
+      managementUrl: `http://127.0.0.1:${baton.ports.http}`,
+    },
   ];
   const peerUrl = process.env.PEER_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
   const peerPid = findRabbitPid();
   if (await reachable(peerUrl)) {
-    targets.push({ name: 'peer', url: peerUrl, pid: peerPid ?? 0 });
+    const peer: Target = { name: 'peer', url: peerUrl, pid: peerPid ?? 0 };
+    const metricsUrl = process.env.PEER_METRICS_URL ?? 'http://127.0.0.1:15692';
+    const managementUrl = process.env.PEER_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+    if (
+      (await answers(`${metricsUrl}/metrics`)) &&
+      (await answers(`${managementUrl}/api/overview`, 'guest:guest'))
+    ) {
+      peer.metricsUrl = metricsUrl;
+      peer.managementUrl = managementUrl;
+    }
+    targets.push(peer);
     process.stdout.write(`peer: ${peerUrl} (pid ${peerPid ?? 'unknown: no CPU/RSS figures'})\n`);
+    if (peer.metricsUrl === undefined)
+      process.stdout.write(
+        'peer: no Prometheus/management answer (rabbitmq-plugins enable rabbitmq_prometheus rabbitmq_management); the metrics scenario runs on Baton only\n',
+      );
   } else {
     process.stdout.write(
       'peer: none reachable (set PEER_AMQP_URL or start RabbitMQ on 127.0.0.1:5672)\n',
@@ -206,7 +254,10 @@ async function main(): Promise<void> {
           process.stdout.write(
             `${s.id}: Baton only${s.id === 'delay' ? " (the peer's Debian rabbitmq-server has no rabbitmq_delayed_message_exchange plugin)" : ''}\n`,
           );
-        for (const target of s.batonOnly ? targets.slice(0, 1) : targets) {
+        const eligible = targets.filter(
+          (t) => s.spec.scrapeEveryMs === undefined || t.metricsUrl !== undefined,
+        );
+        for (const target of s.batonOnly ? targets.slice(0, 1) : eligible) {
           const run = await runScenario(s, target, round);
           runs.push(run);
           const r = run.result;

@@ -167,6 +167,23 @@ export const SCENARIOS: Scenario[] = [
     figures: [publish, e2e, p99, cpu],
   },
   {
+    id: 'metrics',
+    title: '1p/1c 1 KB while /metrics is scraped every 250 ms and the dashboard polls',
+    spec: { ...base, scrapeEveryMs: 250 },
+    figures: [
+      publish,
+      e2e,
+      p99,
+      cpu,
+      {
+        name: 'scrapes',
+        get: (r) => r.result.scrapes ?? 0,
+        higherIsBetter: true,
+        digits: 0,
+      },
+    ],
+  },
+  {
     id: 'dlx',
     title: 'dead-lettering: every message rejected (requeue=false) into a DLQ, 1 KB',
     spec: { ...base, messages: 50_000, failure: 'dlx' },

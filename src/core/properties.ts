@@ -61,6 +61,11 @@ export class Properties {
     return this.codec.encode(p);
   }
 
+  /** Decode property bytes that are not a message's own (a delivery's, with x-delivery-count). */
+  decode(bytes: Buffer): MessageProperties {
+    return bytes.length === 0 ? {} : this.codec.decode(bytes);
+  }
+
   /** Which headers the core acts on `m` may carry (HINT_* bits), worked out once per message. */
   hints(m: Message): number {
     if (m.hints !== -1) return m.hints;

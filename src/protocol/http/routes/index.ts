@@ -1,12 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { bindingRoutes } from './bindings.js';
+import { bindingWriteRoutes } from './binding-writes.js';
 import { connectionRoutes } from './connections.js';
 import { dashboardRoutes } from './dashboard.js';
+import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
+import { exchangeWriteRoutes } from './exchange-writes.js';
 import { healthRoutes } from './health.js';
 import { overviewRoutes } from './overview.js';
+import { publishRoutes } from './publish.js';
+import { queueGetRoutes } from './queue-get.js';
 import { queueRoutes } from './queues.js';
+import { queueWriteRoutes } from './queue-writes.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
 
@@ -23,5 +29,11 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   queueRoutes,
   bindingRoutes,
   healthRoutes,
+  queueWriteRoutes,
+  exchangeWriteRoutes,
+  bindingWriteRoutes,
+  publishRoutes,
+  queueGetRoutes,
+  definitionRoutes,
   dashboardRoutes,
 ];
