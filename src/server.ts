@@ -8,6 +8,7 @@ import type { ProtocolAdapter } from './protocol/adapter.js';
 import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
 import { controlAdapter } from './protocol/control/listener.js';
+import { prometheusAdapter } from './protocol/http/prometheus.js';
 import { managementAdapter } from './protocol/http/management.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
@@ -112,6 +113,8 @@ export class Server {
     const ports = new Map<string, number>();
     if (config.httpPort !== 'off')
       adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports }));
+    if (config.prometheusPort !== 'off')
+      adapters.push(prometheusAdapter({ host: config.host, port: config.prometheusPort, dataDir }));
     const control = controlSocketPath(config);
     if (control !== undefined) adapters.push(controlAdapter({ path: control }));
     else if (config.controlSocket !== 'off')

@@ -7,6 +7,11 @@ import type { Message } from './message.js';
 export class BodyBudget {
   bytes = 0;
   readonly limit: number;
+  /**
+   * Bytes of queued messages kept out of memory: paged out (their journal records' sizes)
+   * or spilled (their bodies). Only the paging path touches it.
+   */
+  paged = 0;
 
   constructor(limit: number) {
     this.limit = limit;

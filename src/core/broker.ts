@@ -14,6 +14,7 @@ import type { QueueContext } from './queue-context.js';
 import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
+import { VhostStats } from './stats.js';
 import { Users } from './users.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
@@ -165,6 +166,13 @@ export class Broker {
     const v = this.vhosts.get(name);
     if (v === undefined) throw new NotAllowedError(`vhost '${name}' not found`);
     return v;
+  }
+
+  /** The broker's counters: the sum over its vhosts (a fresh copy each call). */
+  stats(): VhostStats {
+    const sum = new VhostStats();
+    for (const v of this.vhosts.values()) sum.add(v.stats);
+    return sum;
   }
 
   /** Queue ids come from the store, so they never repeat across restarts (or, later, nodes). */

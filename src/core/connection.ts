@@ -7,6 +7,11 @@ export interface ConnectionInfo {
   user: string;
   remoteAddress?: string;
   protocol?: string;
+  /**
+   * Opened by the broker's own tools (the management API's sessions): left out of the
+   * connection and channel counts and listings.
+   */
+  internal?: boolean;
 }
 
 /** Who is on the other end: what permission checks, listings and logs need. */
@@ -61,6 +66,8 @@ export class ClientConnection {
   readonly sessions = new Set<Session>();
   readonly exclusiveQueues = new Set<Queue>();
   closed = false;
+  /** Counted in its vhost's connection and channel figures (not internal). */
+  readonly counted: boolean;
   /** The queue whose backlog is holding this connection's publishers back, if any. */
   throttledBy: Queue | undefined = undefined;
   /** Installed by the protocol: stop (true) or resume (false) reading from the client. */
@@ -84,11 +91,14 @@ export class ClientConnection {
       remoteAddress: info.remoteAddress ?? '',
       protocol: info.protocol ?? '',
     };
+    this.counted = info.internal !== true;
+    if (this.counted) vhost.stats.connectionsOpened++;
   }
 
   openSession(handler: SessionHandler, options?: SessionOptions): Session {
     const s = new Session(this, this.vhost, handler, options);
     this.sessions.add(s);
+    if (this.counted) this.vhost.stats.channelsOpened++;
     return s;
   }
 
@@ -128,5 +138,6 @@ export class ClientConnection {
       if (!q.deleted) this.vhost.deleteQueueNow(q);
     }
     this.broker.connections.delete(this);
+    if (this.counted) this.vhost.stats.connectionsClosed++;
   }
 }

@@ -42,6 +42,7 @@ export class DirectReplies {
       name,
       { durable: false },
       undefined,
+      vhost.stats,
       parseQueuePolicy({}, { queue: name, vhost: vhost.name }),
     );
     this.byAddress.set(name, q);

@@ -75,6 +75,7 @@ export class PagedTail {
     const flags = flagsOf(true, redelivered, failures);
     if (failures >= MAX_FAILURES) this.bigFailures.set(seq, failures);
     this.ring.push(ref.segment, ref.offset, ref.size, seq, flags);
+    this.ctx.bodies.paged += ref.size;
   }
 
   /** Write `message` to the spill; it comes back as a new Message when the queue reaches it. */
@@ -89,7 +90,9 @@ export class PagedTail {
     stream.append(message as Message & { body: Buffer });
     const flags = SPILLED | flagsOf(journaled, redelivered, failures);
     if (failures >= MAX_FAILURES) this.bigFailures.set(seq, failures);
-    this.ring.push(0, 0, 0, seq, flags);
+    // A spilled entry's third word is unused by the ring: it keeps the body size (paged bytes).
+    this.ring.push(0, 0, message.bodySize, seq, flags);
+    this.ctx.bodies.paged += message.bodySize;
   }
 
   /**
@@ -129,6 +132,7 @@ export class PagedTail {
       const flags = ring.flagsAt0();
       if ((flags & SPILLED) !== 0) {
         const seq = ring.seqAt0();
+        this.ctx.bodies.paged -= ring.cAt0();
         ring.shift();
         const r = this.spilled!.shift();
         // Unreadable (reported by the spill): skipped rather than wedging the queue.
@@ -196,6 +200,7 @@ export class PagedTail {
     for (let i = 0; i < n; i++) {
       const seq = ring.seqAt0();
       const flags = ring.flagsAt0();
+      this.ctx.bodies.paged -= ring.cAt0();
       ring.shift();
       const r = results[i];
       if (r === undefined || r instanceof Error) {
@@ -247,6 +252,7 @@ export class PagedTail {
       if ((flags & SPILLED) === 0) {
         paged(ring.seqAt0(), refOnly(ring.aAt0(), ring.bAt0(), ring.cAt0()));
       } else if ((flags & JOURNALED) !== 0) paged(ring.seqAt0(), refOnly(0, 0, 0));
+      this.ctx.bodies.paged -= ring.cAt0();
       ring.shift();
     }
     ring.clear();

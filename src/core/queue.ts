@@ -16,6 +16,12 @@ import { RetryDelays, retryDelay } from './retry-delays.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { ReadyList } from './ready/ready-list.js';
 import type { Session } from './session.js';
+import {
+  QueueStats,
+  type DeadLetterCounts,
+  type DeadLetterReason,
+  type VhostStats,
+} from './stats.js';
 
 export interface QueueOptions {
   durable?: boolean;
@@ -119,6 +125,13 @@ export class Queue {
   pendingBytes = 0;
   /** Message groups, once a grouped message was seen here. */
   private groups: MessageGroups | undefined = undefined;
+  /** This queue's counters (RabbitMQ's queue message_stats). */
+  readonly stats = new QueueStats();
+  /** Its vhost's counters: deliveries and dead-letterings count there too. */
+  readonly vhostStats: VhostStats;
+  /** Where this queue's dead-letterings count (by queue type): republished, or dropped. */
+  private readonly deadLettered: DeadLetterCounts;
+  private readonly deadLetterDropped: DeadLetterCounts;
 
   constructor(
     ctx: QueueContext,
@@ -127,9 +140,11 @@ export class Queue {
     name: string,
     options: QueueOptions,
     owner: ClientConnection | undefined,
+    vhostStats: VhostStats,
     policy?: QueuePolicy,
   ) {
     this.ctx = ctx;
+    this.vhostStats = vhostStats;
     this.vhostName = vhostName;
     this.id = id;
     this.name = name;
@@ -152,6 +167,11 @@ export class Queue {
     this.rejectsWhenFull = this.lengthLimited && p.overflow !== 'drop-head';
     this.consumerTimeout = p.consumerTimeout ?? ctx.consumerTimeout;
     this.singleActive = p.singleActiveConsumer;
+    const quorum = p.queueType === 'quorum';
+    this.deadLettered = quorum ? vhostStats.quorumDeadLettered : vhostStats.deadLettered;
+    this.deadLetterDropped = quorum
+      ? vhostStats.quorumDeadLetterDropped
+      : vhostStats.deadLetterDropped;
   }
 
   /**
@@ -173,6 +193,7 @@ export class Queue {
 
   /** Add a published message at the tail (length limits and expiry on arrival apply). */
   push(message: Message, seq: number, journaled: boolean): void {
+    this.stats.publish++;
     const exp = this.expiryOf(message);
     if (exp !== 0) {
       this.expiring = true;
@@ -472,6 +493,7 @@ export class Queue {
     // No-ack deliveries are numbered too (RabbitMQ does), but never tracked.
     const tag = consumer.noAck ? session.nextDeliveryTag() : session.track(entry, consumer);
     if (!consumer.noAck) this.unackedCount++;
+    this.countDelivery(entry, consumer.noAck, false);
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
     if (consumer.noAck) this.remove(entry, 'acked');
   }
@@ -493,6 +515,7 @@ export class Queue {
     if (this.consumerTimeout !== 0 && !noAck) entry.timeoutAt = steadyNow() + this.consumerTimeout;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
+    this.countDelivery(entry, noAck, true);
     if (noAck) {
       entry.tag = session.nextDeliveryTag();
       this.remove(entry, 'acked');
@@ -501,6 +524,43 @@ export class Queue {
       this.unackedCount++;
     }
     return entry;
+  }
+
+  /** One delivery (consume or basic.get) in this queue's and its vhost's counters. */
+  private countDelivery(entry: QueueEntry, noAck: boolean, get: boolean): void {
+    const q = this.stats;
+    const v = this.vhostStats;
+    if (get) {
+      if (noAck) {
+        q.getNoAck++;
+        v.deliveredGetAutoAck++;
+      } else {
+        q.get++;
+        v.deliveredGetManualAck++;
+      }
+    } else if (noAck) {
+      q.deliverNoAck++;
+      v.deliveredConsumeAutoAck++;
+    } else {
+      q.deliver++;
+      v.deliveredConsumeManualAck++;
+    }
+    if (entry.redelivered) {
+      q.redeliver++;
+      v.redelivered++;
+    }
+  }
+
+  /** basic.get found nothing ready (RabbitMQ's get_empty). */
+  countGetEmpty(): void {
+    this.stats.getEmpty++;
+    this.vhostStats.getEmpty++;
+  }
+
+  /** A consumer acked one delivery of this queue (each message of a multiple ack). */
+  countAck(): void {
+    this.stats.ack++;
+    this.vhostStats.acknowledged++;
   }
 
   /**
@@ -540,10 +600,16 @@ export class Queue {
   /** The one path by which a single message leaves the queue for good. */
   private remove(entry: QueueEntry, reason: RemovalReason): void {
     if (entry.group !== undefined) this.releaseGroup(entry);
-    const hook = this.removalHook;
-    if (hook !== undefined && DEAD_LETTER_REASONS.has(reason) && hook(this, entry, reason)) {
-      this.ctx.bodies.unhold(entry.message);
-      return;
+    if (reason !== 'acked' && DEAD_LETTER_REASONS.has(reason)) {
+      const hook = this.removalHook;
+      const dl = reason as DeadLetterReason;
+      if (hook !== undefined && hook(this, entry, reason)) {
+        this.stats.deadLettered++;
+        this.deadLettered[dl]++;
+        this.ctx.bodies.unhold(entry.message);
+        return;
+      }
+      this.deadLetterDropped[dl]++;
     }
     this.ctx.bodies.unhold(entry.message);
     if (entry.journaled) this.ctx.store.settle(this.id, entry.seq, entry.message);

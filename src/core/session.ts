@@ -99,6 +99,10 @@ export class Session {
   /** Highest publish seq not nacked, and the highest one acked: a nacked seq is never acked. */
   private lastAccepted = 0;
   private ackedSeq = 0;
+  /** Publishes accepted (not nacked), those an in-flight sync covers, and those acked. */
+  private acceptedCount = 0;
+  private syncAccepted = 0;
+  private ackedCount = 0;
   private confirmArmed = false;
   private waitingForSync = false;
   /** Highest publish seq the in-flight afterSync covers, and the highest to ack of those. */
@@ -216,7 +220,13 @@ export class Session {
    */
   publish(exchange: string, routingKey: string, message: Message, mandatory = false): Routed {
     const r = this.routed;
+    const stats = this.vhost.stats;
+    stats.received++;
+    if (this.confirming) stats.receivedConfirm++;
     this.vhost.route(exchange, routingKey, message, r);
+    if (r.queues.length !== 0 || r.delays.length !== 0) stats.routed++;
+    else if (mandatory) stats.unroutableReturned++;
+    else stats.unroutableDropped++;
     if (mandatory) r.returnTo = this;
     if (this.tx !== undefined) {
       // Routed now, applied at commit: the result reports nothing yet (no queues).
@@ -234,7 +244,10 @@ export class Session {
       // failed store leaves it unconfirmed, told through confirmsFailed.
       if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
       else if (r.rejected !== undefined) this.handler.refused?.(seq, queueFull(r.rejected));
-      else this.lastAccepted = seq;
+      else {
+        this.lastAccepted = seq;
+        this.acceptedCount++;
+      }
       if (r.journaled) this.needsSync = true;
       this.armConfirm();
     } else if (r.failed !== undefined) throw r.failed;
@@ -254,6 +267,7 @@ export class Session {
     this.waitingForSync = true;
     this.syncCovers = this.publishSeq;
     this.syncAcks = this.lastAccepted;
+    this.syncAccepted = this.acceptedCount;
     if (!this.needsSync && !this.confirmsFailedTold) return this.onSynced(undefined);
     this.needsSync = false;
     this.vhost.broker.afterSync(this.onSynced);
@@ -274,6 +288,8 @@ export class Session {
     // nacked confirms it twice, which pika's BlockingChannel takes as a protocol error.
     if (this.syncAcks > this.ackedSeq) {
       this.ackedSeq = this.syncAcks;
+      this.vhost.stats.confirmed += this.syncAccepted - this.ackedCount;
+      this.ackedCount = this.syncAccepted;
       this.handler.confirmed?.(this.syncAcks);
     }
     if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
@@ -370,7 +386,9 @@ export class Session {
   /** Pull one message (AMQP basic.get); undefined when the queue has none ready. */
   get(queueName: string, noAck: boolean): Delivery | undefined {
     const queue = this.vhost.getQueue(queueName, this.connection);
-    return queue.get(this, noAck);
+    const d = queue.get(this, noAck);
+    if (d === undefined) queue.countGetEmpty();
+    return d;
   }
 
   /**
@@ -392,12 +410,18 @@ export class Session {
     const d = queue.get(this, noAck);
     if (d !== undefined) return d;
     const later = queue.whenReady();
-    if (later === undefined) return undefined;
+    if (later === undefined) {
+      queue.countGetEmpty();
+      return undefined;
+    }
     // Closed meanwhile: take nothing (no one to give it to). Deleted meanwhile: get-empty,
     // as RabbitMQ answers, not an error for the getter.
-    return later.then(() =>
-      this.closed || queue.deleted ? undefined : this.getFrom(queue, noAck),
-    );
+    return later.then(() => {
+      if (this.closed) return undefined;
+      if (!queue.deleted) return this.getFrom(queue, noAck);
+      queue.countGetEmpty();
+      return undefined;
+    });
   }
 
   /** A tag for a delivery nobody will ack (no-ack): numbered like the rest, never tracked. */
@@ -651,11 +675,14 @@ export class Session {
     this.timeoutTimer?.stop();
     this.routed.release();
     this.connection.sessions.delete(this);
+    if (this.connection.counted) this.vhost.stats.channelsClosed++;
   }
 }
 
 function settleAck(entry: QueueEntry): void {
-  entry.queue.settle(entry, 'acked');
+  const q = entry.queue;
+  q.countAck();
+  q.settle(entry, 'acked');
 }
 
 function settleReject(entry: QueueEntry): void {

@@ -33,6 +33,7 @@ import {
   parseDedupPolicy,
 } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
+import { VhostStats } from './stats.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -56,6 +57,8 @@ export class VirtualHost {
   readonly replies = new DirectReplies(this);
   /** Queues with x-message-deduplication: apply checks ids only while there are some. */
   private dedupQueues = 0;
+  /** Message, connection and queue counters (management message_stats, Prometheus). */
+  readonly stats = new VhostStats();
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -91,6 +94,7 @@ export class VirtualHost {
       this.checkExclusive(existing, connection);
       this.checkEquivalent('queue', name, existing, options);
       existing.touch();
+      this.stats.queuesDeclared++;
       return existing;
     }
     if (name.startsWith('amq.'))
@@ -108,9 +112,12 @@ export class VirtualHost {
       name,
       options,
       owner,
+      this.stats,
       policy,
     );
     this.adopt(queue);
+    this.stats.queuesDeclared++;
+    this.stats.queuesCreated++;
     if (owner !== undefined) owner.exclusiveQueues.add(queue);
     if (queue.durable && !queue.exclusive) this.definitions.putQueue(queue);
     return queue;
@@ -134,6 +141,7 @@ export class VirtualHost {
       d.name,
       options,
       undefined,
+      this.stats,
       policy,
     );
     this.adopt(q);
@@ -227,6 +235,7 @@ export class VirtualHost {
   deleteQueueNow(q: Queue): number {
     if (q.deleted) return 0;
     this.queues.delete(q.name);
+    this.stats.queuesDeleted++;
     q.owner?.exclusiveQueues.delete(q);
     for (const c of [...q.consumers]) {
       q.removeConsumer(c);

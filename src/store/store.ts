@@ -13,6 +13,8 @@
  * for a second store") maps every verb onto a shared SQL store.
  */
 
+import type { HistogramSnapshot } from '../util/histogram.js';
+
 /** A message as the store keeps it. `body` may be undefined for a paged-out message. */
 export interface StoredMessage {
   exchange: string;
@@ -245,6 +247,76 @@ export interface Store {
 
   /** Counters for metrics, tests and benchmarks. */
   stats(): StoreStats;
+
+  /**
+   * Optional: the store's health for operators (metrics, the management API), in terms any
+   * store can fill in; a fresh copy each call, cheap enough for every scrape.
+   */
+  health?(): StoreHealth;
+}
+
+/** fdatasync latency buckets, in seconds. */
+export const FSYNC_SECONDS_BUCKETS: readonly number[] = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Group-commit batch sizes: records per batch (one fsync per segment it touches). */
+export const COMMIT_BATCH_BUCKETS: readonly number[] = [
+  1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+];
+
+/** What `Store.health` reports. */
+export interface StoreHealth {
+  /** Which store: 'journal', 'memory'. */
+  kind: string;
+  /** Segment files in use (0 for a store without files). */
+  segments: number;
+  /** Bytes of records in those segments (appended; the disk holds at least this). */
+  bytes: number;
+  /** Recycled segment files kept for reuse. */
+  spareFiles: number;
+  liveMessages: number;
+  appendedRecords: number;
+  bytesWritten: number;
+  syncs: number;
+  compactions: number;
+  deletedSegments: number;
+  writeRetries: number;
+  /** fdatasync latency of group commits, in seconds. */
+  fsyncSeconds: HistogramSnapshot;
+  /** Records per group-commit batch. */
+  commitBatchRecords: HistogramSnapshot;
+  /** What the last recovery found (zeros for a new or memory store). */
+  recovery: {
+    segments: number;
+    records: number;
+    messages: number;
+    /** Bytes of a torn tail cut off. */
+    tornTailBytes: number;
+    /** Corrupt bytes skipped (skipCorrupt), and in how many ranges. */
+    skippedBytes: number;
+    skippedRanges: number;
+    clean: boolean;
+    ms: number;
+  };
+  /** The sticky failure's message, if the store failed. */
+  failure: string | undefined;
+  /** Set while writes wait for disk space. */
+  stall: string | undefined;
+}
+
+/** The recovery part of StoreHealth, from what `recover` returned. */
+export function recoveryHealth(r: RecoveryStats): StoreHealth['recovery'] {
+  return {
+    segments: r.segments,
+    records: r.records,
+    messages: r.messages,
+    tornTailBytes: r.truncatedBytes,
+    skippedBytes: r.skippedBytes,
+    skippedRanges: r.skippedRanges,
+    clean: r.clean,
+    ms: r.ms,
+  };
 }
 
 export interface StoreListener {

@@ -46,7 +46,12 @@ export async function withSession<T>(
   fn: (s: Session) => T | Promise<T>,
 ): Promise<T> {
   const c = ctx.broker.connect(
-    { user: user.name, protocol: HTTP_PROTOCOL, ...(remoteAddress ? { remoteAddress } : {}) },
+    {
+      user: user.name,
+      protocol: HTTP_PROTOCOL,
+      internal: true,
+      ...(remoteAddress ? { remoteAddress } : {}),
+    },
     vhost,
   );
   try {

@@ -2,6 +2,8 @@ import { fdatasync, fsync, open, rename, writeSync, writev } from 'node:fs';
 import { StoreFailure } from '../store-failure.js';
 import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
+import { Histogram } from '../../util/histogram.js';
+import { COMMIT_BATCH_BUCKETS, FSYNC_SECONDS_BUCKETS } from '../store.js';
 
 export type SyncCallback = (err: Error | undefined) => void;
 
@@ -86,6 +88,13 @@ export class GroupCommit {
   stall: Error | undefined = undefined;
   /** Writes retried after the disk was full. */
   retries = 0;
+  /** fdatasync latency (seconds) and records per sealed batch, for metrics. */
+  readonly fsyncSeconds = new Histogram(FSYNC_SECONDS_BUCKETS);
+  readonly batchRecords = new Histogram(COMMIT_BATCH_BUCKETS);
+  /** performance.now() (a monotonic hrtime clock, no allocation) as the fdatasync began. */
+  private syncStart = 0;
+  /** `records` when the last batch was sealed. */
+  private sealedRecords = 0;
   private retryMs = RETRY_MS;
   private retryTimer: NodeJS.Timeout | undefined = undefined;
   /** An fs call of the flying batch has not called back yet. */
@@ -204,6 +213,10 @@ export class GroupCommit {
     this.hooks.beforeSeal();
     this.cut();
     const b = this.open;
+    // (A batch of no records, only a proof header or a dropped watermark, is no commit.)
+    if (this.records !== this.sealedRecords)
+      this.batchRecords.observe(this.records - this.sealedRecords);
+    this.sealedRecords = this.records;
     for (const c of b.chunks)
       writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes, this.key);
     this.open = new Batch(b.no + 1);
@@ -281,6 +294,7 @@ export class GroupCommit {
     this.bytesWritten += n;
     this.inFlight = true;
     if (UNSAFE_NO_SYNC) return this.onSync(null);
+    this.syncStart = performance.now();
     fdatasync(c.segment.fd, this.onSync);
   };
 
@@ -354,6 +368,7 @@ export class GroupCommit {
     if (err !== null) return this.fail(err, 'fdatasync');
     c.segment.synced = c.segment.written;
     this.syncs++;
+    if (!UNSAFE_NO_SYNC) this.fsyncSeconds.observe((performance.now() - this.syncStart) / 1000);
     this.flyingChunk++;
     this.step();
   };

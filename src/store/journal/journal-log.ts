@@ -119,6 +119,11 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     this.reclaimer.check();
   }
 
+  /** Spare files kept for reuse. */
+  protected get spareCount(): number {
+    return this.spares.length;
+  }
+
   takeSpare(): string | undefined {
     return this.spares.pop();
   }

@@ -3,6 +3,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, writeSync } from
 import { dirname, resolve } from 'node:path';
 import {
   emptyRecoveryStats,
+  recoveryHealth,
+  type StoreHealth,
   type Located,
   type MessageLocation,
   type PagedMessage,
@@ -111,6 +113,8 @@ export class JournalStore extends JournalLog implements Store {
   private lastQueueId = 0;
   private reservedQueueId = 0;
   private recovered = false;
+  /** What recover found, for health(). */
+  private recoveryStats = emptyRecoveryStats();
   private readonly loads: PagedLoads;
 
   private constructor(
@@ -243,6 +247,7 @@ export class JournalStore extends JournalLog implements Store {
       this.lastQueueId = this.reservedQueueId = Math.max(idMark, r.stats.maxQueueId);
       // Segments left with nothing live go now (after their definitions move to the head).
       this.reclaimer.check();
+      this.recoveryStats = r.stats;
       return Promise.resolve(r.stats);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -650,6 +655,30 @@ export class JournalStore extends JournalLog implements Store {
 
   close(): Promise<void> {
     return (this.closing ??= this.shutdown());
+  }
+
+  health(): StoreHealth {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.size;
+    const st = this.stats();
+    return {
+      kind: 'journal',
+      segments: st.segments,
+      bytes,
+      spareFiles: this.spareCount,
+      liveMessages: st.liveMessages,
+      appendedRecords: st.appendedRecords,
+      bytesWritten: st.bytesWritten,
+      syncs: st.syncs,
+      compactions: st.compactions,
+      deletedSegments: st.deletedSegments,
+      writeRetries: st.writeRetries,
+      fsyncSeconds: this.gc.fsyncSeconds.snapshot(),
+      commitBatchRecords: this.gc.batchRecords.snapshot(),
+      recovery: recoveryHealth(this.recoveryStats),
+      failure: this.gc.failure?.message,
+      stall: this.gc.stall?.message,
+    };
   }
 
   stats(): StoreStats {

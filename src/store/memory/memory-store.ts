@@ -1,5 +1,8 @@
 import {
+  COMMIT_BATCH_BUCKETS,
   emptyRecoveryStats,
+  FSYNC_SECONDS_BUCKETS,
+  recoveryHealth,
   type Located,
   type MessageLocation,
   type PagedMessage,
@@ -7,12 +10,14 @@ import {
   type RecoveryVisitor,
   type Store,
   type StoreCapabilities,
+  type StoreHealth,
   type StoredMessage,
   type StoreOp,
   type StoreStats,
 } from '../store.js';
 import { checkFailures, checkOps } from '../store-ops.js';
 import { StoreFailure } from '../store-failure.js';
+import { emptyHistogram } from '../../util/histogram.js';
 
 const LOCATION = Object.freeze({ segment: 0, offset: 0, size: 0 });
 const MAX_QUEUE_ID = 0xffffffff;
@@ -154,6 +159,28 @@ export class MemoryStore implements Store {
       compactions: 0,
       deletedSegments: 0,
       writeRetries: 0,
+    };
+  }
+
+  /** Nothing on disk and never a sync: only the record counts apply. */
+  health(): StoreHealth {
+    return {
+      kind: 'memory',
+      segments: 0,
+      bytes: 0,
+      spareFiles: 0,
+      liveMessages: this.liveMessages,
+      appendedRecords: this.appendedRecords,
+      bytesWritten: 0,
+      syncs: 0,
+      compactions: 0,
+      deletedSegments: 0,
+      writeRetries: 0,
+      fsyncSeconds: emptyHistogram(FSYNC_SECONDS_BUCKETS),
+      commitBatchRecords: emptyHistogram(COMMIT_BATCH_BUCKETS),
+      recovery: recoveryHealth(emptyRecoveryStats()),
+      failure: undefined,
+      stall: undefined,
     };
   }
 

@@ -8,6 +8,7 @@ import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
 import { exchangeWriteRoutes } from './exchange-writes.js';
 import { healthRoutes } from './health.js';
+import { journalRoutes } from './journal.js';
 import { overviewRoutes } from './overview.js';
 import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
@@ -35,5 +36,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   publishRoutes,
   queueGetRoutes,
   definitionRoutes,
+  journalRoutes,
   dashboardRoutes,
 ];
