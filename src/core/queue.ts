@@ -22,6 +22,7 @@ import {
   type DeadLetterReason,
   type VhostStats,
 } from './stats.js';
+import { Tracer } from './trace.js';
 
 export interface QueueOptions {
   durable?: boolean;
@@ -76,6 +77,8 @@ export class Queue {
   readonly timer: DeadlineTimer;
   /** Policies (dead-lettering) that take over removals; undefined for none. */
   removalHook: RemovalHook | undefined = undefined;
+  /** Its vhost's tracing (set by the vhost): hooks test `tracer.on`. */
+  tracer: Tracer = Tracer.OFF;
   /** x-message-deduplication: the ids it holds (set by the vhost). */
   dedup: DedupCache | undefined = undefined;
   /** Publishers throttled by this queue's backlog. */
@@ -494,6 +497,7 @@ export class Queue {
     const tag = consumer.noAck ? session.nextDeliveryTag() : session.track(entry, consumer);
     if (!consumer.noAck) this.unackedCount++;
     this.countDelivery(entry, consumer.noAck, false);
+    if (this.tracer.on) this.tracer.delivered(this, entry, session, consumer.tag, consumer.noAck);
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
     if (consumer.noAck) this.remove(entry, 'acked');
   }
@@ -516,6 +520,7 @@ export class Queue {
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
     this.countDelivery(entry, noAck, true);
+    if (this.tracer.on) this.tracer.delivered(this, entry, session, undefined, noAck);
     if (noAck) {
       entry.tag = session.nextDeliveryTag();
       this.remove(entry, 'acked');
@@ -599,6 +604,7 @@ export class Queue {
 
   /** The one path by which a single message leaves the queue for good. */
   private remove(entry: QueueEntry, reason: RemovalReason): void {
+    if (this.tracer.on) this.tracer.removed(this, entry.message, reason);
     if (entry.group !== undefined) this.releaseGroup(entry);
     if (reason !== 'acked' && DEAD_LETTER_REASONS.has(reason)) {
       const hook = this.removalHook;
@@ -621,12 +627,13 @@ export class Queue {
    * (reason delivery_limit) or dropped; with retry backoff it is ready again after its
    * delay; else it goes back to its original position, marked redelivered.
    */
-  requeue(entry: QueueEntry): void {
+  requeue(entry: QueueEntry, byNack = false): void {
     this.unackedCount--;
     if (this.deleted) {
       this.remove(entry, 'deleted');
       return;
     }
+    if (this.tracer.on) this.tracer.requeued(this, entry.message, byNack);
     if (!this.ctx.stopping()) entry.failures++;
     entry.tag = 0;
     entry.consumer = undefined;
@@ -718,7 +725,9 @@ export class Queue {
   purge(): number {
     const n = this.messageCount;
     if (n === 0) return 0;
-    const { entries, stored } = this.takeAllReady();
+    const traced = this.tracer.on ? [] : undefined;
+    const { entries, stored } = this.takeAllReady(traced);
+    if (traced !== undefined) this.tracer.removedAll(this, traced, 'purged');
     if (stored.length !== 0) {
       const store = this.ctx.store;
       // One purge record covers every seq up to the newest only when none of them is unacked.
@@ -736,7 +745,9 @@ export class Queue {
   /** Mark deleted and release every ready message. Unacked entries die with their sessions. */
   destroy(): number {
     const n = this.messageCount;
-    const { stored } = this.takeAllReady();
+    const traced = this.tracer.on ? [] : undefined;
+    const { stored } = this.takeAllReady(traced);
+    if (traced !== undefined) this.tracer.removedAll(this, traced, 'deleted');
     // Unacked entries are settled one by one as their sessions let go of them.
     if (this.durable) this.ctx.store.purge(this.id, this.nextSeq - 1, stored);
     this.deleted = true;
@@ -751,19 +762,22 @@ export class Queue {
    * Empty the ready list. Returns every journaled message with its seq (in memory or paged
    * out: a paged one as a stub with only its reference) and, for the store, their messages.
    */
-  private takeAllReady(): { entries: Settleable[]; stored: StoredMessage[] } {
+  private takeAllReady(traced?: Message[]): { entries: Settleable[]; stored: StoredMessage[] } {
     const entries: Settleable[] = [];
     this.readyBytes = 0;
     this.groups?.clear((e) => {
+      traced?.push(e.message);
       this.ctx.bodies.unhold(e.message);
       if (e.journaled) entries.push(e);
     });
     this.delayed.clear((e) => {
+      traced?.push(e.message);
       this.ctx.bodies.unhold(e.message);
       if (e.journaled) entries.push(e);
     });
     this.ready.clear(
       (e) => {
+        traced?.push(e.message);
         this.ctx.bodies.unhold(e.message);
         if (e.journaled) entries.push(e);
       },

@@ -110,6 +110,7 @@ export async function redrive(
     r.release();
     if (failed !== undefined) return failed;
     source.moved(entry);
+    if (vhost.tracing) vhost.tracer.redriven(source, target, m);
     result.moved++;
     result.movedTo[target.name] = (result.movedTo[target.name] ?? 0) + 1;
     return undefined;

@@ -227,6 +227,7 @@ export class Session {
     if (r.queues.length !== 0 || r.delays.length !== 0) stats.routed++;
     else if (mandatory) stats.unroutableReturned++;
     else stats.unroutableDropped++;
+    if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     if (mandatory) r.returnTo = this;
     if (this.tx !== undefined) {
       // Routed now, applied at commit: the result reports nothing yet (no queues).
@@ -456,7 +457,7 @@ export class Session {
 
   /** nack/reject: requeue to the original position, or drop (dead-letter, with a DLX). */
   nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.settle(tag, multiple, requeue ? settleRequeue : settleReject);
+    this.settle(tag, multiple, requeue ? settleNackRequeue : settleReject);
   }
 
   /**
@@ -691,6 +692,10 @@ function settleReject(entry: QueueEntry): void {
 
 function settleRequeue(entry: QueueEntry): void {
   entry.queue.requeue(entry);
+}
+
+function settleNackRequeue(entry: QueueEntry): void {
+  entry.queue.requeue(entry, true);
 }
 
 function queueFull(q: Queue): ResourceError {

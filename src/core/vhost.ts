@@ -34,6 +34,7 @@ import {
 } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
 import { VhostStats } from './stats.js';
+import { TRACE_EXCHANGE, Tracer } from './trace.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -42,6 +43,7 @@ const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['amq.topic', 'topic'],
   ['amq.headers', 'headers'],
   ['amq.match', 'headers'],
+  [TRACE_EXCHANGE, 'topic'], // the firehose's: internal, as RabbitMQ's
 ];
 
 /** A namespace of queues and exchanges, and the routing walk between them. */
@@ -59,6 +61,8 @@ export class VirtualHost {
   private dedupQueues = 0;
   /** Message, connection and queue counters (management message_stats, Prometheus). */
   readonly stats = new VhostStats();
+  /** Firehose and message-life log (src/core/trace.ts); off until switched on. */
+  readonly tracer = new Tracer(this);
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -68,8 +72,20 @@ export class VirtualHost {
       delayOf(broker.properties.header(m, 'x-delay')),
     );
     for (const [n, type] of BUILTIN_EXCHANGES) {
-      this.exchanges.set(n, new Exchange(n, type, { durable: true }));
+      this.exchanges.set(
+        n,
+        new Exchange(n, type, { durable: true, internal: n === TRACE_EXCHANGE }),
+      );
     }
+  }
+
+  /** Tracing on (RabbitMQ's trace_on): not kept across a restart, as RabbitMQ's. */
+  get tracing(): boolean {
+    return this.tracer.on;
+  }
+
+  set tracing(on: boolean) {
+    this.tracer.set(on);
   }
 
   // ---- queues -------------------------------------------------------------------------
@@ -150,6 +166,7 @@ export class VirtualHost {
 
   private adopt(q: Queue): void {
     this.queues.set(q.name, q);
+    q.tracer = this.tracer;
     if (q.policy.deadLetterExchange !== undefined) q.removalHook = this.deadLetters.hook;
     if (q.policy.dedup !== undefined) {
       // Ids are journaled where the queue's definition is: durable, not exclusive.

@@ -14,8 +14,10 @@ import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
 import { queueRoutes } from './queues.js';
 import { queueWriteRoutes } from './queue-writes.js';
+import { traceRoutes } from './trace.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
+import { vhostsWrite } from './vhosts-write.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -37,5 +39,7 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   queueGetRoutes,
   definitionRoutes,
   journalRoutes,
+  vhostsWrite,
+  traceRoutes,
   dashboardRoutes,
 ];
