@@ -1,7 +1,7 @@
 // The broker-wide poll: /api/overview and /api/nodes every 5 s, whatever page is open, so the
 // alarm banner is always current and the overview charts keep their last 5 minutes.
 
-import { get } from './api.js';
+import { get, isMissingEndpoint } from './api.js';
 
 export const POLL_MS = 5000;
 const KEEP_MS = 5 * 60_000 + POLL_MS;
@@ -12,6 +12,8 @@ export const RATE_KEYS = ['publish', 'deliver_get', 'ack', 'redeliver', 'confirm
 const state = {
   /** @type {any} */ overview: undefined,
   /** @type {any[]} */ nodes: [],
+  /** GET /api/baton/journal, or null when the broker has none. @type {any} */ journal: undefined,
+  /** @type {Error | undefined} */ journalError: undefined,
   /** @type {{t: number, v: Record<string, number>}[]} */ rates: [],
   /** @type {{t: number, v: Record<string, number>}[]} */ queued: [],
   /** @type {Error | undefined} */ error: undefined,
@@ -48,9 +50,18 @@ function sampleRates(stats, t) {
 async function poll() {
   const t = Date.now();
   try {
-    const [overview, nodes] = await Promise.all([get('overview'), get('nodes').catch(() => [])]);
+    const [overview, nodes, journal] = await Promise.all([
+      get('overview'),
+      get('nodes').catch(() => []),
+      get('baton/journal').catch((err) => {
+        state.journalError = isMissingEndpoint(err) ? undefined : err;
+        return isMissingEndpoint(err) ? null : undefined;
+      }),
+    ]);
     state.overview = overview;
     state.nodes = Array.isArray(nodes) ? nodes : [];
+    state.journal = journal;
+    if (journal) state.journalError = undefined;
     state.error = undefined;
     state.rates.push({ t, v: sampleRates(overview?.message_stats, t) });
     const q = overview?.queue_totals ?? {};

@@ -1,7 +1,6 @@
 // Overview: live message-rate and queued-message charts, object totals, the node's memory,
 // disk and alarms, listeners, and the journal's health.
 
-import { get, isMissingEndpoint } from '../api.js';
 import { createChart } from '../chart.js';
 import { h, replace } from '../dom.js';
 import { bytes, compact, duration, millis, num, rate } from '../format.js';
@@ -72,6 +71,17 @@ export function overviewPage(main) {
     );
     replace(node, nodeView(st.nodes, o));
     replace(
+      journal,
+      st.journal
+        ? journalView(st.journal)
+        : st.journalError
+          ? errorBox(st.journalError)
+          : h(
+              'p.muted',
+              'Journal health is not available on this broker (GET /api/baton/journal).',
+            ),
+    );
+    replace(
       listeners,
       Array.isArray(o.listeners) && o.listeners.length
         ? h(
@@ -91,24 +101,7 @@ export function overviewPage(main) {
   const unsubscribe = subscribe(paint);
   paint(live());
 
-  let stopped = false;
-  const loadJournal = async () => {
-    try {
-      replace(journal, journalView(await get('baton/journal')));
-    } catch (err) {
-      replace(
-        journal,
-        isMissingEndpoint(err)
-          ? h('p.muted', 'Journal health is not available on this broker (GET /api/baton/journal).')
-          : errorBox(err),
-      );
-    }
-    if (!stopped) jt = setTimeout(loadJournal, POLL_MS);
-  };
-  let jt = setTimeout(loadJournal, 0);
   return () => {
-    stopped = true;
-    clearTimeout(jt);
     unsubscribe();
     rates.destroy();
     queued.destroy();
@@ -165,39 +158,88 @@ function nodeView(nodes, o) {
   );
 }
 
-const label = (k) => k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+/** The q-quantile's upper bucket bound from Prometheus-style cumulative buckets. */
+function quantile(hist, q) {
+  if (!hist || !(hist.count > 0) || !Array.isArray(hist.buckets)) return undefined;
+  const want = q * hist.count;
+  for (const b of hist.buckets) if (b.count >= want) return b.le === '+Inf' ? Infinity : b.le;
+  return undefined;
+}
 
-/** Formats a journal stat by what its name says it measures. */
-function journalValue(key, v) {
-  if (typeof v === 'boolean')
-    return v ? pill('yes', key.includes('fail') || key.includes('error') ? 'bad' : 'ok') : 'no';
-  if (typeof v !== 'number') return String(v);
-  if (/bytes/i.test(key)) return bytes(v);
-  if (/_ms$|latency|millis/i.test(key)) return millis(v);
-  if (/_us$|micros/i.test(key)) return millis(v / 1000);
-  return num(v);
+const secs = (v) => (v === Infinity ? '> max bucket' : millis(v * 1000));
+
+/** Bars of a latency histogram: each bucket's own share (not cumulative). */
+function histogramBars(hist) {
+  const bs = (hist?.buckets ?? []).filter((b) => b.le !== '+Inf');
+  let prev = 0;
+  const own = bs.map((b) => {
+    const n = b.count - prev;
+    prev = b.count;
+    return { le: b.le, n };
+  });
+  // Trim empty buckets at both ends so the shape is readable.
+  while (own.length && own[0].n === 0) own.shift();
+  while (own.length && own[own.length - 1].n === 0) own.pop();
+  if (own.length === 0) return null;
+  const max = Math.max(...own.map((b) => b.n));
+  return h(
+    'div.hist',
+    { 'aria-label': 'fsync latency histogram' },
+    own.map((b) => {
+      const bar = h('span.hist-bar');
+      bar.style.height = `${Math.max(2, (b.n / max) * 100)}%`;
+      return h(
+        'span.hist-col',
+        { title: `≤ ${secs(b.le)}: ${num(b.n)} syncs` },
+        bar,
+        h('span.hist-label', secs(b.le)),
+      );
+    }),
+  );
 }
 
 function journalView(j) {
-  if (!j || typeof j !== 'object') return h('p.muted', 'No journal data.');
-  const pairs = [];
-  const walk = (obj, prefix) => {
-    for (const [k, v] of Object.entries(obj)) {
-      const key = prefix ? `${prefix} ${k}` : k;
-      if (v && typeof v === 'object' && !Array.isArray(v)) walk(v, key);
-      else if (Array.isArray(v)) pairs.push([label(key), `${v.length} entries`]);
-      else pairs.push([label(key), journalValue(key, v)]);
-    }
-  };
-  walk(j, '');
-  const trouble = pairs.some(
-    ([k, v]) => /torn|skipped|fail|error/i.test(k) && v !== '0' && v !== 'no' && v !== '0 B',
-  );
+  const r = j.recovery ?? {};
+  const f = j.fsync_seconds;
+  const c = j.commit_batch_records;
+  const damaged = r.torn_tail_bytes > 0 || r.skipped_bytes > 0 || r.skipped_ranges > 0;
+  const status = j.failure
+    ? h('p', pill('failed', 'bad'), ' ', j.failure)
+    : j.stall
+      ? h('p', pill('stalled', 'warn'), ' ', j.stall)
+      : h('p', pill('healthy', 'ok'), damaged ? pill('recovered damage', 'warn') : null);
   return h(
     'div',
-    trouble
-      ? h('p', pill('check the log', 'warn'), ' the journal reported damage it recovered from')
-      : null,
-    kv(pairs),
+    { 'data-journal-store': j.store ?? '' },
+    status,
+    kv([
+      ['Store', j.store],
+      typeof j.segments === 'number'
+        ? ['Segments', `${num(j.segments)} (${num(j.spare_files ?? 0)} spare)`]
+        : null,
+      typeof j.bytes === 'number' ? ['Size', bytes(j.bytes)] : null,
+      typeof j.live_messages === 'number' ? ['Live messages', num(j.live_messages)] : null,
+      typeof j.syncs === 'number' ? ['Syncs', num(j.syncs)] : null,
+      f?.count > 0 ? ['Fsync mean', secs(f.sum / f.count)] : null,
+      f?.count > 0
+        ? ['Fsync p50 / p99', `≤ ${secs(quantile(f, 0.5))} / ≤ ${secs(quantile(f, 0.99))}`]
+        : null,
+      c?.count > 0 ? ['Records per commit', (c.sum / c.count).toFixed(1)] : null,
+      typeof j.body_memory_bytes === 'number'
+        ? [
+            'Message bodies in memory',
+            `${bytes(j.body_memory_bytes)} of ${bytes(j.body_memory_limit_bytes)}`,
+          ]
+        : null,
+      typeof j.paged_bytes === 'number' ? ['Paged to disk', bytes(j.paged_bytes)] : null,
+    ]),
+    f?.count > 0 ? [h('h3', 'Fsync latency'), histogramBars(f)] : null,
+    h('h3', 'Last recovery'),
+    kv([
+      ['Clean', r.clean === false ? pill('no', 'warn') : pill('yes', 'ok')],
+      ['Torn tail cut', bytes(r.torn_tail_bytes)],
+      ['Skipped', `${bytes(r.skipped_bytes)} in ${num(r.skipped_ranges)} ranges`],
+      ['Replayed', `${num(r.records)} records, ${num(r.messages)} messages in ${millis(r.ms)}`],
+    ]),
   );
 }

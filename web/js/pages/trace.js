@@ -67,6 +67,7 @@ export function tracePage(main, params = {}) {
   });
   const timeline = h('div', { 'data-timeline': '' });
   const switches = h('div', h('p.muted', 'Loading…'));
+  const recent = h('div', { 'data-recent': '' });
   main.append(
     pageHead('Trace a message'),
     h(
@@ -125,6 +126,7 @@ export function tracePage(main, params = {}) {
               try {
                 await put(`vhosts/${seg(v.name)}`, { tracing: box.checked });
                 toast(`Tracing ${box.checked ? 'on' : 'off'} for vhost ${v.name}`);
+                void loadVhosts().then(loadRecent);
               } catch (err) {
                 box.checked = !box.checked;
                 toast(`Could not switch tracing: ${err.message}`, 'error');
@@ -147,7 +149,39 @@ export function tracePage(main, params = {}) {
       ),
     );
   };
-  void loadVhosts();
+  const loadRecent = async () => {
+    const v = vhostSel.value;
+    try {
+      const r = await get(`baton/trace/${seg(v)}`);
+      const list = Array.isArray(r?.messages) ? r.messages.slice(-20).reverse() : [];
+      replace(
+        recent,
+        h('h3', `Recently traced in ${v}`),
+        list.length
+          ? h(
+              'ul.plain',
+              list.map((m) =>
+                h(
+                  'li',
+                  h(
+                    'a',
+                    { href: `#/trace/${seg(v)}/${seg(m.message_id)}` },
+                    h('code', m.message_id),
+                  ),
+                  ' ',
+                  pill(m.last_event ?? ''),
+                  h('span.muted', ` ${time(m.last_time)}`),
+                ),
+              ),
+            )
+          : h('p.muted', 'No traced messages with a message-id yet.'),
+      );
+    } catch (err) {
+      replace(recent, isMissingEndpoint(err) ? null : h('p.muted', err.message));
+    }
+  };
+  vhostSel.addEventListener('change', () => void loadRecent());
+  void loadVhosts().then(loadRecent);
 
   if (params.id !== undefined) {
     replace(timeline, h('p.muted', 'Loading…'));
