@@ -114,16 +114,19 @@ export function messageView(m, i) {
   });
   paint();
   return h(
-    'article.message',
-    { 'data-message': String(i) },
+    'details.message',
+    { 'data-message': String(i), open: i === 0 },
     h(
-      'header',
+      'summary',
       h('strong', `#${i + 1}`),
       ' ',
       h('span.muted', 'routing key '),
       h('code', m.routing_key ?? ''),
       h('span.muted', ' via '),
       h('code', m.exchange === '' ? '(default)' : (m.exchange ?? '')),
+      props.message_id !== undefined
+        ? [h('span.muted', ' id '), h('code', String(props.message_id))]
+        : null,
       m.redelivered ? pill('redelivered', 'warn') : null,
       deaths.length ? pill('dead-lettered', 'bad') : null,
       h('span.muted.right', bytes(m.payload_bytes)),

@@ -57,15 +57,15 @@ export function queuePage(main, { vhost, name }) {
     summary,
     dlq,
     h(
-      'div.grid-2',
-      card('Messages', peekForm(), messages),
-      card('Publish to this queue', publishForm()),
-    ),
-    h(
       'div.grid-3',
       card('Details', details),
       card('Consumers', consumers),
       card('Bindings', bindings),
+    ),
+    h(
+      'div.grid-2',
+      card('Messages', peekForm(), messages),
+      card('Publish to this queue', publishForm()),
     ),
   );
 

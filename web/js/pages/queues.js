@@ -10,13 +10,20 @@ const view = { filter: '', sort: { key: 'name', dir: 1 } };
 
 export const queueHref = (vhost, name) => `#/queues/${seg(vhost)}/${seg(name)}`;
 
+/** Depth relative to the deepest queue listed: ready then unacked. */
+let deepest = 1;
 function depthBar(q) {
-  const total = q.messages ?? 0;
-  const bar = h('span.depth');
-  if (total > 0) {
-    const ready = h('span.depth-ready');
-    ready.style.width = `${((q.messages_ready ?? 0) / total) * 100}%`;
-    bar.append(ready);
+  const bar = h('span.depth', {
+    title: `${num(q.messages_ready)} ready, ${num(q.messages_unacknowledged)} unacked`,
+  });
+  for (const [cls, n] of [
+    ['span.depth-ready', q.messages_ready ?? 0],
+    ['span.depth-unacked', q.messages_unacknowledged ?? 0],
+  ]) {
+    if (n <= 0) continue;
+    const part = h(cls);
+    part.style.width = `${Math.max(4, (n / deepest) * 100)}%`;
+    bar.append(part);
   }
   return bar;
 }
@@ -132,6 +139,7 @@ export function queuesPage(main) {
       re = { test: (s) => s.toLowerCase().includes(view.filter.toLowerCase()) };
     }
     const shown = (rows ?? []).filter((q) => re.test(q.name));
+    deepest = Math.max(1, ...shown.map((q) => q.messages ?? 0));
     replace(count, rows ? `${shown.length} of ${rows.length}` : '');
     replace(
       body,
