@@ -37,7 +37,7 @@ export interface Page {
 }
 
 function query(req: FastifyRequest): ListQuery {
-  return (req.query ?? {});
+  return req.query ?? {};
 }
 
 /** Apply the list parameters; `defaultSort` keys order the list when `sort` is not given. */

@@ -1,8 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../../core/broker.js';
-import type { QueueStats, VhostStats } from '../../core/stats.js';
-import type { Queue } from '../../core/queue.js';
-import type { VirtualHost } from '../../core/vhost.js';
 import { isInternal, type HttpContext } from './context.js';
 import { churnCounters, queueCounters, vhostCounters, type Values } from './message-stats.js';
 
@@ -14,15 +11,6 @@ const IDLE_STOP_MS = 60_000;
 interface Snapshot {
   at: number;
   values: Map<object, Values>;
-}
-
-/** A vhost's counters, once the metrics work attaches them (read defensively until then). */
-export function vhostStats(v: VirtualHost): VhostStats | undefined {
-  return (v as { stats?: VhostStats }).stats;
-}
-
-export function queueStats(q: Queue): QueueStats | undefined {
-  return (q as { stats?: QueueStats }).stats;
 }
 
 /**
@@ -82,7 +70,6 @@ export class Rates {
   private sample(): Snapshot {
     const values = new Map<object, Values>();
     for (const v of this.broker.vhosts.values()) {
-      const s = vhostStats(v);
       const totals: Values = { messages: 0, messages_ready: 0, messages_unacknowledged: 0 };
       for (const q of v.queues.values()) {
         const ready = q.messageCount;
@@ -94,11 +81,10 @@ export class Rates {
         totals.messages! += q1.messages!;
         totals.messages_ready! += ready;
         totals.messages_unacknowledged! += q.unackedCount;
-        const qs = queueStats(q);
-        if (qs !== undefined) Object.assign(q1, queueCounters(qs));
+        Object.assign(q1, queueCounters(q.stats));
         values.set(q, q1);
       }
-      if (s !== undefined) Object.assign(totals, vhostCounters(s), churnCounters(s));
+      Object.assign(totals, vhostCounters(v.stats), churnCounters(v.stats));
       values.set(v, totals);
     }
     for (const c of this.broker.connections) {

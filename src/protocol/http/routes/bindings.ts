@@ -3,17 +3,17 @@ import type { HttpContext } from '../context.js';
 import { listReply } from '../listing.js';
 import { vhostOf } from '../node.js';
 import { notFound } from '../problem.js';
-import { vhostBindings } from '../views/binding-view.js';
+import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
 
 type EndParams = { Params: { vhost: string; source: string; destination: string } };
 
 /** GET /api/bindings[/{vhost}[/e/{source}/q|e/{destination}]]. */
 export function bindingRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/bindings', (req) =>
-    listReply(req, [...ctx.broker.vhosts.values()].flatMap(vhostBindings), []),
+    listReply(req, [...ctx.broker.vhosts.values()].flatMap(vhostBindings), BINDING_ORDER),
   );
   app.get<{ Params: { vhost: string } }>('/api/bindings/:vhost', (req) =>
-    listReply(req, vhostBindings(vhostOf(ctx, req.params.vhost)), []),
+    listReply(req, vhostBindings(vhostOf(ctx, req.params.vhost)), BINDING_ORDER),
   );
   for (const [char, type] of [
     ['q', 'queue'],
@@ -32,7 +32,7 @@ export function bindingRoutes(app: FastifyInstance, ctx: HttpContext): void {
         vhostBindings(v).filter(
           (b) => b.source === source && b.destination_type === type && b.destination === dest,
         ),
-        [],
+        BINDING_ORDER,
       );
     });
 }

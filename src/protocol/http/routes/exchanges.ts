@@ -5,7 +5,7 @@ import type { HttpContext } from '../context.js';
 import { itemReply, listReply } from '../listing.js';
 import { vhostOf } from '../node.js';
 import { notFound } from '../problem.js';
-import { vhostBindings } from '../views/binding-view.js';
+import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
 import { exchangeView } from '../views/exchange-view.js';
 
 type XParams = { Params: { vhost: string; exchange: string } };
@@ -36,7 +36,7 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return listReply(
       req,
       vhostBindings(v).filter((b) => b.source === x.name),
-      [],
+      BINDING_ORDER,
     );
   });
   app.get<XParams>('/api/exchanges/:vhost/:exchange/bindings/destination', (req) => {
@@ -44,7 +44,7 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return listReply(
       req,
       vhostBindings(v).filter((b) => b.destination_type === 'exchange' && b.destination === x.name),
-      [],
+      BINDING_ORDER,
     );
   });
 }

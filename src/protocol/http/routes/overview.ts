@@ -14,7 +14,7 @@ import {
 } from '../message-stats.js';
 import { CLUSTER_NAME, NODE_NAME, PRODUCT_VERSION, RABBITMQ_COMPAT_VERSION } from '../node.js';
 import { notFound } from '../problem.js';
-import { ratesFor, vhostStats, type Rates } from '../rates.js';
+import { ratesFor, type Rates } from '../rates.js';
 import { listedConnections } from '../views/connection-view.js';
 
 const EXCHANGE_TYPES = [
@@ -59,11 +59,8 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
   let ready = 0;
   let unacked = 0;
   for (const v of broker.vhosts.values()) {
-    const s = vhostStats(v);
-    if (s !== undefined) {
-      sources.push([v, vhostCounters(s)]);
-      churn.push([v, churnCounters(s)]);
-    }
+    sources.push([v, vhostCounters(v.stats)]);
+    churn.push([v, churnCounters(v.stats)]);
     queues += v.queues.size;
     exchanges += v.exchanges.size;
     for (const q of v.queues.values()) {

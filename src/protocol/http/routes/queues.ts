@@ -6,7 +6,7 @@ import { itemReply, listReply } from '../listing.js';
 import { vhostOf } from '../node.js';
 import { notFound } from '../problem.js';
 import { ratesFor } from '../rates.js';
-import { vhostBindings } from '../views/binding-view.js';
+import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
 import { queueView } from '../views/queue-view.js';
 
 type QParams = { Params: { vhost: string; queue: string } };
@@ -37,7 +37,7 @@ export function queueRoutes(app: FastifyInstance, ctx: HttpContext): void {
     return listReply(
       req,
       vhostBindings(v).filter((b) => b.destination_type === 'queue' && b.destination === q.name),
-      [],
+      BINDING_ORDER,
     );
   });
 }

@@ -4,7 +4,7 @@ import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
 import { VHOST_STAT_NAMES, vhostCounters, withRates } from '../message-stats.js';
 import { NODE_NAME, vhostOf } from '../node.js';
-import { ratesFor, vhostStats, type Rates } from '../rates.js';
+import { ratesFor, type Rates } from '../rates.js';
 import { listedConnections } from '../views/connection-view.js';
 
 /** GET /api/vhosts and /api/vhosts/{vhost}. */
@@ -36,7 +36,6 @@ function vhostView(ctx: HttpContext, v: VirtualHost, rates: Rates): Item {
       recv += c.details.recvOct;
       send += c.details.sendOct;
     }
-  const stats = vhostStats(v);
   // The tracing switch, once the tracing work adds it to the vhost.
   const tracing = (v as { tracing?: boolean }).tracing ?? false;
   return {
@@ -55,8 +54,6 @@ function vhostView(ctx: HttpContext, v: VirtualHost, rates: Rates): Item {
     messages_unacknowledged_details: rates.details(v, 'messages_unacknowledged'),
     recv_oct: recv,
     send_oct: send,
-    ...(stats === undefined
-      ? {}
-      : { message_stats: withRates(rates, [[v, vhostCounters(stats)]], VHOST_STAT_NAMES) }),
+    message_stats: withRates(rates, [[v, vhostCounters(v.stats)]], VHOST_STAT_NAMES),
   };
 }

@@ -56,6 +56,9 @@ export function defaultBindingView(vhost: string, queue: string): Item {
   };
 }
 
+/** RabbitMQ lists bindings in its route table's order: by source, routing key, destination. */
+export const BINDING_ORDER = ['vhost', 'source', 'routing_key', 'destination_type', 'destination'];
+
 /** Every binding of a vhost: the default exchange's implicit ones first, as RabbitMQ. */
 export function vhostBindings(v: VirtualHost): Item[] {
   const out: Item[] = [];

@@ -3,7 +3,7 @@ import { jsonTable } from '../json-value.js';
 import type { Item } from '../listing.js';
 import { QUEUE_STAT_NAMES, queueCounters, withRates } from '../message-stats.js';
 import { NODE_NAME } from '../node.js';
-import { queueStats, type Rates } from '../rates.js';
+import type { Rates } from '../rates.js';
 import { connectionName } from './connection-view.js';
 
 /** One queue as RabbitMQ's GET /api/queues shows it. */
@@ -11,7 +11,6 @@ export function queueView(q: Queue, rates: Rates): Item {
   const ready = q.messageCount;
   const unacked = q.unackedCount;
   const consumers = q.consumerCount;
-  const stats = queueStats(q);
   const owner = q.owner?.details;
   const first = q.consumers[0];
   const exclusiveConsumer = q.consumers.find((c) => c.exclusive);
@@ -52,10 +51,6 @@ export function queueView(q: Queue, rates: Rates): Item {
     policy: null,
     operator_policy: null,
     effective_policy_definition: {},
-    ...(stats === undefined
-      ? {}
-      : {
-          message_stats: withRates(rates, [[q, queueCounters(stats)]], QUEUE_STAT_NAMES),
-        }),
+    message_stats: withRates(rates, [[q, queueCounters(q.stats)]], QUEUE_STAT_NAMES),
   };
 }
