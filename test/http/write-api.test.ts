@@ -1,6 +1,7 @@
 // The write side of the management HTTP API (RabbitMQ's paths, bodies and status codes),
 // driven with fetch and checked with a real AMQP client (amqplib).
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { MAX_BODY } from '../../src/protocol/http/management.js';
 import { connect, startBroker } from '../helpers/server.js';
@@ -350,8 +351,8 @@ void test('exchanges and bindings: declare, bind with Location, route, unbind by
     arguments: {},
   });
   assert.equal(b1.status, 201);
-  // properties_key is quoted (order.%2A), and quoted again in the path, as RabbitMQ's.
-  assert.equal(b1.headers.get('location'), '/api/bindings/%2F/e/events/q/orders/order.%252A');
+  // properties_key is the quoted routing key, quoted again in the path, as RabbitMQ's.
+  assert.equal(b1.headers.get('location'), '/api/bindings/%2F/e/events/q/orders/order.*');
   const b2 = await a.call('POST', '/api/bindings/%2F/e/events/e/audit', {
     routing_key: '#',
     arguments: { why: 'audit' },
@@ -530,6 +531,79 @@ void test('definitions: export, delete everything, import restores queues, excha
   ch.publish('events', 'order.placed', Buffer.from('x'));
   await ch.assertQueue('orders', { durable: true, arguments: { 'x-max-length': 100 } });
   assert.equal((await ch.checkQueue('orders')).messageCount, 1);
+});
+
+void test("definitions: RabbitMQ's own export imports when its users and permissions describe guest as it is", async (t) => {
+  const { api } = await start(t);
+  const a = api();
+  const salt = randomBytes(4);
+  const hashOf = (password: string) =>
+    Buffer.concat([
+      salt,
+      createHash('sha256')
+        .update(Buffer.concat([salt, Buffer.from(password)]))
+        .digest(),
+    ]).toString('base64');
+  const fromRabbit = (password: string) => ({
+    rabbit_version: '3.12.1',
+    rabbitmq_version: '3.12.1',
+    product_name: 'RabbitMQ',
+    product_version: '3.12.1',
+    users: [
+      {
+        name: 'guest',
+        password_hash: hashOf(password),
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: ['administrator'],
+        limits: {},
+      },
+    ],
+    vhosts: [{ name: '/', description: '', tags: [], metadata: { description: '', tags: [] } }],
+    permissions: [{ user: 'guest', vhost: '/', configure: '.*', write: '.*', read: '.*' }],
+    topic_permissions: [],
+    parameters: [],
+    global_parameters: [
+      { name: 'internal_cluster_id', value: 'rabbitmq-cluster-id-x' },
+      { name: 'cluster_name', value: 'rabbit@host' },
+    ],
+    policies: [],
+    queues: [
+      {
+        name: 'imported',
+        vhost: '/',
+        durable: true,
+        auto_delete: false,
+        arguments: { 'x-queue-type': 'classic' },
+      },
+    ],
+    exchanges: [],
+    bindings: [],
+  });
+  await problem(
+    await a.call('POST', '/api/definitions', fromRabbit('s3cret')),
+    501,
+    "user 'guest': changing passwords",
+  );
+  assert.equal((await a.call('POST', '/api/definitions', fromRabbit('guest'))).status, 204);
+  const defs = (await a.json('GET', '/api/definitions')) as { queues: { name: string }[] };
+  assert.deepEqual(
+    defs.queues.map((q) => q.name),
+    ['imported'],
+  );
+  await problem(
+    await a.call('POST', '/api/definitions', {
+      permissions: [{ user: 'guest', vhost: '/', configure: '^x', write: '.*', read: '.*' }],
+    }),
+    501,
+    'permission',
+  );
+  await problem(
+    await a.call('POST', '/api/definitions', { queues: 'nope' }),
+    400,
+    "'queues' must be an array",
+  );
+  await problem(await a.call('POST', '/api/definitions', { queuez: [] }), 400, "'queuez'");
+  await problem(await a.call('POST', '/api/definitions/nope', {}), 404, "vhost 'nope'");
 });
 
 void test('redrive over HTTP moves dead letters back to their queue', async (t) => {

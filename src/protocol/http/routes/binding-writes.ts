@@ -4,7 +4,7 @@ import type { VirtualHost } from '../../../core/vhost.js';
 import { bodyObject, onlyFields, stringField, tableField } from '../body.js';
 import type { HttpContext } from '../context.js';
 import { notFound } from '../problem.js';
-import { propertiesKey } from '../properties-key.js';
+import { propertiesKey } from '../views/binding-view.js';
 import { exchangeParam, inVhost, requireVhost } from '../scope.js';
 import { synced } from './queue-writes.js';
 
