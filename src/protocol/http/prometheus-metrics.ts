@@ -3,7 +3,6 @@ import type { Queue } from '../../core/queue.js';
 import { DEAD_LETTER_REASONS, type DeadLetterCounts, type VhostStats } from '../../core/stats.js';
 import type { StoreHealth } from '../../store/store.js';
 import type { Exposition, Labels } from './exposition.js';
-import { isInternal } from './context.js';
 
 /** Figures about the process and its host, read once per scrape (node-facts.ts). */
 export interface NodeFacts {
@@ -117,7 +116,7 @@ function totals(x: Exposition, broker: Broker, s: VhostStats): void {
   let unconfirmed = 0;
   let unacked = 0;
   for (const c of broker.connections) {
-    if (isInternal(c) || !c.counted) continue;
+    if (!c.counted) continue;
     connections++;
     for (const session of c.sessions) {
       channels++;
@@ -369,7 +368,7 @@ function nodeMetrics(x: Exposition, broker: Broker, n: NodeFacts): void {
   x.metric('rabbitmq_process_open_fds', 'gauge', 'Open file descriptors', n.openFds);
   x.metric('rabbitmq_process_max_fds', 'gauge', 'Open file descriptors limit', n.maxFds);
   let sockets = 0;
-  for (const c of broker.connections) if (!isInternal(c)) sockets++;
+  for (const c of broker.connections) if (c.counted) sockets++;
   x.metric('rabbitmq_process_open_tcp_sockets', 'gauge', 'Open TCP sockets', sockets);
   x.metric('rabbitmq_process_max_tcp_sockets', 'gauge', 'Open TCP sockets limit', n.maxFds);
   const a = broker.alarms;

@@ -11,7 +11,6 @@ import {
   QUEUE_FAMILIES,
   queueMetrics,
   writeAll,
-  type QueueFamily,
 } from './prometheus-metrics.js';
 
 export interface PrometheusOptions {
@@ -118,7 +117,7 @@ function detailed(x: Exposition, broker: Broker, params: URLSearchParams): strin
       return `unknown or unsupported metric family '${f}'; Baton serves ${DETAILED_FAMILIES.join(', ')}\n`;
   const vhosts = params.getAll('vhost');
   const only = vhosts.length === 0 ? undefined : new Set(vhosts);
-  const queueFamilies = QUEUE_FAMILIES.filter((f) => families.includes(f)) as QueueFamily[];
+  const queueFamilies = QUEUE_FAMILIES.filter((f) => families.includes(f));
   queueMetrics(x, broker, 'rabbitmq_detailed_', queueFamilies, only);
   if (families.includes('connection_churn_metrics')) churn(x, broker.stats(), 'rabbitmq_detailed_');
   return undefined;
