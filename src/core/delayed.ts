@@ -297,6 +297,7 @@ export class DelayedMessages {
       ? { op: 'settle', queueId: storeId, seq, message: m }
       : undefined;
     vhost.apply(r, settle);
+    if (vhost.tracing) vhost.tracer.due(this.exchange.name, r);
     if (r.failed !== undefined) {
       if (r.storeFailed) this.stop();
       else

@@ -16,13 +16,13 @@ import { RetryDelays, retryDelay } from './retry-delays.js';
 import { steadyNow } from '../util/steady-clock.js';
 import type { ReadyList } from './ready/ready-list.js';
 import type { Session } from './session.js';
+import { Tracer } from './trace.js';
 import {
   QueueStats,
   type DeadLetterCounts,
   type DeadLetterReason,
   type VhostStats,
 } from './stats.js';
-import { Tracer } from './trace.js';
 
 export interface QueueOptions {
   durable?: boolean;
@@ -496,8 +496,8 @@ export class Queue {
     // No-ack deliveries are numbered too (RabbitMQ does), but never tracked.
     const tag = consumer.noAck ? session.nextDeliveryTag() : session.track(entry, consumer);
     if (!consumer.noAck) this.unackedCount++;
-    this.countDelivery(entry, consumer.noAck, false);
     if (this.tracer.on) this.tracer.delivered(this, entry, session, consumer.tag, consumer.noAck);
+    this.countDelivery(entry, consumer.noAck, false);
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
     if (consumer.noAck) this.remove(entry, 'acked');
   }
@@ -519,8 +519,8 @@ export class Queue {
     if (this.consumerTimeout !== 0 && !noAck) entry.timeoutAt = steadyNow() + this.consumerTimeout;
     if (entry.seq > this.deliveredSeq) this.deliveredSeq = entry.seq;
     this.flushDeliveredMark();
-    this.countDelivery(entry, noAck, true);
     if (this.tracer.on) this.tracer.delivered(this, entry, session, undefined, noAck);
+    this.countDelivery(entry, noAck, true);
     if (noAck) {
       entry.tag = session.nextDeliveryTag();
       this.remove(entry, 'acked');

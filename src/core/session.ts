@@ -224,10 +224,10 @@ export class Session {
     stats.received++;
     if (this.confirming) stats.receivedConfirm++;
     this.vhost.route(exchange, routingKey, message, r);
+    if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     if (r.queues.length !== 0 || r.delays.length !== 0) stats.routed++;
     else if (mandatory) stats.unroutableReturned++;
     else stats.unroutableDropped++;
-    if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     if (mandatory) r.returnTo = this;
     if (this.tx !== undefined) {
       // Routed now, applied at commit: the result reports nothing yet (no queues).

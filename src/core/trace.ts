@@ -149,6 +149,18 @@ export class Tracer {
       this.add(id, { time: Date.now(), event: mandatory ? 'returned' : 'unroutable', ...base });
   }
 
+  /** A delayed exchange's message came due and was routed (`r` applied). */
+  due(exchange: string, r: Routed): void {
+    const id = this.idOf(r.message!);
+    if (id === undefined) return;
+    this.add(id, {
+      time: Date.now(),
+      event: 'routed',
+      exchange,
+      queues: r.queues.map((q) => q.name),
+    });
+  }
+
   /** A delivery to a consumer (`consumerTag`) or basic.get (undefined): firehose, log. */
   delivered(
     q: Queue,

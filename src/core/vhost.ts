@@ -33,8 +33,8 @@ import {
   parseDedupPolicy,
 } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
-import { VhostStats } from './stats.js';
 import { TRACE_EXCHANGE, Tracer } from './trace.js';
+import { VhostStats } from './stats.js';
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -59,10 +59,10 @@ export class VirtualHost {
   readonly replies = new DirectReplies(this);
   /** Queues with x-message-deduplication: apply checks ids only while there are some. */
   private dedupQueues = 0;
-  /** Message, connection and queue counters (management message_stats, Prometheus). */
-  readonly stats = new VhostStats();
   /** Firehose and message-life log (src/core/trace.ts); off until switched on. */
   readonly tracer = new Tracer(this);
+  /** Message, connection and queue counters (management message_stats, Prometheus). */
+  readonly stats = new VhostStats();
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;

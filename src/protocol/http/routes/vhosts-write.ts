@@ -30,8 +30,8 @@ export const vhostsWrite: RouteGroup = (app, ctx) => {
     let tracing: boolean | undefined;
     for (const [key, value] of Object.entries(body)) {
       if (key === 'tracing') tracing = parseBool(value);
-      else if (key === 'name')
-        continue; // RabbitMQ takes the name from the path
+      // The path names the vhost; rabbitmqadmin sends these too and RabbitMQ ignores them.
+      else if (key === 'name' || key === 'vhost') continue;
       else if (METADATA[key] !== undefined) {
         if (!METADATA[key](value))
           throw new HttpError(
