@@ -64,11 +64,19 @@ const publish = async (): Promise<void> => {
     for (let k = 0; k < wave; k++) {
       i++;
       const id = `ord-${i}`;
-      const body = Buffer.from(JSON.stringify({ order: id, amount: (i % 97) + 0.5, currency: 'EUR' }));
-      const props = { messageId: id, contentType: 'application/json', persistent: true, headers: { tenant: 'acme' } };
+      const body = Buffer.from(
+        JSON.stringify({ order: id, amount: (i % 97) + 0.5, currency: 'EUR' }),
+      );
+      const props = {
+        messageId: id,
+        contentType: 'application/json',
+        persistent: true,
+        headers: { tenant: 'acme' },
+      };
       pc.sendToQueue('orders', body, props);
       pc.sendToQueue('payments', body, { ...props, messageId: `pay-${i}` });
-      if (i % 3 === 0) pc.sendToQueue('emails', Buffer.from(`mail for ${id}`), { messageId: `mail-${i}` });
+      if (i % 3 === 0)
+        pc.sendToQueue('emails', Buffer.from(`mail for ${id}`), { messageId: `mail-${i}` });
     }
     await pc.waitForConfirms();
     await sleep(500);

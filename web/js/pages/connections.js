@@ -133,21 +133,24 @@ export function connectionsPage(main) {
       label: 'Publish',
       num: true,
       value: (c) => detail(c.message_stats, 'publish') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'publish') ?? 0),
+      render: (c) => rate(detail(c.message_stats, 'publish')),
+      stats: true,
     },
     {
       key: 'del',
       label: 'Deliver / get',
       num: true,
       value: (c) => detail(c.message_stats, 'deliver_get') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'deliver_get') ?? 0),
+      render: (c) => rate(detail(c.message_stats, 'deliver_get')),
+      stats: true,
     },
     {
       key: 'ack',
       label: 'Ack',
       num: true,
       value: (c) => detail(c.message_stats, 'ack') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'ack') ?? 0),
+      render: (c) => rate(detail(c.message_stats, 'ack')),
+      stats: true,
     },
   ];
 
@@ -174,7 +177,10 @@ export function connectionsPage(main) {
       chans,
       data
         ? table({
-            columns: chanColumns,
+            // Rate columns only when the broker keeps per-channel message_stats.
+            columns: data.channels.some((c) => c.message_stats)
+              ? chanColumns
+              : chanColumns.filter((c) => !c.stats),
             rows: data.channels,
             sort: view.chan,
             onSort: (s) => {

@@ -33,14 +33,16 @@ const COLUMNS = [
     label: 'In',
     num: true,
     value: (x) => detail(x.message_stats, 'publish_in') ?? 0,
-    render: (x) => rate(detail(x.message_stats, 'publish_in') ?? 0),
+    render: (x) => rate(detail(x.message_stats, 'publish_in')),
+    stats: true,
   },
   {
     key: 'out',
     label: 'Out',
     num: true,
     value: (x) => detail(x.message_stats, 'publish_out') ?? 0,
-    render: (x) => rate(detail(x.message_stats, 'publish_out') ?? 0),
+    render: (x) => rate(detail(x.message_stats, 'publish_out')),
+    stats: true,
   },
 ];
 
@@ -56,7 +58,8 @@ export function exchangesPage(main) {
       err ? errorBox(err, rows ? 'Refresh failed' : 'Could not load') : null,
       rows
         ? table({
-            columns: COLUMNS,
+            // Rate columns only when the broker keeps per-exchange message_stats.
+            columns: rows.some((x) => x.message_stats) ? COLUMNS : COLUMNS.filter((c) => !c.stats),
             rows,
             sort: view.sort,
             onSort: (s) => {
