@@ -58,9 +58,11 @@ await wc.consume('payments', (m) => {
 });
 let stop = false;
 let i = 0;
+const t0 = Date.now();
 const publish = async (): Promise<void> => {
   while (!stop) {
-    const wave = 20 + Math.round(15 * Math.sin(i / 40));
+    // A slow swell (period ~2 minutes), so the charts show a shape rather than noise.
+    const wave = 10 + Math.round(8 * Math.sin((Date.now() - t0) / 20_000));
     for (let k = 0; k < wave; k++) {
       i++;
       const id = `ord-${i}`;

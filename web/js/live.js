@@ -30,18 +30,21 @@ export function subscribe(fn) {
   return () => subscribers.delete(fn);
 }
 
-/** Rates from `x_details.rate` when the server gives them, else from counter deltas. */
+/**
+ * Rates from counter deltas over this poll's own interval (smooth, whatever the server's
+ * sampling window); the server's `x_details.rate` only for the first point.
+ */
 function sampleRates(stats, t) {
   const counters = {};
   const v = {};
   for (const k of RATE_KEYS) {
     const n = stats?.[k];
     if (typeof n === 'number') counters[k] = n;
+    const prev = state.last?.counters[k];
     const given = stats?.[`${k}_details`]?.rate;
-    if (typeof given === 'number') v[k] = given;
-    else if (state.last && typeof n === 'number' && typeof state.last.counters[k] === 'number')
-      v[k] = Math.max(0, (n - state.last.counters[k]) / ((t - state.last.t) / 1000));
-    else v[k] = 0;
+    if (typeof n === 'number' && typeof prev === 'number' && t > state.last.t)
+      v[k] = Math.max(0, (n - prev) / ((t - state.last.t) / 1000));
+    else v[k] = typeof given === 'number' ? given : 0;
   }
   state.last = { t, counters };
   return v;
