@@ -78,6 +78,12 @@ void test('dashboard: an operator logs in, watches, peeks, publishes, purges, re
     .waitFor({ state: 'attached' });
   await page.locator('[data-journal-store]').waitFor();
 
+  // An alarm puts a banner on every page until it clears.
+  server.broker.alarms.set('memory', true);
+  await page.locator('[data-alarms]:not([hidden])', { hasText: 'Memory alarm' }).waitFor();
+  server.broker.alarms.set('memory', false);
+  await page.locator('[data-alarms]').waitFor({ state: 'hidden' });
+
   // Queues list → the queue page.
   await page.click('nav a[data-nav=queues]');
   await page.locator('tr[data-key="//orders"]').waitFor();
@@ -161,8 +167,10 @@ void test('dashboard: an operator logs in, watches, peeks, publishes, purges, re
   await page.locator('.toast', { hasText: 'Closed' }).waitFor();
   await eventually(async () => assert.equal(await row.count(), 1));
 
-  // Trace: switch tracing on from the page, then follow a message's life.
-  await page.goto(`${base}#/trace`);
+  // Trace: while tracing is off the page says so with the server's reason; switch it on from
+  // the page, then follow a message's life.
+  await page.goto(`${base}#/trace/%2F/nothing-yet`);
+  await page.locator('[data-timeline]', { hasText: /tracing is off for vhost/ }).waitFor();
   const sw = page.locator('input[data-tracing="/"]');
   await sw.waitFor();
   await sw.check();
