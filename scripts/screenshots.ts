@@ -36,6 +36,15 @@ const server = await Server.start(
 const url = `amqp://guest:guest@127.0.0.1:${server.ports.get('amqp')}`;
 const base = `http://127.0.0.1:${server.ports.get('http')}/`;
 
+// Tracing on for '/', so the trace page has a message's life to show.
+const auth = { authorization: 'Basic ' + Buffer.from('guest:guest').toString('base64') };
+const traced = await fetch(`${base}api/vhosts/%2F`, {
+  method: 'PUT',
+  headers: { ...auth, 'content-type': 'application/json' },
+  body: JSON.stringify({ tracing: true }),
+});
+if (!traced.ok) console.warn(`tracing not switched on: ${traced.status} ${await traced.text()}`);
+
 // Traffic: two publishers, a consumer that acks orders and rejects every 20th payment.
 const pub = await amqp.connect(url, { clientProperties: { connection_name: 'order-service' } });
 const worker = await amqp.connect(url, { clientProperties: { connection_name: 'billing-worker' } });
@@ -118,6 +127,12 @@ async function pages(page: Page, kind: string): Promise<void> {
   await page.goto(`${base}#/connections`);
   await page.waitForSelector('[data-action=close]');
   await shoot(page, `dashboard-connections-${kind}`);
+  await page.goto(`${base}#/trace/%2F/pay-20`);
+  await page.waitForSelector(
+    '[data-timeline] .timeline, [data-timeline] .notice, [data-timeline] .error',
+  );
+  await page.waitForSelector('[data-recent] h3');
+  await shoot(page, `dashboard-trace-${kind}`);
 }
 
 const started = Date.now();

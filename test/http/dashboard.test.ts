@@ -185,6 +185,7 @@ void test('dashboard: an operator logs in, watches, peeks, publishes, purges, re
   await page.fill('input[name=message_id]', 'trace-me');
   await page.click('form.inline button[type=submit]');
   await page.locator('[data-timeline] [data-event=acked]').waitFor();
+  await page.locator('[data-recent] a', { hasText: 'trace-me' }).waitFor();
   for (const e of ['published', 'routed', 'delivered'])
     assert.equal(await page.locator(`[data-timeline] [data-event=${e}]`).count(), 1, e);
 

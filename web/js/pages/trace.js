@@ -24,6 +24,14 @@ const KIND = {
 const eventName = (e) => String(e.event ?? e.type ?? e.kind ?? e.name ?? 'event');
 const eventTime = (e) => e.at ?? e.time ?? e.timestamp ?? e.ts;
 
+/** An event field for people: the default exchange named, lists comma-separated. */
+function show(key, v) {
+  if (key === 'exchange' && v === '') return '(default)';
+  if (Array.isArray(v)) return v.join(', ');
+  if (v !== null && typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
 function eventView(e) {
   const name = eventName(e);
   const rest = Object.entries(e).filter(
@@ -40,11 +48,7 @@ function eventView(e) {
         ? h(
             'div.event-detail',
             rest.map(([k, v]) =>
-              h(
-                'span',
-                h('span.muted', `${k.replace(/_/g, ' ')} `),
-                h('code', typeof v === 'object' ? JSON.stringify(v) : String(v)),
-              ),
+              h('span', h('span.muted', `${k.replace(/_/g, ' ')} `), h('code', show(k, v))),
             ),
           )
         : null,
@@ -95,6 +99,7 @@ export function tracePage(main, params = {}) {
           'Messages are traced only while tracing is on in their vhost (RabbitMQ’s firehose, amq.rabbitmq.trace).',
         ),
         switches,
+        recent,
       ),
     ),
   );
