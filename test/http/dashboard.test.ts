@@ -83,6 +83,11 @@ void test('dashboard: an operator logs in, watches, peeks, publishes, purges, re
   await page.locator('[data-alarms]:not([hidden])', { hasText: 'Memory alarm' }).waitFor();
   server.broker.alarms.set('memory', false);
   await page.locator('[data-alarms]').waitFor({ state: 'hidden' });
+  server.broker.alarms.set('journal', true);
+  await page.locator('[data-alarms]:not([hidden])', { hasText: 'Journal alarm' }).waitFor();
+  assert.doesNotMatch(await page.locator('[data-alarms]').innerText(), /Disk alarm/);
+  server.broker.alarms.set('journal', false);
+  await page.locator('[data-alarms]').waitFor({ state: 'hidden' });
 
   // Queues list → the queue page.
   await page.click('nav a[data-nav=queues]');

@@ -102,11 +102,14 @@ export const refreshLive = () => poll();
 /** The alarms in force, as readable sentences. */
 export function alarms() {
   const out = [];
+  const j = state.journal;
+  const storeAlarms = j && Array.isArray(j.alarms) ? j.alarms : undefined;
   for (const n of state.nodes) {
     const name = n.name ?? 'node';
     if (n.mem_alarm)
       out.push(`Memory alarm on ${name}: publishers are blocked until memory use falls.`);
-    if (n.disk_free_alarm)
+    // The journal's own alarm also sets disk_free_alarm; say which it is when we can tell.
+    if (n.disk_free_alarm && (storeAlarms === undefined || storeAlarms.includes('disk')))
       out.push(`Disk alarm on ${name}: free disk is below the limit, publishers are blocked.`);
     for (const a of Array.isArray(n.alarms) ? n.alarms : [])
       out.push(
@@ -115,5 +118,10 @@ export function alarms() {
           : `${a.resource ?? a.type ?? 'resource'} alarm on ${name}`,
       );
   }
+  if (storeAlarms?.includes('journal'))
+    out.push(
+      `Journal alarm: the store failed${j.failure ? ` (${j.failure})` : ''}; publishes are refused until the broker restarts into recovery.`,
+    );
+  if (j && typeof j.stall === 'string') out.push(`Journal writes are stalled: ${j.stall}`);
   return out;
 }

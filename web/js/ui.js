@@ -119,7 +119,7 @@ export function table(o) {
         h(
           'td',
           { class: c.num ? 'num' : '', 'data-label': c.label },
-          c.render ? c.render(r) : String(c.value(r) ?? '–'),
+          h('span.cell', c.render ? c.render(r) : String(c.value(r) ?? '–')),
         ),
       ),
     ),
