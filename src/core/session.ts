@@ -220,10 +220,11 @@ export class Session {
    */
   publish(exchange: string, routingKey: string, message: Message, mandatory = false): Routed {
     const r = this.routed;
+    // Routing throws for a missing or internal exchange: such a publish is not counted.
+    this.vhost.route(exchange, routingKey, message, r);
     const stats = this.vhost.stats;
     stats.received++;
     if (this.confirming) stats.receivedConfirm++;
-    this.vhost.route(exchange, routingKey, message, r);
     if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     if (r.queues.length !== 0 || r.delays.length !== 0) stats.routed++;
     else if (mandatory) stats.unroutableReturned++;

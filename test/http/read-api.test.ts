@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
+import type { Broker } from '../../src/core/broker.js';
 import { connect, startBroker } from '../helpers/server.js';
 import { eventually } from '../helpers/core.js';
 
@@ -13,6 +14,7 @@ type Json = Record<string, unknown> & { [k: string]: unknown };
 
 export interface Api {
   port: number;
+  broker: Broker;
   amqpUrl: string;
   get(path: string, init?: RequestInit): Promise<{ status: number; body: unknown }>;
   json(path: string): Promise<Json>;
@@ -38,6 +40,7 @@ export async function startApi(t: TestContext): Promise<Api> {
   };
   return {
     port,
+    broker: b.server.broker,
     amqpUrl: b.url,
     get,
     json,
@@ -324,6 +327,15 @@ void test('queues: counts, type, arguments, consumers; reply-to endpoints unlist
     arguments: { 'x-queue-type': 'quorum' },
   });
   assert.equal((await api.json(`/api/queues/%2F/${quorum.queue}`)).type, 'quorum');
+  const mine = await ch.assertQueue('', { exclusive: true });
+  const excl = await api.json(`/api/queues/%2F/${encodeURIComponent(mine.queue)}`);
+  assert.equal(excl.exclusive, true);
+  const [conn] = await api.list('/api/connections');
+  assert.deepEqual(excl.owner_pid_details, {
+    name: conn!.name,
+    peer_host: '127.0.0.1',
+    peer_port: conn!.peer_port,
+  });
 });
 
 void test('bindings: implicit default-exchange ones, properties_key as RabbitMQ', async (t) => {
@@ -345,6 +357,15 @@ void test('bindings: implicit default-exchange ones, properties_key as RabbitMQ'
   const between = await api.list('/api/bindings/%2F/e/orders.x/q/orders');
   assert.equal(between.length, 2);
   assert.equal((await api.list('/api/bindings/%2F/e/amq.default/q/idle')).length, 1);
+  const one = await api.json(
+    `/api/bindings/%2F/e/orders.x/q/orders/${encodeURIComponent(String(withArgs.properties_key))}`,
+  );
+  assert.deepEqual(one.arguments, { tag: 'a' });
+  assert.equal(
+    (await api.json('/api/bindings/%2F/e/orders.x/q/orders/order.*')).routing_key,
+    'order.*',
+  );
+  assert.equal((await api.get('/api/bindings/%2F/e/orders.x/q/orders/other')).status, 404);
   assert.equal((await api.get('/api/bindings/%2F/e/orders.x/q/nope')).status, 404);
   assert.equal((await api.get('/api/bindings/nope')).status, 404);
   assert.equal((await api.list('/api/bindings')).length, 4);
@@ -385,6 +406,10 @@ void test('sort, sort_reverse, page, page_size, name, use_regex and disable_stat
   const filtered = await api.json('/api/queues?page=1&name=a&columns=name');
   assert.deepEqual(filtered.items, [{ name: 'a2' }, { name: 'a4' }]);
   assert.equal(filtered.filtered_count, 2);
+  const paged = await api.json('/api/queues?pagination=true&page_size=2&columns=name');
+  assert.deepEqual(paged.items, [{ name: 'a2' }, { name: 'a4' }]);
+  assert.equal(paged.page, 1);
+  assert.equal(paged.page_count, 2);
   const regex = await api.json('/api/queues?page=1&name=%5E%5Bbc%5D&use_regex=true&columns=name');
   assert.deepEqual(regex.items, [{ name: 'b1' }, { name: 'c3' }]);
   assert.equal((await api.get('/api/queues?page=0')).status, 400);
@@ -445,4 +470,36 @@ void test('reads need credentials: 401 without, problem JSON for unknown objects
   const body = (await nf.json()) as Json;
   assert.equal(body.error, 'Object Not Found');
   assert.match(String(body.reason), /queue 'nope' in vhost '\/' not found/);
+});
+
+void test('a resource alarm fails the alarm checks, shows on the node and blocks a publishing connection', async (t) => {
+  const api = await startApi(t);
+  const conn = await connect(t, api.amqpUrl);
+  const ch = await conn.createChannel();
+  await ch.assertQueue('held');
+  api.broker.alarms.set('memory', true);
+  t.after(() => api.broker.alarms.set('memory', false));
+  const r = await api.get('/api/health/checks/alarms');
+  assert.equal(r.status, 503);
+  const body = r.body as Json;
+  assert.equal(body.status, 'failed');
+  assert.match(String(body.reason), /alarms in effect/);
+  assert.deepEqual(
+    (body.alarms as Json[]).map((a) => a.resource),
+    ['memory'],
+  );
+  assert.equal((await api.get('/api/health/checks/local-alarms')).status, 503);
+  assert.equal((await api.list('/api/nodes'))[0]!.mem_alarm, true);
+  ch.sendToQueue('held', Buffer.from('x'));
+  await eventually(async () =>
+    assert.equal((await api.list('/api/connections'))[0]!.state, 'blocked'),
+  );
+  api.broker.alarms.set('memory', false);
+  await eventually(async () =>
+    assert.equal((await api.list('/api/connections'))[0]!.state, 'running'),
+  );
+  assert.deepEqual(await api.get('/api/health/checks/alarms'), {
+    status: 200,
+    body: { status: 'ok' },
+  });
 });

@@ -606,6 +606,34 @@ void test("definitions: RabbitMQ's own export imports when its users and permiss
   await problem(await a.call('POST', '/api/definitions/nope', {}), 404, "vhost 'nope'");
 });
 
+void test('publish to a full reject-publish queue is refused (400, RabbitMQ text); queue actions say there is no mirroring', async (t) => {
+  const { api } = await start(t);
+  const a = api();
+  await a.json('PUT', '/api/queues/%2F/tiny', {
+    durable: true,
+    arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+  });
+  const send = () =>
+    a.call('POST', '/api/exchanges/%2F/amq.default/publish', {
+      routing_key: 'tiny',
+      payload: 'x',
+      payload_encoding: 'string',
+      properties: { delivery_mode: 2 },
+    });
+  assert.deepEqual(await (await send()).json(), { routed: true });
+  await problem(await send(), 400, 'Unable to publish message. Check queue limits.');
+  await problem(
+    await a.call('POST', '/api/queues/%2F/tiny/actions', { action: 'sync' }),
+    400,
+    'not mirrored',
+  );
+  await problem(
+    await a.call('POST', '/api/queues/%2F/tiny/actions', { action: 'dance' }),
+    400,
+    'unknown action',
+  );
+});
+
 void test('redrive over HTTP moves dead letters back to their queue', async (t) => {
   const { api, url } = await start(t);
   const a = api();

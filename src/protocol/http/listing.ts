@@ -13,6 +13,8 @@ export interface ListQuery {
   sort?: string;
   sort_reverse?: string;
   page?: string;
+  /** `pagination=true` asks for the paged answer (page 1 unless `page` says otherwise). */
+  pagination?: string;
   page_size?: string;
   name?: string;
   use_regex?: string;
@@ -56,8 +58,8 @@ export function listReply(
     }
     return 0;
   });
-  if (q.page === undefined) return items.map((i) => shape(i, q));
-  const page = positiveInt(q.page, 'page');
+  if (q.page === undefined && q.pagination !== 'true') return items.map((i) => shape(i, q));
+  const page = q.page === undefined ? 1 : positiveInt(q.page, 'page');
   const pageSize =
     q.page_size === undefined ? DEFAULT_PAGE_SIZE : positiveInt(q.page_size, 'page_size');
   if (pageSize > MAX_PAGE_SIZE)
