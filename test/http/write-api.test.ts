@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import { MAX_BODY } from '../../src/protocol/http/management.js';
+import { startBrokerProcess } from '../helpers/broker-process.js';
 import { connect, startBroker } from '../helpers/server.js';
 
 const AUTH = `Basic ${Buffer.from('guest:guest').toString('base64')}`;
@@ -519,6 +520,14 @@ void test('definitions: export, delete everything, import restores queues, excha
   const conn0 = await connect(t, b.url);
   await assert.rejects((await conn0.createChannel()).checkQueue('fresh'), /404/);
   await a.json('DELETE', '/api/queues/%2F/clash');
+  // A persistent message published over HTTP is stored: it is there after the restart.
+  const sent = await a.json('POST', '/api/exchanges/%2F/events/publish', {
+    routing_key: 'order.kept',
+    payload: 'kept',
+    payload_encoding: 'string',
+    properties: { delivery_mode: 2 },
+  });
+  assert.deepEqual(sent, { routed: true });
 
   await b.restart();
   const after = (await b.api().json('GET', '/api/definitions')) as Record<string, unknown>;
@@ -530,7 +539,10 @@ void test('definitions: export, delete everything, import restores queues, excha
   const ch = await conn.createChannel();
   ch.publish('events', 'order.placed', Buffer.from('x'));
   await ch.assertQueue('orders', { durable: true, arguments: { 'x-max-length': 100 } });
-  assert.equal((await ch.checkQueue('orders')).messageCount, 1);
+  assert.equal((await ch.checkQueue('orders')).messageCount, 2);
+  const kept = await ch.get('orders', { noAck: true });
+  assert.ok(kept !== false);
+  assert.equal(kept.content.toString(), 'kept');
 });
 
 void test("definitions: RabbitMQ's own export imports when its users and permissions describe guest as it is", async (t) => {
@@ -670,4 +682,47 @@ void test('redrive over HTTP moves dead letters back to their queue', async (t) 
     404,
     "no queue 'missing'",
   );
+});
+
+void test('an answered HTTP publish and an answered ack_requeue_false get survive SIGKILL (answered after the fsync)', async (t) => {
+  const first = await startBrokerProcess(t, { args: ['--http-port', '0'] });
+  const ready = await first.ready;
+  const http = ready?.ports.http;
+  assert.ok(http !== undefined, first.output());
+  const call = (port: number, method: string, path: string, body?: unknown) =>
+    fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      headers: { authorization: AUTH },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  assert.equal((await call(http, 'PUT', '/api/queues/%2F/safe', { durable: true })).status, 201);
+  for (let i = 0; i < 5; i++) {
+    const r = await call(http, 'POST', '/api/exchanges/%2F/amq.default/publish', {
+      routing_key: 'safe',
+      payload: `m${i}`,
+      payload_encoding: 'string',
+      properties: { delivery_mode: 2 },
+    });
+    assert.deepEqual(await r.json(), { routed: true });
+  }
+  const got = await call(http, 'POST', '/api/queues/%2F/safe/get', {
+    count: 2,
+    ackmode: 'ack_requeue_false',
+    encoding: 'auto',
+  });
+  assert.equal(((await got.json()) as unknown[]).length, 2);
+  await first.kill('SIGKILL');
+
+  const second = await startBrokerProcess(t, { dataDir: first.dataDir });
+  await second.listening;
+  const conn = await connect(t, second.url);
+  const ch = await conn.createChannel();
+  const left: string[] = [];
+  for (
+    let m = await ch.get('safe', { noAck: true });
+    m !== false;
+    m = await ch.get('safe', { noAck: true })
+  )
+    left.push(m.content.toString());
+  assert.deepEqual(left, ['m2', 'm3', 'm4']);
 });
