@@ -1,5 +1,11 @@
 import type { Spill } from '../store/spill.js';
-import type { MessageLocation, RecoveredMessage, RecoveryStats, Store } from '../store/store.js';
+import type {
+  MessageLocation,
+  RecoveredMessage,
+  RecoveryStats,
+  Store,
+  StoreHealth,
+} from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
 import type { Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
@@ -175,6 +181,11 @@ export class Broker {
     return sum;
   }
 
+  /** The store's health for operators (metrics, the management API), if it reports one. */
+  storeHealth(): StoreHealth | undefined {
+    return this.store.health?.();
+  }
+
   /** Queue ids come from the store, so they never repeat across restarts (or, later, nodes). */
   allocateQueueId(): number {
     return this.store.allocateQueueId();
@@ -320,3 +331,4 @@ export class Broker {
 }
 
 export { DEFAULT_BODY_BUDGET };
+export type { StoreHealth };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type amqp from 'amqplib';
+import { Message } from '../../src/core/message.js';
 import { until } from '../helpers/core.js';
 import { connect, startBroker } from '../helpers/server.js';
 
@@ -208,4 +209,21 @@ void test('stats: connection, channel and queue churn', async (t) => {
   const after = server.broker.stats();
   assert.equal(after.channelsClosed, 2);
   assert.equal(after.queuesDeleted, 2);
+});
+
+void test('stats: internal connections (the management API) are not counted, their publishes are', async (t) => {
+  const { server } = await startBroker(t);
+  const broker = server.broker;
+  const c = broker.connect({ user: 'guest', protocol: 'http', internal: true });
+  const s = c.openSession({ deliver: () => false, consumerCancelled: () => {} });
+  s.declareQueue('h', {});
+  s.publish('', 'h', new Message('', 'h', Buffer.alloc(0), Buffer.from('x'), false));
+  c.close();
+  const st = broker.stats();
+  assert.deepEqual(
+    [st.connectionsOpened, st.connectionsClosed, st.channelsOpened, st.channelsClosed],
+    [0, 0, 0, 0],
+  );
+  assert.equal(st.received, 1);
+  assert.equal(st.routed, 1);
 });

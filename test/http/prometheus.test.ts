@@ -293,3 +293,29 @@ void test('GET /api/baton/journal: the memory store reports what applies to it',
   assert.equal(h.segments, 0);
   assert.equal(h.fsync_seconds.count, 0);
 });
+
+void test('prometheus: baton_paged_bytes counts messages paged out past the body budget, and falls back to 0 once they are read', async (t) => {
+  const { url, server } = await startBroker(t, { prometheusPort: 0, bodyBudget: 64 * 1024 });
+  const port = server.ports.get('prometheus')!;
+  const conn = await connect(t, url);
+  const ch = await conn.createConfirmChannel();
+  await ch.assertQueue('deep', { durable: true });
+  await ch.assertQueue('spilled'); // transient: spilled, not paged
+  for (let i = 0; i < 200; i++) {
+    ch.sendToQueue('deep', Buffer.alloc(1024), { persistent: true });
+    ch.sendToQueue('spilled', Buffer.alloc(1024));
+  }
+  await ch.waitForConfirms();
+  const full = await scrape(port);
+  // Well over half of the 400 KiB is out of memory: the budget holds 64 KiB.
+  assert.ok(value(full, 'baton_paged_bytes') > 200 * 1024, 'paged out');
+  assert.ok(value(full, 'baton_body_memory_bytes') <= 80 * 1024);
+  assert.equal(value(full, 'baton_body_memory_limit_bytes'), 64 * 1024);
+  for (const q of ['deep', 'spilled']) {
+    let n = 0;
+    await ch.consume(q, () => void n++, { noAck: true });
+    await until(() => n === 200, `all of '${q}'`);
+  }
+  const empty = await scrape(port);
+  assert.equal(value(empty, 'baton_paged_bytes'), 0);
+});

@@ -1,7 +1,6 @@
-import type { Broker } from '../../core/broker.js';
+import type { Broker, StoreHealth } from '../../core/broker.js';
 import type { Queue } from '../../core/queue.js';
 import { DEAD_LETTER_REASONS, type DeadLetterCounts, type VhostStats } from '../../core/stats.js';
-import type { StoreHealth } from '../../store/store.js';
 import type { Exposition, Labels } from './exposition.js';
 
 /** Figures about the process and its host, read once per scrape (node-facts.ts). */
@@ -512,5 +511,5 @@ export function writeAll(x: Exposition, broker: Broker, n: NodeFacts, endpoint: 
   totals(x, broker, s);
   queueMetrics(x, broker, 'rabbitmq_', QUEUE_FAMILIES);
   nodeMetrics(x, broker, n);
-  batonMetrics(x, broker, broker.store.health?.());
+  batonMetrics(x, broker, broker.storeHealth());
 }

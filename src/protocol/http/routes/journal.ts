@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
-import type { StoreHealth } from '../../../store/store.js';
+import type { StoreHealth } from '../../../core/broker.js';
 
 /**
  * GET /api/baton/journal: the store's health (segments, bytes, fsync latency and group-commit
@@ -10,7 +10,7 @@ import type { StoreHealth } from '../../../store/store.js';
 export function journalRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/baton/journal', () => {
     const b = ctx.broker;
-    const h = b.store.health?.();
+    const h = b.storeHealth();
     return {
       ...(h === undefined ? { store: 'unknown' } : storeJson(h)),
       body_memory_bytes: b.bodies.bytes,
