@@ -110,7 +110,9 @@ export class Tracer {
   }
 
   /** Traced message ids, most recently seen first, at most `limit`. */
-  recent(limit = TRACE_LIMITS.ids): { messageId: string; last: TraceEvent; events: number }[] {
+  recent(
+    limit: number = TRACE_LIMITS.ids,
+  ): { messageId: string; last: TraceEvent; events: number }[] {
     const out = [];
     const ids = [...this.lives.keys()];
     for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {

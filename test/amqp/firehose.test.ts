@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type amqp from 'amqplib';
 import { connect, startBroker } from '../helpers/server.js';
-import { publishConfirmed, setTracing } from '../helpers/tracing.js';
+import { GUEST, publishConfirmed, setTracing } from '../helpers/tracing.js';
 
 const TRACE = 'amq.rabbitmq.trace';
 
@@ -154,4 +154,54 @@ void test('firehose: CC keys are routing keys; consuming trace copies makes no m
   await publish(ch, '', 'work', 'one more');
   await drain(ch, 'firehose');
   assert.deepEqual(await drain(ch, 'firehose'), []);
+});
+
+void test("firehose: the management API's publish and get are traced too", async (t) => {
+  const { ch, http } = await setup(t);
+  assert.equal((await setTracing(http, true)).status, 204);
+  const post = async (path: string, body: unknown): Promise<unknown> => {
+    const res = await fetch(`http://127.0.0.1:${http}${path}`, {
+      method: 'POST',
+      headers: { authorization: GUEST, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json();
+  };
+  const properties = {
+    message_id: 'h-1',
+    headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+  };
+  assert.deepEqual(
+    await post('/api/exchanges/%2F/amq.default/publish', {
+      properties,
+      routing_key: 'work',
+      payload: 'over http',
+      payload_encoding: 'string',
+    }),
+    { routed: true },
+  );
+  const got = (await post('/api/queues/%2F/work/get', {
+    count: 1,
+    ackmode: 'ack_requeue_false',
+    encoding: 'auto',
+  })) as { payload: string; properties: { headers: Record<string, unknown> } }[];
+  assert.equal(got[0]!.payload, 'over http');
+  assert.equal(got[0]!.properties.headers.traceparent, properties.headers.traceparent);
+
+  const traces = await drain(ch, 'firehose');
+  assert.deepEqual(
+    traces.map((m) => [m.fields.routingKey, m.content.toString()]),
+    [
+      ['publish.', 'over http'],
+      ['deliver.work', 'over http'],
+    ],
+  );
+  for (const m of traces) {
+    const h = m.properties.headers!;
+    assert.deepEqual(h.properties, properties);
+    assert.equal(h.user, 'guest');
+    assert.equal(h.channel, 0);
+    assert.match(String(h.connection), /^http connection \d+ from /);
+  }
 });
