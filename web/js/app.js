@@ -13,13 +13,13 @@ import { tracePage } from './pages/trace.js';
 
 /** Routes: pattern segments; ':x' captures one (URL-decoded) segment. */
 const ROUTES = [
-  { path: [], nav: 'overview', page: overviewPage },
-  { path: ['queues'], nav: 'queues', page: queuesPage },
-  { path: ['queues', ':vhost', ':name'], nav: 'queues', page: queuePage },
-  { path: ['exchanges'], nav: 'exchanges', page: exchangesPage },
-  { path: ['connections'], nav: 'connections', page: connectionsPage },
-  { path: ['trace'], nav: 'trace', page: tracePage },
-  { path: ['trace', ':vhost', ':id'], nav: 'trace', page: tracePage },
+  { path: [], nav: 'overview', title: 'Overview', page: overviewPage },
+  { path: ['queues'], nav: 'queues', title: 'Queues', page: queuesPage },
+  { path: ['queues', ':vhost', ':name'], nav: 'queues', title: 'Queue', page: queuePage },
+  { path: ['exchanges'], nav: 'exchanges', title: 'Exchanges', page: exchangesPage },
+  { path: ['connections'], nav: 'connections', title: 'Connections', page: connectionsPage },
+  { path: ['trace'], nav: 'trace', title: 'Trace', page: tracePage },
+  { path: ['trace', ':vhost', ':id'], nav: 'trace', title: 'Trace', page: tracePage },
 ];
 
 let cleanup;
@@ -84,6 +84,9 @@ function render(message) {
     return;
   }
   replace(main);
+  const name = m.params.name ?? m.params.id;
+  document.title = `${name ? `${name} · ` : ''}${m.route.title} · Baton`;
+  window.scrollTo(0, 0);
   cleanup = m.route.page(main, m.params);
 }
 
