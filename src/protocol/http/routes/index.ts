@@ -1,22 +1,23 @@
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { bindingRoutes } from './bindings.js';
+import { bindingWriteRoutes } from './binding-writes.js';
 import { connectionRoutes } from './connections.js';
+import { dashboardRoutes } from './dashboard.js';
+import { definitionRoutes } from './definitions.js';
 import { exchangeRoutes } from './exchanges.js';
+import { exchangeWriteRoutes } from './exchange-writes.js';
 import { healthRoutes } from './health.js';
 import { journalRoutes } from './journal.js';
 import { overviewRoutes } from './overview.js';
+import { publishRoutes } from './publish.js';
+import { queueGetRoutes } from './queue-get.js';
 import { queueRoutes } from './queues.js';
+import { queueWriteRoutes } from './queue-writes.js';
 import { traceRoutes } from './trace.js';
 import { userRoutes } from './users.js';
 import { vhostRoutes } from './vhosts.js';
 import { vhostsWrite } from './vhosts-write.js';
-import { bindingWriteRoutes } from './binding-writes.js';
-import { definitionRoutes } from './definitions.js';
-import { exchangeWriteRoutes } from './exchange-writes.js';
-import { publishRoutes } from './publish.js';
-import { queueGetRoutes } from './queue-get.js';
-import { queueWriteRoutes } from './queue-writes.js';
 
 /** One group of management routes; each file under routes/ exports one. */
 export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
@@ -25,19 +26,20 @@ export type RouteGroup = (app: FastifyInstance, ctx: HttpContext) => void;
 export const ROUTE_GROUPS: readonly RouteGroup[] = [
   overviewRoutes,
   vhostRoutes,
-  vhostsWrite,
   userRoutes,
   connectionRoutes,
   exchangeRoutes,
   queueRoutes,
   bindingRoutes,
   healthRoutes,
-  journalRoutes,
   queueWriteRoutes,
   exchangeWriteRoutes,
   bindingWriteRoutes,
   publishRoutes,
   queueGetRoutes,
   definitionRoutes,
+  journalRoutes,
+  vhostsWrite,
   traceRoutes,
+  dashboardRoutes,
 ];
