@@ -28,7 +28,11 @@ export function connectionFrom(args: ParsedArgs, env: NodeJS.ProcessEnv): ApiCon
   try {
     url = new URL(raw);
   } catch {
-    throw new UsageError(`--url: '${raw}' is not a URL (like ${DEFAULT_URL})`);
+    // Never echo what may hold a password: only the part before any '@'.
+    const shown = raw.includes('@')
+      ? `${raw.slice(0, raw.indexOf('//') + 2)}…@${raw.slice(raw.lastIndexOf('@') + 1)}`
+      : raw;
+    throw new UsageError(`--url: '${shown}' is not a URL (like ${DEFAULT_URL})`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new UsageError(`--url: '${url.protocol}' is not http: or https:`);

@@ -79,3 +79,76 @@ void test('unknown paths, bad JSON and missing credentials get problem JSON with
   });
   assert.equal(wrong.status, 401);
 });
+
+void test('the login is decided by the route, not the raw URL: /%61pi, //api and case tricks get 401 or 404, never data', async (t) => {
+  const port = await app(t, 30_000);
+  const { request } = await import('node:http');
+  // fetch normalises paths; a raw request sends them as written.
+  const raw = (path: string, method = 'GET'): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const r = request({ host: '127.0.0.1', port, path, method }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      r.on('error', reject);
+      r.end();
+    });
+  for (const path of [
+    '/%61pi/definitions',
+    '/%61pi/overview',
+    '/a%70i/queues',
+    '/api%2Fqueues',
+    '/API/overview',
+    '/api/../api/overview',
+    '//api/overview',
+  ]) {
+    const status = await raw(path);
+    assert.ok(status === 401 || status === 404, `${path}: ${status}`);
+  }
+  assert.equal(await raw('/%61pi/vhosts/%2F', 'PUT'), 401);
+  // The dashboard's files stay public.
+  assert.equal(await raw('/'), 200);
+});
+
+void test('long names, policies, user writes and bad base64 get clear answers', async (t) => {
+  const port = await app(t, 30_000);
+  const base = `http://127.0.0.1:${port}`;
+  const headers = { authorization: GUEST };
+  const name = 'q'.repeat(255);
+  const put = await fetch(`${base}/api/queues/%2F/${name}`, {
+    method: 'PUT',
+    headers,
+    body: '{"durable":false}',
+  });
+  assert.equal(put.status, 201);
+  const got = (await (await fetch(`${base}/api/queues/%2F/${name}`, { headers })).json()) as {
+    name: string;
+  };
+  assert.equal(got.name, name);
+  assert.deepEqual(await (await fetch(`${base}/api/policies`, { headers })).json(), []);
+  assert.deepEqual(await (await fetch(`${base}/api/policies/%2F`, { headers })).json(), []);
+  const user = await fetch(`${base}/api/users/alice`, {
+    method: 'PUT',
+    headers,
+    body: '{"password":"s3cret","tags":""}',
+  });
+  assert.equal(user.status, 501);
+  assert.doesNotMatch(await user.text(), /s3cret/);
+  const perm = await fetch(`${base}/api/permissions/%2F/alice`, {
+    method: 'PUT',
+    headers,
+    body: '{"configure":".*","write":".*","read":".*"}',
+  });
+  assert.equal(perm.status, 501);
+  const b64 = await fetch(`${base}/api/exchanges/%2F/amq.default/publish`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({
+      properties: {},
+      routing_key: name,
+      payload: 'x',
+      payload_encoding: 'base64',
+    }),
+  });
+  assert.equal(b64.status, 400);
+});

@@ -4,13 +4,16 @@ import type { HttpContext } from './context.js';
 import { sendProblem } from './problem.js';
 
 /**
- * HTTP basic auth on /api, as RabbitMQ's management plugin: the same users as AMQP. A browser
- * dashboard sends `x-baton-ui: 1` so a 401 does not pop up the browser's own login box.
+ * HTTP basic auth, as RabbitMQ's management plugin: the same users as AMQP. Decided by the
+ * route that matched, never by the raw URL (`/%61pi/…` routes to /api too): every route needs
+ * a login except those marked `config: { public: true }` (the dashboard's static files); a
+ * request no route matched gets its 404 either way. A browser dashboard sends `x-baton-ui: 1`
+ * so a 401 does not pop up the browser's own login box.
  */
 export function basicAuth(ctx: HttpContext) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const path = req.url;
-    if (!path.startsWith('/api/') && path !== '/api') return;
+    if (req.is404) return;
+    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return;
     const header = req.headers.authorization;
     const creds = header === undefined ? undefined : parseBasic(header);
     if (creds === undefined) return refuse(reply, req, 'Not_Authorized');

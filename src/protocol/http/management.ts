@@ -46,7 +46,12 @@ export async function buildManagementApp(
     return503OnClosing: true,
     forceCloseConnections: true,
     // %2F in a path is RabbitMQ's default vhost ('/'): keep it one segment.
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: false },
+    // Names may be 255 bytes, up to three times that URL-encoded.
+    routerOptions: {
+      ignoreTrailingSlash: true,
+      ignoreDuplicateSlashes: false,
+      maxParamLength: 1024,
+    },
   });
   // RabbitMQ reads every body as JSON whatever its content type (curl -d sends form type).
   app.removeAllContentTypeParsers();

@@ -5,8 +5,6 @@ import { churnCounters, queueCounters, vhostCounters, type Values } from './mess
 
 /** RabbitMQ's basic-mode sample interval: rates are per second over the last 5 s. */
 export const SAMPLE_INTERVAL_MS = 5_000;
-/** Nobody asked for a rate this long: stop sampling until someone does. */
-const IDLE_STOP_MS = 60_000;
 
 interface Snapshot {
   at: number;
@@ -15,9 +13,9 @@ interface Snapshot {
 
 /**
  * Samples the broker's counters every 5 s and answers `*_details: {rate}` as RabbitMQ's basic
- * mode: the change per second between the last two samples. The timer starts with the first
- * question, is unref'd, and stops after a minute without one, so an unwatched broker pays
- * nothing.
+ * mode: the change per second between the last two samples. The management server starts it
+ * with itself, so a one-off caller (`baton status`, a script) sees real rates at once; one walk
+ * over the queues every 5 s, unref'd.
  */
 export class Rates {
   private readonly broker: Broker;
@@ -25,7 +23,6 @@ export class Rates {
   private previous: Snapshot | undefined;
   private current: Snapshot | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private askedAt = 0;
 
   constructor(broker: Broker, intervalMs = SAMPLE_INTERVAL_MS) {
     this.broker = broker;
@@ -34,7 +31,6 @@ export class Rates {
 
   /** Per-second change of `field` of `key` (a vhost, queue or connection); 0 until known. */
   rate(key: object, field: string): number {
-    this.askedAt = Date.now();
     if (this.timer === undefined) this.start();
     const a = this.previous;
     const b = this.current;
@@ -57,10 +53,10 @@ export class Rates {
     this.previous = this.current = undefined;
   }
 
-  private start(): void {
+  start(): void {
+    if (this.timer !== undefined) return;
     this.current = this.sample();
     this.timer = setInterval(() => {
-      if (Date.now() - this.askedAt > IDLE_STOP_MS) return this.stop();
       this.previous = this.current;
       this.current = this.sample();
     }, this.intervalMs);
@@ -103,6 +99,7 @@ export function ratesFor(app: FastifyInstance, ctx: HttpContext): Rates {
   let r = byContext.get(ctx);
   if (r === undefined) {
     const rates = new Rates(ctx.broker);
+    rates.start();
     byContext.set(ctx, rates);
     app.addHook('onClose', (_app, done) => {
       rates.stop();

@@ -279,7 +279,7 @@ export function queuePage(main, { vhost, name }) {
         'Peek',
       ),
       count,
-      h('span.muted', 'leaves them queued'),
+      h('span.muted', 'leaves them queued (counts as a delivery where x-delivery-limit is set)'),
       h('span.spacer'),
       h(
         'button.ghost',

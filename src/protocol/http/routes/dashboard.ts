@@ -89,7 +89,7 @@ export function dashboardRoutes(
 ): void {
   if (root === undefined) {
     ctx.logger.warn('dashboard files (web/) not found beside the package: the dashboard is off');
-    app.get('/', (_req, reply) =>
+    app.get('/', PUBLIC, (_req, reply) =>
       sendProblem(reply, 404, 'the dashboard files (web/) are missing from this installation'),
     );
     return;
@@ -97,8 +97,11 @@ export function dashboardRoutes(
   const assets = loadAssets(root);
   for (const [path, asset] of assets) {
     if (path.startsWith('/api/')) continue;
-    app.get(path, (req, reply) => serve(asset, req, reply));
+    app.get(path, PUBLIC, (req, reply) => serve(asset, req, reply));
   }
   const index = assets.get('/index.html')!;
-  app.get('/', (req, reply) => serve(index, req, reply));
+  app.get('/', PUBLIC, (req, reply) => serve(index, req, reply));
 }
+
+/** Static files need no login (the page asks for one); see auth.ts. */
+const PUBLIC = { config: { public: true } };

@@ -9,6 +9,7 @@ import { exchangeRoutes } from './exchanges.js';
 import { exchangeWriteRoutes } from './exchange-writes.js';
 import { healthRoutes } from './health.js';
 import { journalRoutes } from './journal.js';
+import { notYetRoutes } from './not-yet.js';
 import { overviewRoutes } from './overview.js';
 import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
@@ -41,5 +42,6 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   journalRoutes,
   vhostsWrite,
   traceRoutes,
+  notYetRoutes,
   dashboardRoutes,
 ];

@@ -60,7 +60,9 @@ export function publishRoutes(app: FastifyInstance, ctx: HttpContext): void {
 function decodePayload(payload: string, encoding: string): Buffer {
   if (encoding === 'string') return Buffer.from(payload, 'utf8');
   if (encoding === 'base64') {
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(payload))
+    const digits = payload.replace(/[\s=]+$/, '').replace(/[\r\n]/g, '');
+    // A lone trailing digit carries fewer than 8 bits: Node would drop it without a word.
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(payload) || digits.length % 4 === 1)
       throw badRequest("'payload' is not valid base64 (payload_encoding 'base64')");
     return Buffer.from(payload, 'base64');
   }
