@@ -4,7 +4,13 @@
  * IPv6 address in brackets (`[::1]:5672`).
  */
 export function hostPort(address: string | undefined, port: number | undefined): string {
-  let a = address ?? '?';
-  if (a.startsWith('::ffff:') && a.includes('.')) a = a.slice('::ffff:'.length);
+  const a = address === undefined ? '?' : plainHost(address);
   return `${a.includes(':') ? `[${a}]` : a}:${port ?? '?'}`;
+}
+
+/** An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as plain IPv4; any other address as is. */
+export function plainHost(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.')
+    ? address.slice('::ffff:'.length)
+    : address;
 }

@@ -81,4 +81,21 @@ export function detail(stats, key) {
   return typeof d?.rate === 'number' ? d.rate : undefined;
 }
 
+/**
+ * A sortable table column for the rate of message_stats counter `field`. `stats`: the column
+ * shows only where the broker keeps such counters (per-channel and per-exchange ones it may not).
+ */
+export function rateColumn(key, label, field, stats = false) {
+  const col = {
+    key,
+    label,
+    num: true,
+    value: (o) => detail(o.message_stats, field) ?? 0,
+    render: (o) =>
+      rate(stats ? detail(o.message_stats, field) : (detail(o.message_stats, field) ?? 0)),
+  };
+  if (stats) col.stats = true;
+  return col;
+}
+
 export const vhostLabel = (v) => (v === '/' ? '/' : v);

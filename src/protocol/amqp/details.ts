@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { plainHost } from '../../util/host-port.js';
 import type { ConnectionDetails } from '../../core/connection.js';
 import type { Tuning } from './handshake.js';
 import type { FieldTable } from './field-table.js';
@@ -34,9 +35,9 @@ export class AmqpConnectionDetails implements ConnectionDetails {
     this.connectedAt = source.connectedAt;
     const s = source.socket;
     // Read once: a closed socket forgets its addresses.
-    this.peerHost = plainAddress(s.remoteAddress);
+    this.peerHost = plainHost(s.remoteAddress ?? '');
     this.peerPort = s.remotePort ?? 0;
-    this.host = plainAddress(s.localAddress);
+    this.host = plainHost(s.localAddress ?? '');
     this.port = s.localPort ?? 0;
   }
 
@@ -64,10 +65,4 @@ export class AmqpConnectionDetails implements ConnectionDetails {
   get blocked(): boolean {
     return this.source.blocked();
   }
-}
-
-/** IPv4 peers on a dual-stack listener show as ::ffff:a.b.c.d; RabbitMQ shows a.b.c.d. */
-function plainAddress(a: string | undefined): string {
-  if (a === undefined) return '';
-  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BatonError } from '../../core/errors.js';
 import type { HttpContext } from './context.js';
 import { sendProblem } from './problem.js';
+import { plainHost } from '../../util/host-port.js';
 
 /**
  * HTTP basic auth, as RabbitMQ's management plugin: the same users as AMQP. Decided by the
@@ -22,8 +23,8 @@ export function basicAuth(ctx: HttpContext) {
     } catch (err) {
       if (!(err instanceof BatonError)) throw err;
       ctx.logger.warn(
-        { user: creds.user, peer: req.socket.remoteAddress, protocol: 'http' },
-        `HTTP login failed for user '${creds.user}' from ${req.socket.remoteAddress}: ${err.message}`,
+        { user: creds.user, peer: plainHost(req.socket.remoteAddress ?? ''), protocol: 'http' },
+        `HTTP login failed for user '${creds.user}' from ${plainHost(req.socket.remoteAddress ?? '')}: ${err.message}`,
       );
       return refuse(reply, req, err.message);
     }

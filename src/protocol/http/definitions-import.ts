@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Broker } from '../../core/broker.js';
+import type { BindingDefinition } from '../../core/definitions.js';
 import type { Session } from '../../core/session.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { bodyObject, boolField, onlyFields, stringField, tableField, type Fields } from './body.js';
@@ -22,14 +23,8 @@ interface ExchangeItem {
   internal: boolean;
   arguments: Record<string, unknown>;
 }
-interface BindingItem {
-  vhost: string;
-  source: string;
-  destination: string;
-  destinationType: 'queue' | 'exchange';
-  routingKey: string;
-  arguments: Record<string, unknown>;
-}
+/** A binding as the core keeps it, minus the record tag. */
+type BindingItem = Omit<BindingDefinition, 'type'>;
 
 /** What an import will declare, checked whole before anything is applied. */
 export interface ImportPlan {

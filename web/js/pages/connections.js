@@ -2,7 +2,7 @@
 
 import { del, get, seg } from '../api.js';
 import { h, replace } from '../dom.js';
-import { bytes, detail, num, rate, time } from '../format.js';
+import { bytes, detail, num, rateColumn, time } from '../format.js';
 import { POLL_MS, refreshLive } from '../live.js';
 import { card, confirmDialog, errorBox, pageHead, pill, table, toast } from '../ui.js';
 
@@ -128,30 +128,9 @@ export function connectionsPage(main) {
       value: (c) => c.messages_unconfirmed ?? 0,
       render: (c) => num(c.messages_unconfirmed),
     },
-    {
-      key: 'pub',
-      label: 'Publish',
-      num: true,
-      value: (c) => detail(c.message_stats, 'publish') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'publish')),
-      stats: true,
-    },
-    {
-      key: 'del',
-      label: 'Deliver / get',
-      num: true,
-      value: (c) => detail(c.message_stats, 'deliver_get') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'deliver_get')),
-      stats: true,
-    },
-    {
-      key: 'ack',
-      label: 'Ack',
-      num: true,
-      value: (c) => detail(c.message_stats, 'ack') ?? 0,
-      render: (c) => rate(detail(c.message_stats, 'ack')),
-      stats: true,
-    },
+    rateColumn('pub', 'Publish', 'publish', true),
+    rateColumn('del', 'Deliver / get', 'deliver_get', true),
+    rateColumn('ack', 'Ack', 'ack', true),
   ];
 
   const paint = (err) => {

@@ -2,7 +2,7 @@
 
 import { get } from '../api.js';
 import { h, replace } from '../dom.js';
-import { detail, rate } from '../format.js';
+import { rateColumn } from '../format.js';
 import { POLL_MS } from '../live.js';
 import { errorBox, pageHead, pill, table } from '../ui.js';
 
@@ -28,22 +28,8 @@ const COLUMNS = [
       x.internal ? pill('I') : null,
     ],
   },
-  {
-    key: 'in',
-    label: 'In',
-    num: true,
-    value: (x) => detail(x.message_stats, 'publish_in') ?? 0,
-    render: (x) => rate(detail(x.message_stats, 'publish_in')),
-    stats: true,
-  },
-  {
-    key: 'out',
-    label: 'Out',
-    num: true,
-    value: (x) => detail(x.message_stats, 'publish_out') ?? 0,
-    render: (x) => rate(detail(x.message_stats, 'publish_out')),
-    stats: true,
-  },
+  rateColumn('in', 'In', 'publish_in', true),
+  rateColumn('out', 'Out', 'publish_out', true),
 ];
 
 export function exchangesPage(main) {

@@ -2,7 +2,7 @@
 
 import { get, seg } from '../api.js';
 import { h, replace } from '../dom.js';
-import { detail, num, rate } from '../format.js';
+import { num, rateColumn } from '../format.js';
 import { POLL_MS } from '../live.js';
 import { errorBox, pageHead, pill, table } from '../ui.js';
 
@@ -70,27 +70,9 @@ const COLUMNS = [
     value: (q) => q.messages ?? 0,
     render: (q) => h('span.total', depthBar(q), num(q.messages)),
   },
-  {
-    key: 'in',
-    label: 'In',
-    num: true,
-    value: (q) => detail(q.message_stats, 'publish') ?? 0,
-    render: (q) => rate(detail(q.message_stats, 'publish') ?? 0),
-  },
-  {
-    key: 'out',
-    label: 'Out',
-    num: true,
-    value: (q) => detail(q.message_stats, 'deliver_get') ?? 0,
-    render: (q) => rate(detail(q.message_stats, 'deliver_get') ?? 0),
-  },
-  {
-    key: 'ack',
-    label: 'Ack',
-    num: true,
-    value: (q) => detail(q.message_stats, 'ack') ?? 0,
-    render: (q) => rate(detail(q.message_stats, 'ack') ?? 0),
-  },
+  rateColumn('in', 'In', 'publish'),
+  rateColumn('out', 'Out', 'deliver_get'),
+  rateColumn('ack', 'Ack', 'ack'),
   {
     key: 'consumers',
     label: 'Consumers',
