@@ -19,7 +19,7 @@ export async function measureRecovery(
       ...(await openStores({ dataDir: dir })),
       codec: amqpPropertiesCodec,
     });
-    const session = broker.connect({ user: 'bench' }).openSession({
+    const session = broker.connect({ user: 'bench', trusted: true }).openSession({
       deliver: () => true,
       consumerCancelled: () => {},
     });

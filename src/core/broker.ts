@@ -12,7 +12,7 @@ import { Alarms } from './alarms.js';
 import { BodyBudget } from './body-budget.js';
 import { DedupRestore } from './dedup.js';
 import { DrainScheduler } from './dispatch.js';
-import { NotAllowedError, StoreFailedError } from './errors.js';
+import { NotAllowedError, PreconditionFailedError, StoreFailedError } from './errors.js';
 import { Message } from './message.js';
 import { Properties, type PropertiesCodec } from './properties.js';
 import type { Queue } from './queue.js';
@@ -21,7 +21,10 @@ import { ResourceMonitor } from './resource-monitor.js';
 import { StoreGuard } from './store-guard.js';
 import { VirtualHost } from './vhost.js';
 import { VhostStats } from './stats.js';
-import { Users } from './users.js';
+import { AccessControl, type DefaultUser } from './access/access-control.js';
+import { Access } from './access/permissions.js';
+import { underLimit, type VhostLimits } from './access/limits.js';
+import type { Users } from './access/users.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
 
@@ -52,7 +55,22 @@ export interface BrokerOptions {
    * Default 30 minutes, as RabbitMQ.
    */
   consumerTimeout?: number;
+  /**
+   * The user the first boot creates (administrator, full permissions on '/'): guest/guest by
+   * default, as RabbitMQ; `null` creates none (definitions loaded at boot name the users).
+   * Ignored once the store holds users from an earlier boot.
+   */
+  defaultUser?: DefaultUser | null;
 }
+
+/** What an operator says about a vhost (RabbitMQ's vhost metadata). */
+export interface VhostMeta {
+  description?: string;
+  tags?: readonly string[];
+  limits?: VhostLimits;
+}
+
+export const DEFAULT_USER: DefaultUser = { name: 'guest', password: 'guest' };
 
 /** RabbitMQ's default consumer_timeout: 30 minutes. */
 export const DEFAULT_CONSUMER_TIMEOUT = 30 * 60 * 1000;
@@ -68,8 +86,8 @@ export class Broker {
   readonly alarms = new Alarms();
   readonly vhosts = new Map<string, VirtualHost>();
   readonly connections = new Set<ClientConnection>();
-  /** Who may log in; every protocol door asks here. */
-  readonly users = new Users();
+  /** Users and permissions: every protocol door asks here. */
+  readonly access: AccessControl;
   /** When the broker opened (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
   recovery: RecoveryStats | undefined;
@@ -94,6 +112,7 @@ export class Broker {
   ) {
     this.properties = new Properties(codec);
     this.journal = new StoreGuard(store);
+    this.access = new AccessControl(this.journal);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
     this.bodies = new BodyBudget(bodyBudget);
@@ -148,7 +167,69 @@ export class Broker {
       broker.monitor.start();
     }
     await broker.recover();
+    broker.seed(options.defaultUser === undefined ? DEFAULT_USER : options.defaultUser);
     return broker;
+  }
+
+  /** Who may log in (the user database; changes go through `access`). */
+  get users(): Users {
+    return this.access.users;
+  }
+
+  /**
+   * First boot (nothing seeded yet): the default vhost and user, as RabbitMQ creates them
+   * once. A store from before users existed holds vhosts but no marker: its vhosts are kept
+   * and the default user gets '/'.
+   */
+  private seed(user: DefaultUser | null): void {
+    if (this.access.seeded) {
+      // '/' was deleted on an earlier boot: the constructor's stays gone too.
+      const root = this.vhosts.get('/');
+      if (!this.storedVhosts.has('/') && root !== undefined && root.queues.size === 0)
+        this.vhosts.delete('/');
+      return;
+    }
+    for (const v of this.vhosts.values()) v.definitions.putVhost(v);
+    this.access.seed(user ?? undefined, '/');
+  }
+
+  /** Create a vhost, or update its metadata when it exists. Journaled. */
+  putVhost(name: string, meta: VhostMeta = {}): VirtualHost {
+    if (name === '') throw new PreconditionFailedError('a vhost name must not be empty');
+    let v = this.vhosts.get(name);
+    if (v === undefined) this.vhosts.set(name, (v = new VirtualHost(this, name)));
+    if (meta.description !== undefined) v.description = meta.description;
+    if (meta.tags !== undefined) v.tags = [...meta.tags];
+    if (meta.limits !== undefined) v.limits = meta.limits;
+    v.definitions.putVhost(v);
+    return v;
+  }
+
+  /**
+   * Delete a vhost: its connections are closed (320, as RabbitMQ), then its queues with their
+   * messages, exchanges, bindings and the permissions on it. False when there is none.
+   */
+  deleteVhost(name: string): boolean {
+    const v = this.vhosts.get(name);
+    if (v === undefined) return false;
+    for (const c of [...this.connections])
+      if (c.vhost === v) {
+        c.requestClose(`vhost '${name}' is deleted`);
+        c.close();
+      }
+    v.destroy();
+    this.vhosts.delete(name);
+    this.retired.add(v.stats);
+    this.access.dropVhost(name);
+    return true;
+  }
+
+  /** Delete a user, its permissions, and close its connections (as RabbitMQ). */
+  deleteUser(name: string): boolean {
+    if (!this.access.deleteUser(name)) return false;
+    for (const c of [...this.connections])
+      if (c.counted && c.principal.user === name) c.requestClose(`user '${name}' is deleted`);
+    return true;
   }
 
   get store(): Store {
@@ -170,13 +251,20 @@ export class Broker {
 
   vhost(name = '/'): VirtualHost {
     const v = this.vhosts.get(name);
-    if (v === undefined) throw new NotAllowedError(`vhost '${name}' not found`);
+    if (v === undefined) throw new NotAllowedError(`vhost ${name} not found`);
     return v;
   }
+
+  /** Vhosts recovery found a definition for. */
+  private readonly storedVhosts = new Set<string>();
+
+  /** Counters of deleted vhosts, so the broker's totals never go backwards. */
+  private readonly retired = new VhostStats();
 
   /** The broker's counters: the sum over its vhosts (a fresh copy each call). */
   stats(): VhostStats {
     const sum = new VhostStats();
+    sum.add(this.retired);
     for (const v of this.vhosts.values()) sum.add(v.stats);
     return sum;
   }
@@ -191,11 +279,46 @@ export class Broker {
     return this.store.allocateQueueId();
   }
 
+  /**
+   * Open a connection as `info.user` on a vhost: the user must have permissions there, and
+   * the vhost's and user's connection limits must allow one more (not for the management
+   * API's own internal connections). Throws 530 NOT_ALLOWED with RabbitMQ's texts.
+   */
   connect(info: ConnectionInfo, vhostName = '/'): ClientConnection {
     if (this.closed) throw new NotAllowedError('broker is shutting down');
-    const c = new ClientConnection(this, this.nextConnectionId++, this.vhost(vhostName), info);
+    const vhost = this.vhost(vhostName);
+    let access: Access;
+    if (info.trusted === true) access = new Access(info.user, vhostName, undefined);
+    else {
+      access = this.access.access(info.user, vhostName);
+      if (!access.allowed)
+        throw new NotAllowedError(`access to vhost '${vhostName}' refused for user '${info.user}'`);
+      if (info.internal !== true) this.checkConnectionLimits(info.user, vhost);
+    }
+    const c = new ClientConnection(this, this.nextConnectionId++, vhost, info, access);
     this.connections.add(c);
     return c;
+  }
+
+  private checkConnectionLimits(user: string, vhost: VirtualHost): void {
+    const vmax = vhost.limits['max-connections'];
+    const umax = this.access.users.get(user)?.limits['max-connections'];
+    if (vmax === undefined && umax === undefined) return;
+    let inVhost = 0;
+    let ofUser = 0;
+    for (const c of this.connections) {
+      if (!c.counted) continue;
+      if (c.vhost === vhost) inVhost++;
+      if (c.principal.user === user) ofUser++;
+    }
+    if (!underLimit(vmax, inVhost))
+      throw new NotAllowedError(
+        `access to vhost '${vhost.name}' refused for user '${user}': connection limit (${vmax}) is reached`,
+      );
+    if (!underLimit(umax, ofUser))
+      throw new NotAllowedError(
+        `Connection refused for user '${user}'. User connection limit (${umax}) is reached`,
+      );
   }
 
   /** Close a client connection from the broker's side (operator, management API). */
@@ -290,6 +413,21 @@ export class Broker {
   private rebuild(defs: Definition[]): Queue[] {
     const queues = [];
     for (const v of this.vhosts.values()) v.definitions.muted = true;
+    for (const d of defs) {
+      if (d.type === 'vhost') {
+        this.storedVhosts.add(d.name);
+        const v = this.vhostFor(d.name);
+        v.description = d.description ?? '';
+        v.tags = d.tags ?? [];
+        v.limits = d.limits ?? {};
+      } else if (d.type === 'user' || d.type === 'permission' || d.type === 'access-seeded') {
+        try {
+          this.access.restore(d);
+        } catch (err) {
+          this.reportError(err, `${d.type} definition not restored`);
+        }
+      }
+    }
     for (const d of defs) {
       if (d.type !== 'exchange') continue;
       try {

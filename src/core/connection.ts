@@ -1,4 +1,6 @@
+import type { Access } from './access/permissions.js';
 import type { Broker } from './broker.js';
+import { NotAllowedError } from './errors.js';
 import type { Queue } from './queue.js';
 import { Session, type SessionHandler, type SessionOptions } from './session.js';
 import type { VirtualHost } from './vhost.js';
@@ -12,6 +14,11 @@ export interface ConnectionInfo {
    * connection and channel counts and listings.
    */
   internal?: boolean;
+  /**
+   * An in-process caller the broker trusts (the control socket, tests, benchmarks): no
+   * permission checks. Every protocol door leaves it unset, so its user's permissions apply.
+   */
+  trusted?: boolean;
 }
 
 /** Who is on the other end: what permission checks, listings and logs need. */
@@ -81,9 +88,18 @@ export class ClientConnection {
   onCloseRequest: ((code: number, reason: string) => void) | undefined = undefined;
   /** Installed by the protocol: what listings show about this connection. */
   details: ConnectionDetails | undefined = undefined;
+  /** What this connection's user may do in its vhost: the session door asks before each op. */
+  readonly access: Access;
 
-  constructor(broker: Broker, id: number, vhost: VirtualHost, info: ConnectionInfo) {
+  constructor(
+    broker: Broker,
+    id: number,
+    vhost: VirtualHost,
+    info: ConnectionInfo,
+    access: Access,
+  ) {
     this.broker = broker;
+    this.access = access;
     this.id = id;
     this.vhost = vhost;
     this.info = info;
@@ -98,10 +114,24 @@ export class ClientConnection {
   }
 
   openSession(handler: SessionHandler, options?: SessionOptions): Session {
+    if (this.counted && this.info.trusted !== true) this.checkChannelLimit();
     const s = new Session(this, this.vhost, handler, options);
     this.sessions.add(s);
     if (this.counted) this.vhost.stats.channelsOpened++;
     return s;
+  }
+
+  /** RabbitMQ's per-user max-channels, over all of the user's connections. */
+  private checkChannelLimit(): void {
+    const max = this.broker.access.users.get(this.principal.user)?.limits['max-channels'];
+    if (max === undefined) return;
+    let open = 0;
+    for (const c of this.broker.connections)
+      if (c.counted && c.principal.user === this.principal.user) open += c.sessions.size;
+    if (open >= max)
+      throw new NotAllowedError(
+        `number of channels opened for user '${this.principal.user}' has reached the maximum allowed user limit of (${max})`,
+      );
   }
 
   /**

@@ -1,6 +1,8 @@
 import type { Binding, Exchange, ExchangeType } from './exchange.js';
 import type { Queue } from './queue.js';
 import type { StoreGuard } from './store-guard.js';
+import type { AccessDefinition } from './access/access-control.js';
+import type { VhostLimits } from './access/limits.js';
 
 /** What the store keeps of a durable queue, exchange or binding. */
 export interface QueueDefinition {
@@ -35,7 +37,16 @@ export interface BindingDefinition {
   routingKey: string;
   arguments: Record<string, unknown>;
 }
-export type Definition = QueueDefinition | ExchangeDefinition | BindingDefinition;
+/** A vhost made at runtime (or at first boot): exists even with nothing in it. */
+export interface VhostDefinition {
+  type: 'vhost';
+  name: string;
+  description: string;
+  tags: string[];
+  limits: VhostLimits;
+}
+export type Definition =
+  QueueDefinition | ExchangeDefinition | BindingDefinition | VhostDefinition | AccessDefinition;
 
 /** Writes a vhost's durable definitions to the store under stable keys. */
 export class Definitions {
@@ -47,6 +58,22 @@ export class Definitions {
   constructor(journal: StoreGuard, vhost: string) {
     this.journal = journal;
     this.vhost = vhost;
+  }
+
+  putVhost(meta: { description: string; tags: readonly string[]; limits: VhostLimits }): void {
+    if (this.muted) return;
+    const def: VhostDefinition = {
+      type: 'vhost',
+      name: this.vhost,
+      description: meta.description,
+      tags: [...meta.tags],
+      limits: meta.limits,
+    };
+    this.journal.putDefinition(JSON.stringify(['vhost', this.vhost]), def);
+  }
+
+  deleteVhost(): void {
+    this.journal.deleteDefinition(JSON.stringify(['vhost', this.vhost]));
   }
 
   putQueue(q: Queue): void {

@@ -18,7 +18,7 @@ import { redrive, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { Routed } from './routing.js';
 import { Transaction, type SettleFn } from './transaction.js';
 import { steadyNow } from '../util/steady-clock.js';
-import type { VirtualHost } from './vhost.js';
+import { serverQueueName, type VirtualHost } from './vhost.js';
 
 /** What a protocol gives a session so the core can push to it. */
 export interface SessionHandler {
@@ -142,17 +142,31 @@ export class Session {
 
   // ---- declarations -------------------------------------------------------------------
 
+  // Permissions follow RabbitMQ's access-control table: see docs/security.md.
+
   declareQueue(name: string, options: QueueOptions, passive = false): QueueView {
     // Direct reply-to names are probed, never created (as RabbitMQ).
     if (name.startsWith(REPLY_TO)) return this.vhost.replies.probe(name);
-    return this.vhost.declareQueue(name, options, this.connection, passive);
+    if (passive) return this.vhost.declareQueue(name, options, this.connection, true);
+    const access = this.connection.access;
+    const serverName = name === '' ? serverQueueName() : undefined;
+    const qname = serverName ?? name;
+    access.check('configure', 'queue', qname);
+    const dlx = options.arguments?.['x-dead-letter-exchange'];
+    if (typeof dlx === 'string') {
+      access.check('write', 'exchange', dlx);
+      access.check('read', 'queue', qname);
+    }
+    return this.vhost.declareQueue(name, options, this.connection, false, serverName);
   }
 
   deleteQueue(name: string, options: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
+    this.connection.access.check('configure', 'queue', name);
     return this.vhost.deleteQueue(name, options, this.connection);
   }
 
   purgeQueue(name: string): number {
+    this.connection.access.check('read', 'queue', name);
     return this.vhost.purgeQueue(name, this.connection);
   }
 
@@ -162,11 +176,28 @@ export class Session {
   }
 
   declareExchange(name: string, type: string, options: ExchangeOptions, passive = false): Exchange {
+    if (!passive) {
+      const access = this.connection.access;
+      access.check('configure', 'exchange', name);
+      const ae = options.arguments?.['alternate-exchange'];
+      if (typeof ae === 'string') {
+        access.check('write', 'exchange', ae);
+        access.check('read', 'exchange', name);
+      }
+    }
     return this.vhost.declareExchange(name, type, options, passive);
   }
 
   deleteExchange(name: string, ifUnused = false): void {
+    this.connection.access.check('configure', 'exchange', name);
     this.vhost.deleteExchange(name, ifUnused);
+  }
+
+  /** Binding needs write on the destination and read on the source (RabbitMQ's table). */
+  private checkBind(source: string, destination: string, type: 'queue' | 'exchange'): void {
+    const access = this.connection.access;
+    access.check('write', type, destination);
+    access.check('read', 'exchange', source);
   }
 
   bind(
@@ -176,6 +207,7 @@ export class Session {
     routingKey: string,
     args: Record<string, unknown> = {},
   ): void {
+    this.checkBind(source, destination, destinationType);
     this.vhost.bind(source, destination, destinationType, routingKey, args, this.connection);
   }
 
@@ -186,6 +218,7 @@ export class Session {
     routingKey: string,
     args: Record<string, unknown> = {},
   ): void {
+    this.checkBind(source, destination, destinationType);
     this.vhost.unbind(source, destination, destinationType, routingKey, args, this.connection);
   }
 
@@ -195,6 +228,9 @@ export class Session {
    * the counts once the moves are durable.
    */
   redrive(queueName: string, options: RedriveOptions = {}): Promise<RedriveResult> {
+    // Taking messages out reads the queue; putting them into `to` writes it.
+    this.connection.access.check('read', 'queue', queueName);
+    if (options.to !== undefined) this.connection.access.check('write', 'queue', options.to);
     return redrive(this, queueName, options);
   }
 
@@ -220,6 +256,7 @@ export class Session {
    */
   publish(exchange: string, routingKey: string, message: Message, mandatory = false): Routed {
     const r = this.routed;
+    this.connection.access.check('write', 'exchange', exchange);
     // Routing throws for a missing or internal exchange: such a publish is not counted.
     this.vhost.route(exchange, routingKey, message, r);
     if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
@@ -302,6 +339,7 @@ export class Session {
   consume(queueName: string, options: ConsumeOptions = {}): Consumer {
     const tag = this.consumerTag(options.tag);
     if (queueName === REPLY_TO) return this.consumeReplies(tag, options);
+    this.connection.access.check('read', 'queue', queueName);
     const queue = this.vhost.getQueue(queueName, this.connection);
     if (queue.consumers.some((c) => c.exclusive))
       throw new AccessRefusedError(
@@ -387,6 +425,7 @@ export class Session {
 
   /** Pull one message (AMQP basic.get); undefined when the queue has none ready. */
   get(queueName: string, noAck: boolean): Delivery | undefined {
+    this.connection.access.check('read', 'queue', queueName);
     const queue = this.vhost.getQueue(queueName, this.connection);
     const d = queue.get(this, noAck);
     if (d === undefined) queue.countGetEmpty();
@@ -402,6 +441,7 @@ export class Session {
     queueName: string,
     noAck: boolean,
   ): Delivery | undefined | Promise<Delivery | undefined> {
+    this.connection.access.check('read', 'queue', queueName);
     return this.getFrom(this.vhost.getQueue(queueName, this.connection), noAck);
   }
 

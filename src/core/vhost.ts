@@ -35,6 +35,12 @@ import {
 import type { StoreOp } from '../store/store.js';
 import { TRACE_EXCHANGE, Tracer } from './trace.js';
 import { VhostStats } from './stats.js';
+import { underLimit, type VhostLimits } from './access/limits.js';
+
+/** A server-named queue's name, as RabbitMQ makes them. */
+export function serverQueueName(): string {
+  return `amq.gen-${randomBytes(16).toString('base64url')}`;
+}
 
 const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
   ['', 'direct'],
@@ -63,6 +69,13 @@ export class VirtualHost {
   readonly tracer = new Tracer(this);
   /** Message, connection and queue counters (management message_stats, Prometheus). */
   readonly stats = new VhostStats();
+  /** What an operator said about it (RabbitMQ's vhost metadata). */
+  description = '';
+  tags: readonly string[] = [];
+  /** RabbitMQ's vhost limits: max-connections, max-queues. */
+  limits: VhostLimits = {};
+  /** Deleted at runtime: every door refuses it from then on. */
+  deleted = false;
 
   constructor(broker: Broker, name: string) {
     this.broker = broker;
@@ -90,12 +103,16 @@ export class VirtualHost {
 
   // ---- queues -------------------------------------------------------------------------
 
-  /** queue.declare. An empty name gets a server-generated `amq.gen-…` name. */
+  /**
+   * queue.declare. An empty name gets a server-generated `amq.gen-…` name (`serverName`, when
+   * the door already chose it to check permissions on it).
+   */
   declareQueue(
     name: string,
     options: QueueOptions,
     connection: ClientConnection | undefined,
     passive = false,
+    serverName?: string,
   ): Queue {
     const existing = name === '' ? undefined : this.queues.get(name);
     if (passive) {
@@ -117,7 +134,12 @@ export class VirtualHost {
       throw new AccessRefusedError(
         `queue name '${name}' contains reserved prefix 'amq.*'; choose another name or leave it empty for a server-named queue`,
       );
-    if (name === '') name = `amq.gen-${randomBytes(16).toString('base64url')}`;
+    if (name === '') name = serverName ?? serverQueueName();
+    const max = this.limits['max-queues'];
+    if (!underLimit(max, this.queues.size))
+      throw new PreconditionFailedError(
+        `cannot declare queue '${name}': queue limit in vhost '${this.name}' (${max}) is reached`,
+      );
     const owner = options.exclusive ? connection : undefined;
     const policy = parseQueuePolicy(options.arguments ?? {}, { queue: name, vhost: this.name });
     if (policy.queueType === 'quorum') checkQuorum(name, this.name, options);
@@ -408,6 +430,20 @@ export class VirtualHost {
     if (ifUnused && ex.bindings.length > 0)
       throw new PreconditionFailedError(`exchange '${name}' in vhost '${this.name}' in use`);
     this.deleteExchangeNow(ex);
+  }
+
+  /**
+   * The vhost is being deleted (its connections are closed already): every queue with its
+   * messages, every exchange and binding goes, each removal journaled as a client's would be.
+   */
+  destroy(): void {
+    this.deleted = true;
+    this.tracing = false;
+    for (const q of [...this.queues.values()]) this.deleteQueueNow(q);
+    for (const ex of [...this.exchanges.values()])
+      if (!BUILTIN_EXCHANGES.some(([n]) => n === ex.name) && this.exchanges.get(ex.name) === ex)
+        this.deleteExchangeNow(ex);
+    this.definitions.deleteVhost();
   }
 
   private deleteExchangeNow(ex: Exchange): void {

@@ -24,7 +24,7 @@ void test('door: declarations, bindings and purge go through the session', async
 void test('door: the session confirms "up to N" once per sync, in publish order', async (t) => {
   const { broker } = await openBroker(t);
   const confirms: number[] = [];
-  const session = broker.connect({ user: 'test' }).openSession({
+  const session = broker.connect({ user: 'test', trusted: true }).openSession({
     deliver: () => true,
     consumerCancelled: () => {},
     confirmed: (upto) => confirms.push(upto),
@@ -65,7 +65,7 @@ void test('door: per-consumer cumulative ack settles only that consumer’s deli
 void test('door: a leased delivery not settled before its deadline goes back to the queue', async (t) => {
   const { broker } = await openBroker(t);
   const got: number[] = [];
-  const conn = broker.connect({ user: 'http', protocol: 'test' });
+  const conn = broker.connect({ user: 'http', protocol: 'test', trusted: true });
   const lease = conn.openSession(
     { deliver: () => true, consumerCancelled: () => {} },
     { leaseMs: 50 },
@@ -134,7 +134,7 @@ void test('door: a publish the store refuses while healthy is nacked, the rest c
   const { broker } = await openBroker(t);
   const confirms: number[] = [];
   const refused: number[] = [];
-  const session = broker.connect({ user: 'test' }).openSession({
+  const session = broker.connect({ user: 'test', trusted: true }).openSession({
     deliver: () => true,
     consumerCancelled: () => {},
     confirmed: (upto) => confirms.push(upto),

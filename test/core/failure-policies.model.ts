@@ -222,7 +222,7 @@ class Run {
 
   async open(): Promise<void> {
     this.broker = await newBroker({ dataDir: this.dir, segmentSize: 64 * 1024 });
-    const boot = this.broker.connect({ user: 'test' }).openSession({
+    const boot = this.broker.connect({ user: 'test', trusted: true }).openSession({
       deliver: () => true,
       consumerCancelled: () => {},
     });
@@ -242,7 +242,7 @@ class Run {
       this.onRemoval(entry.message, reason, moved);
       return moved;
     };
-    this.pub = this.broker.connect({ user: 'test' }).openSession({
+    this.pub = this.broker.connect({ user: 'test', trusted: true }).openSession({
       deliver: () => true,
       consumerCancelled: () => {},
       confirmed: (upto) => (this.confirmedUpto = upto),
@@ -259,7 +259,7 @@ class Run {
   }
 
   private openSlotSession(i: number): Session {
-    return this.broker.connect({ user: 'test' }).openSession({
+    return this.broker.connect({ user: 'test', trusted: true }).openSession({
       deliver: (consumer, d, tag) => {
         this.onDeliver(i, consumer, d, tag, consumer.noAck);
         return true;

@@ -28,7 +28,7 @@ void test('message model: the core reads an AMQP-published message and writes a 
   await ch.waitForConfirms();
 
   // The core's own session: no AMQP code involved in reading or writing properties.
-  const session = broker.connect({ user: 'core' }).openSession({
+  const session = broker.connect({ user: 'core', trusted: true }).openSession({
     deliver: () => true,
     consumerCancelled: () => {},
   });

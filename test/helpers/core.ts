@@ -76,7 +76,7 @@ export function collectingSession(broker: Broker): { session: Session; received:
     },
     consumerCancelled() {},
   };
-  const connection = broker.connect({ user: 'test' });
+  const connection = broker.connect({ user: 'test', trusted: true });
   return { session: connection.openSession(handler), received };
 }
 

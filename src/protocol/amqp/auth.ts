@@ -1,5 +1,5 @@
 import { AccessRefusedError } from '../../core/errors.js';
-import type { Users } from '../../core/users.js';
+import type { AccessControl } from '../../core/access/access-control.js';
 import { decodeFieldTable } from './field-table.js';
 
 /**
@@ -33,7 +33,7 @@ export function credentials(mechanism: string, response: Buffer): { user: string
  * throws ACCESS_REFUSED; `refused` hears of a refusal with the user name (never the password).
  */
 export function authenticate(
-  users: Users,
+  users: AccessControl,
   mechanism: string,
   response: Buffer,
   remoteAddress: string | undefined,

@@ -135,7 +135,7 @@ export class Handshake {
     this.mechanism = mechanism;
     const socket = this.host.socket;
     this.user = authenticate(
-      this.host.broker.users,
+      this.host.broker.access,
       mechanism,
       response,
       socket.remoteAddress,
@@ -183,7 +183,7 @@ export class Handshake {
     try {
       vhost = broker.vhost(virtualHost);
     } catch {
-      throw new NotAllowedError(`vhost '${virtualHost}' not found`);
+      throw new NotAllowedError(`vhost ${virtualHost} not found`);
     }
     const core = broker.connect(
       {

@@ -75,7 +75,10 @@ async function dispatch(broker: Broker, r: Record<string, unknown>): Promise<Con
       if (limit !== undefined && limit !== null && typeof limit !== 'number')
         throw new PreconditionFailedError("'limit' must be a number");
       if (!broker.vhosts.has(vhostName)) throw new NotFoundError(`no vhost '${vhostName}'`);
-      const connection = broker.connect({ user: 'control', protocol: 'control' }, vhostName);
+      const connection = broker.connect(
+        { user: 'control', protocol: 'control', trusted: true },
+        vhostName,
+      );
       try {
         const session = connection.openSession(QUIET);
         const options: { to?: string; limit?: number } = {};

@@ -19,7 +19,7 @@ export function basicAuth(ctx: HttpContext) {
     const creds = header === undefined ? undefined : parseBasic(header);
     if (creds === undefined) return refuse(reply, req, 'Not_Authorized');
     try {
-      req.user = ctx.broker.users.authenticate(creds.user, creds.pass, req.socket.remoteAddress);
+      req.user = ctx.broker.access.authenticate(creds.user, creds.pass, req.socket.remoteAddress);
     } catch (err) {
       if (!(err instanceof BatonError)) throw err;
       ctx.logger.warn(

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
 import type { ClientConnection } from '../../core/connection.js';
 import type { Session, SessionHandler } from '../../core/session.js';
-import type { AuthenticatedUser } from '../../core/users.js';
+import type { AuthenticatedUser } from '../../core/access/users.js';
 
 /** What every management route is built with. */
 export interface HttpContext {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthenticatedUser } from '../../../core/users.js';
+import type { AuthenticatedUser } from '../../../core/access/users.js';
 import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
 import { vhostOf } from '../node.js';
