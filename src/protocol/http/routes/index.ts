@@ -9,8 +9,10 @@ import { exchangeRoutes } from './exchanges.js';
 import { exchangeWriteRoutes } from './exchange-writes.js';
 import { healthRoutes } from './health.js';
 import { journalRoutes } from './journal.js';
+import { limitRoutes } from './limits.js';
 import { notYetRoutes } from './not-yet.js';
 import { overviewRoutes } from './overview.js';
+import { permissionRoutes } from './permissions.js';
 import { publishRoutes } from './publish.js';
 import { queueGetRoutes } from './queue-get.js';
 import { queueRoutes } from './queues.js';
@@ -28,6 +30,8 @@ export const ROUTE_GROUPS: readonly RouteGroup[] = [
   overviewRoutes,
   vhostRoutes,
   userRoutes,
+  permissionRoutes,
+  limitRoutes,
   connectionRoutes,
   exchangeRoutes,
   queueRoutes,

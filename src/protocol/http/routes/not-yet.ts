@@ -3,7 +3,7 @@ import type { HttpContext } from '../context.js';
 import { HttpError } from '../problem.js';
 import { requireVhost } from '../scope.js';
 
-/** Baton has no policies, parameters or user management yet: empty lists, and 501 on writes. */
+/** Baton has no policies or runtime parameters yet: empty lists, and 501 on writes. */
 export function notYetRoutes(app: FastifyInstance, ctx: HttpContext): void {
   // Listings a RabbitMQ tool reads answer what is true: there are none.
   for (const kind of ['policies', 'operator-policies', 'parameters', 'global-parameters']) {
@@ -14,12 +14,8 @@ export function notYetRoutes(app: FastifyInstance, ctx: HttpContext): void {
     });
   }
   const refuse = (what: string) => (): never => {
-    throw new HttpError(501, `${what} are not implemented yet (Baton has only the guest user)`);
+    throw new HttpError(501, `${what} are not implemented yet`);
   };
-  app.put('/api/users/:user', refuse('creating or changing users'));
-  app.delete('/api/users/:user', refuse('deleting users'));
-  app.put('/api/permissions/:vhost/:user', refuse('setting permissions'));
-  app.delete('/api/permissions/:vhost/:user', refuse('clearing permissions'));
   const policies = refuse('policies');
   for (const kind of ['policies', 'operator-policies']) {
     app.put(`/api/${kind}/:vhost/:name`, policies);

@@ -1,57 +1,102 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthenticatedUser } from '../../../core/access/users.js';
+import { parseTags, type UserRecord } from '../../../core/access/users.js';
+import { bodyObject, onlyFields, stringField } from '../body.js';
 import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
-import { vhostOf } from '../node.js';
-import { notFound } from '../problem.js';
+import { badRequest, notFound } from '../problem.js';
+import { ADMIN_ONLY } from '../tags.js';
+import { synced } from './queue-writes.js';
+
+interface UserParams {
+  user: string;
+}
 
 /**
- * GET /api/users, /api/users/{user}, and the permission reads. RabbitMQ also returns
- * `password_hash` and `hashing_algorithm`; Baton keeps no hashes (its one user is built in)
- * and would not show them anyway, so both fields are left out.
+ * RabbitMQ's /api/users: listings, create/update, delete, bulk delete. RabbitMQ also shows
+ * `password_hash` and `hashing_algorithm`; Baton never shows them (a hash is a secret).
+ * Administrators only, as RabbitMQ.
  */
 export function userRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const users = (): AuthenticatedUser[] => ctx.broker.users.list();
-  const userOf = (name: string): AuthenticatedUser => {
-    const u = users().find((x) => x.name === name);
-    if (u === undefined) throw notFound(`user '${name}' not found`);
+  const access = ctx.broker.access;
+  const userOf = (name: string): UserRecord => {
+    const u = access.users.get(name);
+    if (u === undefined) throw notFound(`no user '${name}'`);
     return u;
   };
-  // Until real users and grants exist (issue 13) every user may do everything everywhere.
-  const permissions = (): Item[] =>
-    users().flatMap((u) => [...ctx.broker.vhosts.keys()].map((v) => permissionView(u, v)));
 
-  app.get('/api/users', (req) => listReply(req, users().map(userView), ['name']));
-  app.get<{ Params: { user: string } }>('/api/users/:user', (req) =>
+  app.get('/api/users', ADMIN_ONLY, (req) =>
+    listReply(req, access.users.records().map(userView), ['name']),
+  );
+  app.get('/api/users/without-permissions', ADMIN_ONLY, (req) => {
+    const granted = new Set(access.permissions.list().map((p) => p.user));
+    const users = access.users.records().filter((u) => !granted.has(u.name));
+    return listReply(req, users.map(userView), ['name']);
+  });
+  app.get<{ Params: UserParams }>('/api/users/:user', ADMIN_ONLY, (req) =>
     itemReply(req, userView(userOf(req.params.user))),
   );
-  app.get('/api/permissions', (req) => listReply(req, permissions(), ['vhost', 'user']));
-  app.get<{ Params: { user: string } }>('/api/users/:user/permissions', (req) => {
-    userOf(req.params.user);
-    return listReply(
-      req,
-      permissions().filter((p) => p.user === req.params.user),
-      ['vhost', 'user'],
+
+  app.put<{ Params: UserParams }>('/api/users/:user', ADMIN_ONLY, async (req, reply) => {
+    const name = req.params.user;
+    const b = bodyObject(req.body);
+    // rabbitmqadmin repeats the name in the body.
+    onlyFields(b, ['password', 'password_hash', 'hashing_algorithm', 'tags'], ['name']);
+    const tags = parseTags(b.tags);
+    if (tags === undefined)
+      throw badRequest(`field 'tags' must be a string "a,b" or a list of strings`);
+    const password = stringField(b, 'password');
+    const passwordHash = stringField(b, 'password_hash');
+    const hashingAlgorithm = stringField(b, 'hashing_algorithm');
+    if (password !== undefined && passwordHash !== undefined)
+      throw badRequest('give password or password_hash, not both');
+    if (hashingAlgorithm !== undefined && passwordHash === undefined && password === undefined)
+      throw badRequest("hashing_algorithm goes with password or password_hash");
+    const before = access.users.get(name);
+    const existed = before !== undefined;
+    // Without password or password_hash: a new user has none (it cannot log in with one, as
+    // RabbitMQ); an existing user keeps its own hash and algorithm (RabbitMQ would clear it).
+    const algorithm =
+      password === undefined && passwordHash === undefined
+        ? before?.hashingAlgorithm
+        : hashingAlgorithm;
+    access.putUser(name, {
+      tags,
+      ...(password !== undefined ? { password } : {}),
+      ...(passwordHash !== undefined ? { passwordHash } : {}),
+      ...(algorithm !== undefined ? { hashingAlgorithm: algorithm } : {}),
+    });
+    await synced(ctx);
+    ctx.logger.info(
+      { user: name, by: req.user.name },
+      `user '${name}' ${existed ? 'updated' : 'created'}`,
     );
+    return reply.code(existed ? 204 : 201).send();
   });
-  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost/permissions', (req) => {
-    vhostOf(ctx, req.params.vhost);
-    return listReply(
-      req,
-      permissions().filter((p) => p.vhost === req.params.vhost),
-      ['vhost', 'user'],
-    );
+
+  app.delete<{ Params: UserParams }>('/api/users/:user', ADMIN_ONLY, async (req, reply) => {
+    const name = req.params.user;
+    userOf(name);
+    ctx.broker.deleteUser(name);
+    await synced(ctx);
+    ctx.logger.info({ user: name, by: req.user.name }, `user '${name}' deleted`);
+    return reply.code(204).send();
   });
-  app.get<{ Params: { vhost: string; user: string } }>('/api/permissions/:vhost/:user', (req) => {
-    vhostOf(ctx, req.params.vhost);
-    return itemReply(req, permissionView(userOf(req.params.user), req.params.vhost));
+
+  // RabbitMQ's bulk delete: names that do not exist are skipped.
+  app.post('/api/users/bulk-delete', ADMIN_ONLY, async (req, reply) => {
+    const b = bodyObject(req.body);
+    onlyFields(b, ['users']);
+    const names = b.users;
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
+      throw badRequest(`field 'users' must be a list of user names`);
+    for (const name of names as string[])
+      if (ctx.broker.deleteUser(name))
+        ctx.logger.info({ user: name, by: req.user.name }, `user '${name}' deleted`);
+    await synced(ctx);
+    return reply.code(204).send();
   });
 }
 
-function userView(u: AuthenticatedUser): Item {
-  return { name: u.name, tags: [...u.tags], limits: {} };
-}
-
-function permissionView(u: AuthenticatedUser, vhost: string): Item {
-  return { user: u.name, vhost, configure: '.*', write: '.*', read: '.*' };
+export function userView(u: UserRecord): Item {
+  return { name: u.name, tags: [...u.tags], limits: { ...u.limits } };
 }

@@ -1,62 +1,61 @@
-import type { RouteGroup } from './index.js';
+import { parseTags } from '../../../core/access/users.js';
+import { bodyObject, boolField, onlyFields, stringField } from '../body.js';
 import { badRequest, HttpError } from '../problem.js';
+import { requireVhost } from '../scope.js';
+import { ADMIN_ONLY } from '../tags.js';
+import type { RouteGroup } from './index.js';
+import { synced } from './queue-writes.js';
 
 /**
- * Fields RabbitMQ's PUT /api/vhosts/{name} stores beside tracing. Baton keeps no vhost
- * metadata yet: the values it has (RabbitMQ's defaults) are accepted, others refused by name.
- */
-const METADATA: Record<string, (v: unknown) => boolean> = {
-  description: (v) => v === '' || v === null,
-  tags: (v) => v === '' || v === null || (Array.isArray(v) && v.length === 0),
-  default_queue_type: (v) => v === 'classic' || v === null,
-};
-
-/**
- * PUT /api/vhosts/{name}: RabbitMQ's way to switch a vhost's tracing (`{"tracing": true}`).
- * Only vhost '/' exists; creating another is not implemented yet (501).
+ * PUT /api/vhosts/{name}: create a vhost (201) or update its description, tags and tracing
+ * (204), as RabbitMQ; DELETE /api/vhosts/{name} deletes it with its queues, messages and
+ * permissions, closing its connections. Administrators only. Baton's only queue type is
+ * classic, so default_queue_type is accepted as 'classic' and refused otherwise.
  */
 export const vhostsWrite: RouteGroup = (app, ctx) => {
-  app.put<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req, reply) => {
+  app.put<{ Params: { vhost: string } }>('/api/vhosts/:vhost', ADMIN_ONLY, async (req, reply) => {
     const name = req.params.vhost;
-    const vhost = ctx.broker.vhosts.get(name);
-    if (vhost === undefined)
+    const b = bodyObject(req.body, 'the body (a JSON object such as {"tracing": true})');
+    // The path names the vhost; rabbitmqadmin sends these too and RabbitMQ ignores them.
+    onlyFields(b, ['description', 'tags', 'tracing', 'default_queue_type'], ['name', 'vhost']);
+    const description = stringField(b, 'description');
+    const tags = b.tags === undefined ? undefined : parseTags(b.tags);
+    if (tags === undefined && b.tags !== undefined)
+      throw badRequest(`field 'tags' must be a string "a,b" or a list of strings`);
+    const queueType = stringField(b, 'default_queue_type');
+    if (queueType !== undefined && queueType !== 'classic')
       throw new HttpError(
         501,
-        `cannot create vhost '${name}': multiple vhosts are not implemented; Baton has only vhost '/'`,
+        `vhost default_queue_type '${queueType}' is not implemented: Baton's queues are classic`,
       );
-    const body: unknown = req.body ?? {};
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw badRequest('the body must be a JSON object such as {"tracing": true}');
-    let tracing: boolean | undefined;
-    for (const [key, value] of Object.entries(body)) {
-      if (key === 'tracing') tracing = parseBool(value);
-      // The path names the vhost; rabbitmqadmin sends these too and RabbitMQ ignores them.
-      else if (key === 'name' || key === 'vhost') continue;
-      else if (METADATA[key] !== undefined) {
-        if (!METADATA[key](value))
-          throw new HttpError(
-            501,
-            `vhost field '${key}' is not implemented: Baton keeps no vhost metadata yet (accepted only as ${key === 'default_queue_type' ? "'classic'" : 'empty'})`,
-          );
-      } else
-        throw badRequest(
-          `unknown vhost field '${key}'; Baton accepts tracing (and RabbitMQ's description, tags, default_queue_type at their defaults)`,
-        );
-    }
-    if (tracing !== undefined && tracing !== vhost.tracing) {
-      vhost.tracing = tracing;
+    const existed = ctx.broker.vhosts.has(name);
+    const tracing = b.tracing === undefined ? undefined : boolField(b, 'tracing', false);
+    const v = ctx.broker.putVhost(name, {
+      ...(description !== undefined ? { description } : {}),
+      ...(tags !== undefined ? { tags } : {}),
+    });
+    if (tracing !== undefined && tracing !== v.tracing) {
+      v.tracing = tracing;
       ctx.logger.info(
         { vhost: name, user: req.user.name },
         `tracing ${tracing ? 'on' : 'off'} for vhost '${name}'`,
       );
     }
-    return reply.code(204).send();
+    await synced(ctx);
+    if (!existed) ctx.logger.info({ vhost: name, by: req.user.name }, `vhost '${name}' created`);
+    return reply.code(existed ? 204 : 201).send();
   });
-};
 
-/** RabbitMQ's parse of the tracing field: a boolean, or its text (rabbitmqadmin sends text). */
-function parseBool(v: unknown): boolean {
-  if (v === true || v === 'true') return true;
-  if (v === false || v === 'false') return false;
-  throw badRequest(`vhost field 'tracing' must be true or false, got ${JSON.stringify(v)}`);
-}
+  app.delete<{ Params: { vhost: string } }>(
+    '/api/vhosts/:vhost',
+    ADMIN_ONLY,
+    async (req, reply) => {
+      const name = req.params.vhost;
+      requireVhost(ctx, name);
+      ctx.broker.deleteVhost(name);
+      await synced(ctx);
+      ctx.logger.info({ vhost: name, by: req.user.name }, `vhost '${name}' deleted`);
+      return reply.code(204).send();
+    },
+  );
+};

@@ -36,15 +36,15 @@ function vhostView(ctx: HttpContext, v: VirtualHost, rates: Rates): Item {
       recv += c.details.recvOct;
       send += c.details.sendOct;
     }
-  // The tracing switch, once the tracing work adds it to the vhost.
-  const tracing = (v as { tracing?: boolean }).tracing ?? false;
+  // RabbitMQ creates '/' with this description; Baton's first boot leaves it empty.
+  const description = v.description || (v.name === '/' ? 'Default virtual host' : '');
   return {
     name: v.name,
-    description: v.name === '/' ? 'Default virtual host' : '',
-    tags: [],
-    metadata: { description: v.name === '/' ? 'Default virtual host' : '', tags: [] },
+    description,
+    tags: [...v.tags],
+    metadata: { description, tags: [...v.tags] },
     default_queue_type: 'classic',
-    tracing,
+    tracing: v.tracing,
     cluster_state: { [NODE_NAME]: 'running' },
     messages: ready + unacked,
     messages_details: rates.details(v, 'messages'),
