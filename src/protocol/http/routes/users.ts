@@ -39,8 +39,8 @@ export function userRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.put<{ Params: UserParams }>('/api/users/:user', ADMIN_ONLY, async (req, reply) => {
     const name = req.params.user;
     const b = bodyObject(req.body);
-    // rabbitmqadmin repeats the name in the body.
-    onlyFields(b, ['password', 'password_hash', 'hashing_algorithm', 'tags'], ['name']);
+    // rabbitmqadmin repeats the name (and its vhost option) in the body.
+    onlyFields(b, ['password', 'password_hash', 'hashing_algorithm', 'tags'], ['name', 'vhost']);
     const tags = parseTags(b.tags);
     if (tags === undefined)
       throw badRequest(`field 'tags' must be a string "a,b" or a list of strings`);
@@ -50,7 +50,7 @@ export function userRoutes(app: FastifyInstance, ctx: HttpContext): void {
     if (password !== undefined && passwordHash !== undefined)
       throw badRequest('give password or password_hash, not both');
     if (hashingAlgorithm !== undefined && passwordHash === undefined && password === undefined)
-      throw badRequest("hashing_algorithm goes with password or password_hash");
+      throw badRequest('hashing_algorithm goes with password or password_hash');
     const before = access.users.get(name);
     const existed = before !== undefined;
     // Without password or password_hash: a new user has none (it cannot log in with one, as
