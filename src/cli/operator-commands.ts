@@ -7,6 +7,7 @@ import { PUBLISH } from './publish.js';
 import { QUEUE_COMMANDS } from './queue-commands.js';
 import { REDRIVE } from './redrive.js';
 import { STATUS } from './status.js';
+import { USER_COMMANDS } from './user-commands.js';
 
 /** Every command that works on a running broker through the management API. */
 export const OPERATOR_COMMANDS: readonly Command[] = [
@@ -18,6 +19,7 @@ export const OPERATOR_COMMANDS: readonly Command[] = [
   GET,
   REDRIVE,
   ...DEFINITIONS_COMMANDS,
+  ...USER_COMMANDS,
 ];
 
 const thisProcess = (): Process => ({
