@@ -302,5 +302,17 @@ void test('only administrators manage users, vhosts, permissions and limits (403
     assert.match(String(body.reason), /lacks the 'administrator' tag/);
   }
   assert.equal((await b.get<Json[]>('/api/users')).length, 2, 'nothing was changed');
+  // A management user sees the vhosts it has permissions on; monitoring sees them all.
+  await b.expect(201, 'PUT', '/api/users/ma', { password: 'pw', tags: 'management' });
+  await b.expect(201, 'PUT', '/api/vhosts/theirs');
+  await b.expect(201, 'PUT', '/api/permissions/theirs/ma', {
+    configure: '',
+    write: '',
+    read: '.*',
+  });
+  const names = async (auth: string): Promise<unknown[]> =>
+    (await b.get<Json[]>('/api/vhosts', auth)).map((v) => v.name);
+  assert.deepEqual(await names(basic('ma', 'pw')), ['theirs']);
+  assert.deepEqual(await names(mo), ['/', 'theirs']);
   assert.ok(b.server.broker.vhosts.has('/'));
 });

@@ -5,18 +5,25 @@ import { itemReply, listReply, type Item } from '../listing.js';
 import { VHOST_STAT_NAMES, vhostCounters, withRates } from '../message-stats.js';
 import { NODE_NAME, vhostOf } from '../node.js';
 import { ratesFor, type Rates } from '../rates.js';
+import { hasTag } from '../tags.js';
 import { listedConnections } from '../views/connection-view.js';
 
 /** GET /api/vhosts and /api/vhosts/{vhost}. */
 export function vhostRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const rates = ratesFor(app, ctx);
-  app.get('/api/vhosts', (req) =>
-    listReply(
+  // As RabbitMQ: monitoring users (and administrators) see every vhost, others those they
+  // have permissions on.
+  app.get('/api/vhosts', (req) => {
+    const all = hasTag(req.user, 'monitoring');
+    const visible = [...ctx.broker.vhosts.values()].filter(
+      (v) => all || ctx.broker.access.permissions.get(req.user.name, v.name) !== undefined,
+    );
+    return listReply(
       req,
-      [...ctx.broker.vhosts.values()].map((v) => vhostView(ctx, v, rates)),
+      visible.map((v) => vhostView(ctx, v, rates)),
       ['name'],
-    ),
-  );
+    );
+  });
   app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req) =>
     itemReply(req, vhostView(ctx, vhostOf(ctx, req.params.vhost), rates)),
   );
