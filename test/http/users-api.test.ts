@@ -314,5 +314,6 @@ void test('only administrators manage users, vhosts, permissions and limits (403
     (await b.get<Json[]>('/api/vhosts', auth)).map((v) => v.name);
   assert.deepEqual(await names(basic('ma', 'pw')), ['theirs']);
   assert.deepEqual(await names(mo), ['/', 'theirs']);
+  assert.equal((await b.call('GET', '/api/vhosts/%2F', undefined, basic('ma', 'pw'))).status, 404);
   assert.ok(b.server.broker.vhosts.has('/'));
 });
