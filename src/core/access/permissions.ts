@@ -24,6 +24,12 @@ export interface PermissionEntry extends PermissionSet {
  */
 export function compilePermission(expression: string, what: Permission): RegExp {
   if (expression === '') return /^$/;
+  // PCRE syntax JavaScript would read as something else: refused, never reinterpreted.
+  const foreign = /\\[QEAZzG]|\[\[:/.exec(expression);
+  if (foreign !== null)
+    throw new PreconditionFailedError(
+      `${what} regular expression '${expression}' uses '${foreign[0]}', which Baton's regular expressions (JavaScript's) do not support`,
+    );
   try {
     return new RegExp(expression);
   } catch (err) {
@@ -106,7 +112,14 @@ export class Access {
   private readonly permissions: Permissions | undefined;
   private generation = -1;
   private entry: PermissionEntry | undefined;
-  private readonly cache = new Map<string, boolean>();
+  /** Answers by name, one map per permission (the answer does not depend on the kind). */
+  private readonly cache = {
+    configure: new Map<string, boolean>(),
+    write: new Map<string, boolean>(),
+    read: new Map<string, boolean>(),
+  };
+  /** Set when the vhost is deleted under the connection: nothing more may happen in it. */
+  revoked = false;
 
   constructor(user: string, vhost: string, permissions: Permissions | undefined) {
     this.user = user;
@@ -121,26 +134,27 @@ export class Access {
 
   /** Throws 403 ACCESS_REFUSED with RabbitMQ's text unless `permission` covers the resource. */
   check(permission: Permission, kind: ResourceKind, name: string): void {
+    if (this.revoked) throw new AccessRefusedError(`vhost '${this.vhost}' is deleted`);
     if (this.permissions === undefined) return;
     // RabbitMQ checks the default exchange under the name amq.default.
     const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
     if (!this.permits(permission, kind, resource))
       throw new AccessRefusedError(
-        `access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`,
+        `${permission} access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`,
       );
   }
 
-  permits(permission: Permission, kind: ResourceKind, name: string): boolean {
+  permits(permission: Permission, _kind: ResourceKind, name: string): boolean {
     if (this.permissions === undefined) return true;
     const entry = this.current();
     if (entry === undefined) return false;
-    const key = `${permission[0]}${kind[0]}${name}`;
-    let ok = this.cache.get(key);
+    const cache = this.cache[permission];
+    let ok = cache.get(name);
     if (ok === undefined) {
       ok = entry.compiled[permission].test(name);
       // Bounded: a client cycling through names must not grow it without end.
-      if (this.cache.size >= 1024) this.cache.clear();
-      this.cache.set(key, ok);
+      if (cache.size >= 1024) cache.clear();
+      cache.set(name, ok);
     }
     return ok;
   }
@@ -150,7 +164,9 @@ export class Access {
     if (p.generation !== this.generation) {
       this.generation = p.generation;
       this.entry = p.get(this.user, this.vhost);
-      this.cache.clear();
+      this.cache.configure.clear();
+      this.cache.write.clear();
+      this.cache.read.clear();
     }
     return this.entry;
   }
