@@ -217,7 +217,11 @@ void test("connections and channels: a management user sees and closes only thei
   await status(await call('mon', 'GET', `/api/connections/${nameOf('guest')}`), 200);
   // Closing: one's own as management; another's only as administrator (monitoring is read-only).
   await status(await call('mgmt', 'DELETE', `/api/connections/${nameOf('guest')}`), 403);
-  await status(await call('mon', 'DELETE', `/api/connections/${nameOf('guest')}`), 403);
+  await status(
+    await call('mon', 'DELETE', `/api/connections/${nameOf('guest')}`),
+    403,
+    'Not administrator user',
+  );
   const mgmtClosed = new Promise((resolve) => mgmtConn.once('close', resolve));
   await status(await call('mgmt', 'DELETE', `/api/connections/${nameOf('mgmt')}`), 204);
   await mgmtClosed;

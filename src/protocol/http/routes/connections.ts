@@ -4,7 +4,7 @@ import { itemReply, listReply, type Item } from '../listing.js';
 import { vhostOf } from '../node.js';
 import { HttpError, notFound } from '../problem.js';
 import { ratesFor } from '../rates.js';
-import { hasTag } from '../tags.js';
+import { requireTag } from '../tags.js';
 import { seesConnection, visibleConnections, visibleVhosts } from '../visibility.js';
 import {
   channelName,
@@ -74,11 +74,8 @@ export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
   );
   app.delete<{ Params: { name: string } }>('/api/connections/:name', (req, reply) => {
     const l = connectionOf(req, req.params.name);
-    if (l.connection.principal.user !== req.user.name && !hasTag(req.user, 'administrator'))
-      throw refused(
-        req,
-        `connection '${req.params.name}' of user '${l.connection.principal.user}'`,
-      );
+    // Another user's connection: administrator only (monitoring sees it, cannot close it).
+    if (l.connection.principal.user !== req.user.name) requireTag(req, 'administrator');
     const header = req.headers['x-reason'];
     const reason = typeof header === 'string' && header !== '' ? header : DEFAULT_CLOSE_REASON;
     broker.closeConnection(l.connection.id, reason);
