@@ -1,20 +1,34 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
 import { BatonError } from '../../core/errors.js';
 import type { HttpContext } from './context.js';
 import { sendProblem } from './problem.js';
 import { plainHost } from '../../util/host-port.js';
+import { requireTag, type ManagementTag } from './tags.js';
+import { checkVhostPath } from './visibility.js';
+
+declare module 'fastify' {
+  /** What a route may say in its `config`: public (no login) or the user tag it needs. */
+  interface FastifyContextConfig {
+    public?: boolean;
+    /** The tag the route needs; 'management' unless it says otherwise. */
+    tag?: ManagementTag;
+  }
+}
 
 /**
  * HTTP basic auth, as RabbitMQ's management plugin: the same users as AMQP. Decided by the
  * route that matched, never by the raw URL (`/%61pi/…` routes to /api too): every route needs
  * a login except those marked `config: { public: true }` (the dashboard's static files); a
  * request no route matched gets its 404 either way. A browser dashboard sends `x-baton-ui: 1`
- * so a 401 does not pop up the browser's own login box.
+ * so a 401 does not pop up the browser's own login box. A login then needs the route's tag
+ * (`config: { tag }`, 'management' by default) and, on a path naming a vhost, access to it
+ * (visibility.ts): both 403, since the credentials were right.
  */
 export function basicAuth(ctx: HttpContext) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (req.is404) return;
-    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return;
+    const config = req.routeOptions.config as FastifyContextConfig | undefined;
+    if (config?.public === true) return;
     const header = req.headers.authorization;
     const creds = header === undefined ? undefined : parseBasic(header);
     if (creds === undefined) return refuse(reply, req, 'Not_Authorized');
@@ -28,6 +42,9 @@ export function basicAuth(ctx: HttpContext) {
       );
       return refuse(reply, req, err.message);
     }
+    const tag = config?.tag ?? 'management';
+    requireTag(req, tag);
+    checkVhostPath(ctx, req, tag === 'administrator');
   };
 }
 

@@ -5,14 +5,17 @@ import { applyImport, planImport } from '../definitions-import.js';
 import { requireVhost } from '../scope.js';
 import { synced } from './queue-writes.js';
 
+/** Definitions hold every user's password hash and every permission: administrators only. */
+const ADMIN = { config: { tag: 'administrator' } } as const;
+
 /**
  * GET/POST /api/definitions (and /{vhost}): RabbitMQ's export and import. An import is checked
  * whole first, then applied through core sessions; it answers 204 once the declarations are
  * in the store, as RabbitMQ does once they are in its database.
  */
 export function definitionRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/api/definitions', () => exportDefinitions(ctx.broker));
-  app.get<{ Params: { vhost: string } }>('/api/definitions/:vhost', (req) =>
+  app.get('/api/definitions', ADMIN, () => exportDefinitions(ctx.broker));
+  app.get<{ Params: { vhost: string } }>('/api/definitions/:vhost', ADMIN, (req) =>
     exportDefinitions(ctx.broker, requireVhost(ctx, req.params.vhost)),
   );
   const importInto = async (req: FastifyRequest, vhost?: string): Promise<void> => {
@@ -23,11 +26,11 @@ export function definitionRoutes(app: FastifyInstance, ctx: HttpContext): void {
     );
     await synced(ctx);
   };
-  app.post('/api/definitions', async (req, reply) => {
+  app.post('/api/definitions', ADMIN, async (req, reply) => {
     await importInto(req);
     return reply.code(204).send();
   });
-  app.post<{ Params: { vhost: string } }>('/api/definitions/:vhost', async (req, reply) => {
+  app.post<{ Params: { vhost: string } }>('/api/definitions/:vhost', ADMIN, async (req, reply) => {
     await importInto(req, req.params.vhost);
     return reply.code(204).send();
   });

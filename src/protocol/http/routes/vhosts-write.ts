@@ -16,7 +16,7 @@ const METADATA: Record<string, (v: unknown) => boolean> = {
  * Only vhost '/' exists; creating another is not implemented yet (501).
  */
 export const vhostsWrite: RouteGroup = (app, ctx) => {
-  app.put<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req, reply) => {
+  app.put<{ Params: { vhost: string } }>('/api/vhosts/:vhost', ADMIN, (req, reply) => {
     const name = req.params.vhost;
     const vhost = ctx.broker.vhosts.get(name);
     if (vhost === undefined)
@@ -53,6 +53,8 @@ export const vhostsWrite: RouteGroup = (app, ctx) => {
     return reply.code(204).send();
   });
 };
+
+const ADMIN = { config: { tag: 'administrator' } } as const;
 
 /** RabbitMQ's parse of the tracing field: a boolean, or its text (rabbitmqadmin sends text). */
 function parseBool(v: unknown): boolean {

@@ -6,6 +6,7 @@ import { VHOST_STAT_NAMES, vhostCounters, withRates } from '../message-stats.js'
 import { NODE_NAME, vhostOf } from '../node.js';
 import { ratesFor, type Rates } from '../rates.js';
 import { listedConnections } from '../views/connection-view.js';
+import { visibleVhosts } from '../visibility.js';
 
 /** GET /api/vhosts and /api/vhosts/{vhost}. */
 export function vhostRoutes(app: FastifyInstance, ctx: HttpContext): void {
@@ -13,7 +14,7 @@ export function vhostRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/vhosts', (req) =>
     listReply(
       req,
-      [...ctx.broker.vhosts.values()].map((v) => vhostView(ctx, v, rates)),
+      visibleVhosts(ctx, req).map((v) => vhostView(ctx, v, rates)),
       ['name'],
     ),
   );
