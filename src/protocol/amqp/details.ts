@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { plainHost } from '../../util/host-port.js';
 import type { ConnectionDetails } from '../../core/connection.js';
 import type { Tuning } from './handshake.js';
@@ -22,7 +23,7 @@ export class AmqpConnectionDetails implements ConnectionDetails {
   readonly protocol = 'AMQP 0-9-1';
   readonly name: string;
   readonly connectedAt: number;
-  readonly ssl = false;
+  readonly ssl: boolean;
   readonly peerHost: string;
   readonly peerPort: number;
   readonly host: string;
@@ -34,6 +35,7 @@ export class AmqpConnectionDetails implements ConnectionDetails {
     this.name = source.name;
     this.connectedAt = source.connectedAt;
     const s = source.socket;
+    this.ssl = s instanceof TLSSocket;
     // Read once: a closed socket forgets its addresses.
     this.peerHost = plainHost(s.remoteAddress ?? '');
     this.peerPort = s.remotePort ?? 0;

@@ -28,7 +28,9 @@ const EXCHANGE_TYPES = [
 /** Listener protocol names as RabbitMQ's overview shows them. */
 const LISTENER_PROTOCOL: Record<string, string> = {
   amqp: 'amqp',
+  amqps: 'amqp/ssl',
   http: 'http',
+  https: 'https',
   prometheus: 'http/prometheus',
 };
 
@@ -78,7 +80,7 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
   const connections = listedConnections(broker);
   let channels = 0;
   for (const c of connections) channels += c.connection.sessions.size;
-  const address = (app.server.address() as AddressInfo | null)?.address ?? '';
+  const address = (app.server.address() as AddressInfo | null)?.address ?? ctx.host ?? '';
   return {
     management_version: RABBITMQ_COMPAT_VERSION,
     rabbitmq_version: RABBITMQ_COMPAT_VERSION,
@@ -130,6 +132,17 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
         path: '/',
         port: String(ctx.ports.get('http') ?? ''),
       },
+      ...(ctx.ports.has('https')
+        ? [
+            {
+              node: NODE_NAME,
+              description: 'Baton Management (HTTPS)',
+              path: '/',
+              port: String(ctx.ports.get('https')),
+              ssl: true,
+            },
+          ]
+        : []),
     ],
   };
 }
