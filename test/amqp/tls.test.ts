@@ -111,11 +111,12 @@ void test('amqps with the CA: messages flow, the listing says ssl, overview list
   const https = b.server.ports.get('https')!;
   const conns = await httpsGet(https, '/api/connections', certs.ca);
   assert.equal(conns.status, 200);
+  const rows = conns.body as Array<{ ssl: boolean; port: number; ssl_protocol: string | null }>;
   assert.deepEqual(
-    (conns.body as Array<{ ssl: boolean; port: number }>).map((x) => [x.port, x.ssl]).sort(),
+    rows.map((x) => [x.port, x.ssl, x.ssl_protocol]).sort(),
     [
-      [b.port, false],
-      [b.server.ports.get('amqps'), true],
+      [b.port, false, null],
+      [b.server.ports.get('amqps'), true, 'tlsv1.3'],
     ].sort(),
   );
   const overview = await httpsGet(https, '/api/overview', certs.ca);
@@ -172,6 +173,11 @@ void test('verify peer + fail_if_no_peer_cert: no client certificate is refused 
   const core = [...b.server.broker.connections].find((x) => x.details?.ssl === true);
   assert.equal(core?.principal.user, 'app-1');
   assert.equal(core?.details?.authMechanism, 'EXTERNAL');
+  const facts = core?.details?.tls;
+  assert.equal(facts?.protocol, 'tlsv1.3');
+  assert.equal(facts?.peerCertSubject, 'CN=app-1');
+  assert.equal(facts?.peerCertIssuer, 'CN=Baton test ca');
+  assert.match(String(facts?.peerCertValidity), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ - \d{4}-/);
   const ch = await c.createChannel();
   await ch.assertQueue('ext-q');
   // user_id is checked against the login: the CN is the user.
