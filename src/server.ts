@@ -11,7 +11,12 @@ import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
 import { controlAdapter } from './protocol/control/listener.js';
 import { prometheusAdapter } from './protocol/http/prometheus.js';
-import { managementAdapter } from './protocol/http/management.js';
+import {
+  ManagementApp,
+  managementAdapter,
+  managementTlsAdapter,
+} from './protocol/http/management.js';
+import { tlsSettings } from './tls.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
 export class Server {
@@ -46,6 +51,8 @@ export class Server {
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
+    // Before anything opens: a bad PEM file stops the start with its name.
+    const tls = tlsSettings(config);
     const stores = await openStores({
       store: config.store,
       dataDir,
@@ -107,19 +114,25 @@ export class Server {
         `data in ${dataDir}`,
       );
     } else logger.info('memory store: nothing survives a restart');
-    const adapters: ProtocolAdapter[] = [
-      amqpAdapter({
-        host: config.host,
-        port: config.amqpPort,
-        heartbeat: config.heartbeat,
-        frameMax: config.frameMax,
-        channelMax: config.channelMax,
-        maxMessageSize: config.maxMessageSize,
-      }),
-    ];
+    const amqpOptions = {
+      host: config.host,
+      port: config.amqpPort,
+      heartbeat: config.heartbeat,
+      frameMax: config.frameMax,
+      channelMax: config.channelMax,
+      maxMessageSize: config.maxMessageSize,
+    };
+    const adapters: ProtocolAdapter[] = [amqpAdapter(amqpOptions)];
+    if (tls !== undefined && config.amqpsPort !== 'off')
+      adapters.push(amqpAdapter({ ...amqpOptions, port: config.amqpsPort }, tls));
     const ports = new Map<string, number>();
+    const app = new ManagementApp(ports, config.host);
     if (config.httpPort !== 'off')
-      adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports }));
+      adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports, app }));
+    if (tls !== undefined && config.httpsPort !== 'off')
+      adapters.push(
+        managementTlsAdapter({ host: config.host, port: config.httpsPort, ports, app, tls }),
+      );
     if (config.prometheusPort !== 'off')
       adapters.push(prometheusAdapter({ host: config.host, port: config.prometheusPort, dataDir }));
     const control = controlSocketPath(config);

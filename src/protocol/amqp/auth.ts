@@ -1,6 +1,32 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { AccessRefusedError } from '../../core/errors.js';
 import type { AccessControl } from '../../core/access/access-control.js';
+import { loginRefused } from '../../core/access/users.js';
 import { decodeFieldTable } from './field-table.js';
+
+/**
+ * Who SASL EXTERNAL logs in as (rabbitmq_auth_mechanism_ssl): the subject CN of a client
+ * certificate the TLS layer verified, or why there is none.
+ */
+export type PeerIdentity = { readonly user: string } | { readonly refused: string };
+
+export function peerIdentity(socket: Socket): PeerIdentity {
+  if (!(socket instanceof TLSSocket)) return { refused: 'not a TLS connection' };
+  const cert = socket.getPeerCertificate();
+  if (Object.keys(cert).length === 0) return { refused: 'no peer certificate' };
+  if (!socket.authorized)
+    return { refused: `peer certificate not verified (${String(socket.authorizationError)})` };
+  const cn: unknown = cert.subject?.CN;
+  if (typeof cn !== 'string' || cn === '')
+    return { refused: 'peer certificate subject has no single CN' };
+  return { user: cn };
+}
+
+/** The SASL mechanisms connection.start offers: EXTERNAL only with a verified certificate. */
+export function mechanismsFor(peer: PeerIdentity): string {
+  return 'user' in peer ? 'EXTERNAL PLAIN AMQPLAIN' : 'PLAIN AMQPLAIN';
+}
 
 /**
  * SASL PLAIN and AMQPLAIN: the user name and password in a start-ok response. Throws
@@ -25,7 +51,9 @@ export function credentials(mechanism: string, response: Buffer): { user: string
       pass: typeof t.PASSWORD === 'string' ? t.PASSWORD : '',
     };
   }
-  throw refused(`authentication mechanism '${mechanism}' is not supported; use PLAIN or AMQPLAIN`);
+  throw refused(
+    `authentication mechanism '${mechanism}' is not supported; use PLAIN, AMQPLAIN or (TLS with a client certificate) EXTERNAL`,
+  );
 }
 
 /**
@@ -38,9 +66,19 @@ export function authenticate(
   response: Buffer,
   remoteAddress: string | undefined,
   refusedFor: (user: string, reason: string) => void = () => {},
+  peer: PeerIdentity = { refused: 'not a TLS connection' },
 ): string {
   let user = '';
+  if (mechanism === 'EXTERNAL' && !('user' in peer)) {
+    refusedFor('', peer.refused);
+    throw loginRefused('EXTERNAL');
+  }
   try {
+    if (mechanism === 'EXTERNAL' && 'user' in peer) {
+      // The response (an authzid, if any) is not read, as RabbitMQ: the certificate decides.
+      user = peer.user;
+      return users.authenticateExternal(peer.user, remoteAddress).name;
+    }
     const c = credentials(mechanism, response);
     user = c.user;
     return users.authenticate(c.user, c.pass, remoteAddress, mechanism).name;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
 import type { ClientConnection } from '../../core/connection.js';
 import { NotAllowedError } from '../../core/errors.js';
-import { authenticate } from './auth.js';
+import { authenticate, mechanismsFor, peerIdentity, type PeerIdentity } from './auth.js';
 import type { AmqpOptions } from './connection.js';
 import { hostPort } from '../../util/host-port.js';
 import { connectionLog } from './connection-log.js';
@@ -59,6 +59,8 @@ export class Handshake {
     connectionBlocked: false,
   };
   private readonly host: HandshakeHost;
+  /** Read once the protocol header is in, after the TLS handshake (AMQPS). */
+  private peer: PeerIdentity = { refused: 'not a TLS connection' };
   private timer: NodeJS.Timeout | undefined;
 
   constructor(host: HandshakeHost) {
@@ -80,11 +82,12 @@ export class Handshake {
       return false;
     }
     this.step = 'start-ok';
+    this.peer = peerIdentity(this.host.socket);
     this.host.sendMethod(0, MethodId.ConnectionStart, {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: serverProperties(),
-      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+      mechanisms: Buffer.from(mechanismsFor(this.peer)),
       locales: Buffer.from('en_US'),
     });
     return true;
@@ -147,6 +150,7 @@ export class Handshake {
           mechanism,
           reason,
         ),
+      this.peer,
     );
     this.step = 'tune-ok';
     const o = this.host.options;

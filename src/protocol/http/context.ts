@@ -11,6 +11,8 @@ export interface HttpContext {
   readonly logger: Logger;
   /** Bound listener ports by protocol name (amqp, http, prometheus), for /api/overview. */
   readonly ports: ReadonlyMap<string, number>;
+  /** The configured listen address, for /api/overview when no HTTP listener is bound. */
+  readonly host?: string;
 }
 
 declare module 'fastify' {

@@ -29,7 +29,9 @@ const EXCHANGE_TYPES = [
 /** Listener protocol names as RabbitMQ's overview shows them. */
 const LISTENER_PROTOCOL: Record<string, string> = {
   amqp: 'amqp',
+  amqps: 'amqp/ssl',
   http: 'http',
+  https: 'https',
   prometheus: 'http/prometheus',
 };
 
@@ -83,7 +85,7 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates, req: Fas
   const connections = visibleConnections(req, listedConnections(broker));
   let channels = 0;
   for (const c of connections) channels += c.connection.sessions.size;
-  const address = (app.server.address() as AddressInfo | null)?.address ?? '';
+  const address = (app.server.address() as AddressInfo | null)?.address ?? ctx.host ?? '';
   return {
     management_version: RABBITMQ_COMPAT_VERSION,
     rabbitmq_version: RABBITMQ_COMPAT_VERSION,
@@ -135,6 +137,17 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates, req: Fas
         path: '/',
         port: String(ctx.ports.get('http') ?? ''),
       },
+      ...(ctx.ports.has('https')
+        ? [
+            {
+              node: NODE_NAME,
+              description: 'Baton Management (HTTPS)',
+              path: '/',
+              port: String(ctx.ports.get('https')),
+              ssl: true,
+            },
+          ]
+        : []),
     ],
   };
 }
