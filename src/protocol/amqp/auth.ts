@@ -1,5 +1,7 @@
 import { AccessRefusedError } from '../../core/errors.js';
 import type { AccessControl } from '../../core/access/access-control.js';
+import type { LoginThrottle } from '../../core/access/login-throttle.js';
+import { loginRefused } from '../../core/access/users.js';
 import { decodeFieldTable } from './field-table.js';
 
 /**
@@ -29,24 +31,39 @@ export function credentials(mechanism: string, response: Buffer): { user: string
 }
 
 /**
- * Decodes the response and asks the broker's users (core/users.ts). Returns the user name or
- * throws ACCESS_REFUSED; `refused` hears of a refusal with the user name (never the password).
+ * Decodes the response and asks the broker's users (core/users.ts), through the login
+ * throttle: the user name, at once or after the throttle's wait (a promise), or ACCESS_REFUSED
+ * (thrown, or the promise rejects). `refusedFor` hears of a refusal with the user name (never
+ * the password).
  */
 export function authenticate(
-  users: AccessControl,
+  access: AccessControl,
+  throttle: LoginThrottle,
   mechanism: string,
   response: Buffer,
   remoteAddress: string | undefined,
   refusedFor: (user: string, reason: string) => void = () => {},
-): string {
-  let user = '';
+): string | Promise<string> {
+  let creds: { user: string; pass: string } | Error;
   try {
-    const c = credentials(mechanism, response);
-    user = c.user;
-    return users.authenticate(c.user, c.pass, remoteAddress, mechanism).name;
+    creds = credentials(mechanism, response);
   } catch (err) {
+    creds = err as Error;
+  }
+  const user = creds instanceof Error ? '' : creds.user;
+  const check = (): string => {
+    if (creds instanceof Error) throw creds;
+    return access.authenticate(creds.user, creds.pass, remoteAddress, mechanism).name;
+  };
+  const report = (err: unknown): never => {
     refusedFor(user, (err as Error).message);
     throw err;
+  };
+  try {
+    const r = throttle.attempt(remoteAddress, check, () => loginRefused(mechanism));
+    return typeof r === 'string' ? r : r.catch(report);
+  } catch (err) {
+    return report(err);
   }
 }
 
