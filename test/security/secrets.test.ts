@@ -99,6 +99,11 @@ void test('a broker process logs no password, no Authorization value, at any lev
   assert.match(log, /amqp login refused for user 'admin'/, 'the refusals are logged');
   assert.match(log, /HTTP login failed for user 'admin'/);
   assert.match(log, /created the default user 'admin'/);
+  // Five failures from 127.0.0.1 (PLAIN, AMQPLAIN, unknown user, guest, HTTP): one warning.
+  const throttled = b.logs.filter((l) => /^login throttling: /.test(String(l.msg)));
+  assert.equal(throttled.length, 1, log);
+  assert.equal(throttled[0]!.level, 'warn');
+  assert.equal(throttled[0]!.peer, '127.0.0.1');
   assertClean('the log', log, secrets);
 });
 
