@@ -140,8 +140,9 @@ export class LoginThrottle {
     const now = this.now();
     let p = this.peers.get(key);
     if (p !== undefined && now - p.lastFailure >= this.settings.quietMs) p = undefined;
-    if (p === undefined) p = { failures: 0, lastFailure: now, pending: 0, warned: false };
-    else this.peers.delete(key); // re-inserted last: the map's order is least recently failed first
+    p ??= { failures: 0, lastFailure: now, pending: 0, warned: false };
+    // Re-inserted last: the map's order is least recently failed first.
+    this.peers.delete(key);
     p.failures++;
     p.lastFailure = now;
     this.peers.set(key, p);
