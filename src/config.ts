@@ -37,6 +37,10 @@ export interface Config {
   amqpsPort: number | 'off';
   /** The management API over TLS; listens only when tlsCert and tlsKey are set. */
   httpsPort: number | 'off';
+  /** The user the first boot creates instead of guest/guest ('' for guest); with defaultPass. */
+  defaultUser: string;
+  /** Its password ('' unset). A secret: never printed by usage() or in errors. */
+  defaultPass: string;
 }
 
 type Kind = 'string' | 'port' | 'port-or-off' | 'int' | 'number' | 'enum' | 'bool';
@@ -50,6 +54,8 @@ interface Option {
   max?: number;
   values?: readonly string[];
   help: string;
+  /** Never shown: usage() prints no default, errors never quote the value. */
+  secret?: boolean;
 }
 
 /** The table the README documents; keep them in step. */
@@ -284,7 +290,41 @@ export const OPTIONS: readonly Option[] = [
     default: 15671,
     help: "Management API over TLS port, listening when --tls-cert and --tls-key are set ('off' for none)",
   },
+  {
+    key: 'defaultUser',
+    flag: '--default-user',
+    env: 'BATON_DEFAULT_USER',
+    kind: 'string',
+    default: '',
+    help: 'First boot only: create this administrator (full permissions on /) instead of guest; needs --default-pass',
+  },
+  {
+    key: 'defaultPass',
+    flag: '--default-pass',
+    env: 'BATON_DEFAULT_PASS',
+    kind: 'string',
+    default: '',
+    secret: true,
+    help: "First boot only: the default user's password (prefer the environment: flags show in ps)",
+  },
 ];
+
+/**
+ * The user the first boot creates from --default-user / --default-pass (RabbitMQ's
+ * default_user / default_pass), or undefined for guest/guest. One without the other is refused.
+ */
+export function defaultUserOf(
+  config: Pick<Config, 'defaultUser' | 'defaultPass'>,
+): { name: string; password: string } | undefined {
+  const name = config.defaultUser ?? '';
+  const password = config.defaultPass ?? '';
+  if (name === '' && password === '') return undefined;
+  if (name === '' || password === '')
+    throw new ConfigError(
+      'BATON_DEFAULT_USER (--default-user) and BATON_DEFAULT_PASS (--default-pass) go together: set both or neither',
+    );
+  return { name, password };
+}
 
 /** The control socket file name in the data dir, where `baton redrive --data-dir` looks. */
 export const CONTROL_SOCKET_NAME = 'baton.sock';
@@ -354,6 +394,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   const c = config as unknown as Config;
   checkTlsOptions(c, given);
+  defaultUserOf(c);
   return c;
 }
 
@@ -447,7 +488,7 @@ export function usage(): string {
   const lines = ['Usage: baton serve [options]', '', 'Options (flag / environment / default):'];
   for (const o of OPTIONS)
     lines.push(
-      `  ${o.flag.padEnd(25)} ${o.env.padEnd(29)} ${String(o.default).padEnd(10)} ${o.help}`,
+      `  ${o.flag.padEnd(25)} ${o.env.padEnd(29)} ${(o.secret === true || o.default === '' ? '-' : String(o.default)).padEnd(10)} ${o.help}`,
     );
   lines.push(
     `  ${'--config'.padEnd(25)} ${'BATON_CONFIG'.padEnd(29)} ${'-'.padEnd(10)} JSON file with any of the keys above`,

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { controlSocketPath, type Config } from './config.js';
+import { controlSocketPath, defaultUserOf, type Config } from './config.js';
 import { Broker } from './core/broker.js';
 import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
@@ -53,6 +53,7 @@ export class Server {
     const dataDir = resolve(config.dataDir);
     // Before anything opens: a bad PEM file stops the start with its name.
     const tls = tlsSettings(config);
+    const defaultUser = defaultUserOf(config);
     const stores = await openStores({
       store: config.store,
       dataDir,
@@ -68,7 +69,24 @@ export class Server {
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
+      ...(defaultUser === undefined ? {} : { defaultUser }),
     });
+    // Only the name: the password is never logged.
+    if (defaultUser !== undefined && !broker.firstBoot)
+      logger.warn(
+        { user: defaultUser.name },
+        `BATON_DEFAULT_USER '${defaultUser.name}' not created: the data dir was set up on an earlier boot, and the default user is made on the first boot only (as RabbitMQ)`,
+      );
+    else if (defaultUser !== undefined)
+      logger.info(
+        { user: defaultUser.name },
+        `first boot: created the default user '${defaultUser.name}'`,
+      );
+    broker.logins.onThrottled = (peer, failures, delayMs) =>
+      logger.warn(
+        { peer, failures, delayMs },
+        `login throttling: ${failures} failed logins from ${peer}; its further attempts wait up to ${broker.logins.maxDelayMs} ms before an answer (refusals are logged at debug until it has been quiet)`,
+      );
     broker.onError = (err, context) => logger.error({ err }, context);
     // Raised at error: publishers are stopped until it clears (an outage for them).
     const alarmChanged = (blocked: boolean, reason: string): void => {

@@ -25,6 +25,7 @@ import { AccessControl, type DefaultUser } from './access/access-control.js';
 import { Access } from './access/permissions.js';
 import { underLimit, type VhostLimits } from './access/limits.js';
 import type { Users } from './access/users.js';
+import { LoginThrottle, type LoginThrottleSettings } from './access/login-throttle.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
 
@@ -61,6 +62,8 @@ export interface BrokerOptions {
    * Ignored once the store holds users from an earlier boot.
    */
   defaultUser?: DefaultUser | null;
+  /** Failed-login throttling per peer address (core/access/login-throttle.ts defaults). */
+  loginThrottle?: Partial<LoginThrottleSettings>;
 }
 
 /** What an operator says about a vhost (RabbitMQ's vhost metadata). */
@@ -88,6 +91,10 @@ export class Broker {
   readonly connections = new Set<ClientConnection>();
   /** Users and permissions: every protocol door asks here. */
   readonly access: AccessControl;
+  /** Failed-login throttling per peer address: every protocol's login goes through it. */
+  readonly logins = new LoginThrottle();
+  /** This boot created the default user and vhost (false once an earlier boot had). */
+  firstBoot = false;
   /** When the broker opened (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
   recovery: RecoveryStats | undefined;
@@ -167,6 +174,7 @@ export class Broker {
       });
       broker.monitor.start();
     }
+    if (options.loginThrottle !== undefined) broker.logins.configure(options.loginThrottle);
     await broker.recover();
     broker.seed(options.defaultUser === undefined ? DEFAULT_USER : options.defaultUser);
     return broker;
@@ -190,6 +198,7 @@ export class Broker {
     }
     // Users without the marker (it was lost): never recreate guest over them.
     if (this.access.users.size > 0) return this.access.markSeeded();
+    this.firstBoot = true;
     for (const v of this.vhosts.values()) v.definitions.putVhost(v);
     this.access.seed(user ?? undefined, '/');
   }

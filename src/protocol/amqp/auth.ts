@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { AccessRefusedError } from '../../core/errors.js';
 import type { AccessControl } from '../../core/access/access-control.js';
+import type { LoginThrottle } from '../../core/access/login-throttle.js';
 import { loginRefused } from '../../core/access/users.js';
 import { decodeFieldTable } from './field-table.js';
 
@@ -57,34 +58,48 @@ export function credentials(mechanism: string, response: Buffer): { user: string
 }
 
 /**
- * Decodes the response and asks the broker's users (core/users.ts). Returns the user name or
- * throws ACCESS_REFUSED; `refused` hears of a refusal with the user name (never the password).
+ * Decodes the response (or, for EXTERNAL, takes the TLS peer's verified name) and asks the
+ * broker's users, through the login throttle: the user name, at once or after the throttle's
+ * wait (a promise), or ACCESS_REFUSED (thrown, or the promise rejects). `refusedFor` hears of a
+ * refusal with the user name (never the password).
  */
 export function authenticate(
-  users: AccessControl,
+  access: AccessControl,
+  throttle: LoginThrottle,
   mechanism: string,
   response: Buffer,
   remoteAddress: string | undefined,
   refusedFor: (user: string, reason: string) => void = () => {},
   peer: PeerIdentity = { refused: 'not a TLS connection' },
-): string {
-  let user = '';
-  if (mechanism === 'EXTERNAL' && !('user' in peer)) {
-    refusedFor('', peer.refused);
-    throw loginRefused('EXTERNAL');
-  }
-  try {
-    if (mechanism === 'EXTERNAL' && 'user' in peer) {
-      // The response (an authzid, if any) is not read, as RabbitMQ: the certificate decides.
-      user = peer.user;
-      return users.authenticateExternal(peer.user, remoteAddress).name;
+): string | Promise<string> {
+  let creds: { user: string; pass: string } | Error;
+  if (mechanism === 'EXTERNAL') {
+    // The response (an authzid, if any) is not read, as RabbitMQ: the certificate decides.
+    creds = 'user' in peer ? { user: peer.user, pass: '' } : loginRefused('EXTERNAL');
+  } else {
+    try {
+      creds = credentials(mechanism, response);
+    } catch (err) {
+      creds = err as Error;
     }
-    const c = credentials(mechanism, response);
-    user = c.user;
-    return users.authenticate(c.user, c.pass, remoteAddress, mechanism).name;
-  } catch (err) {
-    refusedFor(user, (err as Error).message);
+  }
+  const user = creds instanceof Error ? '' : creds.user;
+  const check = (): string => {
+    if (creds instanceof Error) throw creds;
+    if (mechanism === 'EXTERNAL')
+      return access.authenticateExternal(creds.user, remoteAddress).name;
+    return access.authenticate(creds.user, creds.pass, remoteAddress, mechanism).name;
+  };
+  const report = (err: unknown): never => {
+    const why = mechanism === 'EXTERNAL' && !('user' in peer) ? peer.refused : undefined;
+    refusedFor(user, why ?? (err as Error).message);
     throw err;
+  };
+  try {
+    const r = throttle.attempt(remoteAddress, check, () => loginRefused(mechanism));
+    return typeof r === 'string' ? r : r.catch(report);
+  } catch (err) {
+    return report(err);
   }
 }
 

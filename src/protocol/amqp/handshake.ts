@@ -38,6 +38,8 @@ export interface HandshakeHost {
   sendMethod<K extends MethodKey>(channel: number, id: K, args: MethodArgs[K]): void;
   /** tune-ok was accepted. */
   tuned(t: Tuning): void;
+  /** Read no further input until `answer` settles; a rejection is the connection's error. */
+  hold(answer: Promise<void>, methodKey: number): void;
   /** connection.open was accepted; open-ok follows. */
   opened(core: ClientConnection): void;
 }
@@ -137,8 +139,10 @@ export class Handshake {
     this.clientProperties = clientProperties;
     this.mechanism = mechanism;
     const socket = this.host.socket;
-    this.user = authenticate(
+    const throttle = this.host.broker.logins;
+    const user = authenticate(
       this.host.broker.access,
+      throttle,
       mechanism,
       response,
       socket.remoteAddress,
@@ -149,9 +153,24 @@ export class Handshake {
           user,
           mechanism,
           reason,
+          // While the address is throttled its one warning says so; each refusal is debug.
+          throttle.throttled(socket.remoteAddress) ? 'debug' : 'warn',
         ),
       this.peer,
     );
+    // A throttled login waits; no later frame is read meanwhile (a pre-auth client can only
+    // authenticate), and the refusal, connection.close 403, goes out after the wait.
+    if (typeof user === 'string') this.accepted(user);
+    else
+      this.host.hold(
+        user.then((u) => this.accepted(u)),
+        MethodId.ConnectionStartOk,
+      );
+  }
+
+  private accepted(user: string): void {
+    if (this.host.socket.destroyed) return;
+    this.user = user;
     this.step = 'tune-ok';
     const o = this.host.options;
     this.host.sendMethod(0, MethodId.ConnectionTune, {

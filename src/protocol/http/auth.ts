@@ -1,4 +1,5 @@
 import type { FastifyContextConfig, FastifyReply, FastifyRequest } from 'fastify';
+import { loginRefused } from '../../core/access/users.js';
 import { BatonError } from '../../core/errors.js';
 import type { HttpContext } from './context.js';
 import { sendProblem } from './problem.js';
@@ -32,13 +33,22 @@ export function basicAuth(ctx: HttpContext) {
     const header = req.headers.authorization;
     const creds = header === undefined ? undefined : parseBasic(header);
     if (creds === undefined) return refuse(reply, req, 'Not_Authorized');
+    const remote = req.socket.remoteAddress;
+    const throttle = ctx.broker.logins;
     try {
-      req.user = ctx.broker.access.authenticate(creds.user, creds.pass, req.socket.remoteAddress);
+      // Throttled after repeated failures from this address: the answer waits (an await).
+      req.user = await throttle.attempt(
+        remote,
+        () => ctx.broker.access.authenticate(creds.user, creds.pass, remote),
+        () => loginRefused('PLAIN'),
+      );
     } catch (err) {
       if (!(err instanceof BatonError)) throw err;
-      ctx.logger.warn(
-        { user: creds.user, peer: plainHost(req.socket.remoteAddress ?? ''), protocol: 'http' },
-        `HTTP login failed for user '${creds.user}' from ${plainHost(req.socket.remoteAddress ?? '')}: ${err.message}`,
+      const peer = plainHost(remote ?? '');
+      // While the address is throttled its one warning says so; each refusal is debug.
+      ctx.logger[throttle.throttled(remote) ? 'debug' : 'warn'](
+        { user: creds.user, peer, protocol: 'http' },
+        `HTTP login failed for user '${creds.user}' from ${peer}: ${err.message}`,
       );
       return refuse(reply, req, err.message);
     }
