@@ -27,6 +27,8 @@ export interface Config {
   recoverSkipCorrupt: boolean;
   /** '' for the default (see controlSocketPath), 'off' for none, else a path. */
   controlSocket: string;
+  /** A RabbitMQ definitions file imported at every boot (load_definitions); '' for none. */
+  definitions: string;
 }
 
 type Kind = 'string' | 'port' | 'port-or-off' | 'int' | 'number' | 'enum' | 'bool';
@@ -216,6 +218,14 @@ export const OPTIONS: readonly Option[] = [
     kind: 'string',
     default: '',
     help: "Local control socket (mode 0600, JSON lines: redrive, ping) for local tools; default <data-dir>/baton.sock with the journal store, none with memory; 'off': none",
+  },
+  {
+    key: 'definitions',
+    flag: '--definitions',
+    env: 'BATON_DEFINITIONS',
+    kind: 'string',
+    default: '',
+    help: "RabbitMQ definitions file (users, vhosts, permissions, limits, queues, exchanges, bindings) merged in at every boot after recovery, as RabbitMQ's load_definitions; a bad file stops the start",
   },
 ];
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { controlSocketPath, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { loadBootDefinitions, readBootDefinitions } from './boot-definitions.js';
 import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
 import { hostPort } from './util/host-port.js';
@@ -46,6 +47,8 @@ export class Server {
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
+    const definitions =
+      config.definitions === '' ? undefined : readBootDefinitions(config.definitions);
     const stores = await openStores({
       store: config.store,
       dataDir,
@@ -61,8 +64,19 @@ export class Server {
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
+      // A file with users replaces the default one (RabbitMQ skips it when definitions load).
+      ...(definitions?.hasUsers === true ? { defaultUser: null } : {}),
     });
     broker.onError = (err, context) => logger.error({ err }, context);
+    if (definitions !== undefined) {
+      try {
+        await loadBootDefinitions(broker, definitions);
+      } catch (err) {
+        await broker.close();
+        throw err;
+      }
+      logger.info({ file: definitions.file }, `definitions loaded from ${definitions.file}`);
+    }
     // Raised at error: publishers are stopped until it clears (an outage for them).
     const alarmChanged = (blocked: boolean, reason: string): void => {
       if (blocked)
