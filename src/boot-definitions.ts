@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Broker } from './core/broker.js';
+import { SEEDED_KEY } from './core/access/access-control.js';
 import { BatonError, ConfigError } from './core/errors.js';
 import { importDefinitions, planImport } from './protocol/http/definitions-import.js';
 import { HttpError } from './protocol/http/problem.js';
@@ -34,12 +35,19 @@ export function readBootDefinitions(file: string): BootDefinitions {
 /**
  * Merges the file into the recovered broker (RabbitMQ's load_definitions at every boot): what
  * it names is created or updated, nothing else is touched, and an unchanged file writes
- * nothing. All or nothing, durable before it returns.
+ * nothing. All or nothing, durable before it returns. A refused file that leaves the broker
+ * without any user (a first boot that skipped the default user for it) takes the first-boot
+ * mark back, so the next start without the file creates the default user instead of a broker
+ * nobody can log in to.
  */
 export async function loadBootDefinitions(broker: Broker, boot: BootDefinitions): Promise<void> {
   try {
     await importDefinitions(broker, boot.doc, LOADER);
   } catch (err) {
+    if (broker.users.size === 0 && broker.access.seeded) {
+      broker.journal.deleteDefinition(SEEDED_KEY);
+      broker.access.seeded = false;
+    }
     refused(boot.file, () => {
       throw err;
     });

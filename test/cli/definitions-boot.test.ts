@@ -101,6 +101,20 @@ void test('a bad definitions file stops the start (exit 1) with a message naming
     assert.match(b.stderr, message);
     assert.equal(await b.ready, undefined, 'never ready');
   }
+  // Refused after the broker opened (guest is not in a file with users, so it is not created):
+  // the first boot is taken back, and a start without the file has its default guest.
+  const dataDir = tempDir(t);
+  const locked = {
+    ...withoutGuest(),
+    permissions: [{ user: 'guest', vhost: '/', configure: '.*', write: '.*', read: '.*' }],
+  };
+  const first = new BrokerProcess(t, { dataDir, args: ['--definitions', write(t, locked)] });
+  assert.equal(await first.exited, 1, first.output());
+  assert.match(first.stderr, /no user 'guest'/);
+  const plain = await startBrokerProcess(t, { dataDir });
+  await connect(t, plain.url);
+  await plain.kill();
+
   const missing = new BrokerProcess(t, { args: ['--definitions', '/nonexistent/defs.json'] });
   assert.equal(await missing.exited, 1);
   assert.match(missing.stderr, /cannot read definitions file \/nonexistent\/defs.json/);
