@@ -41,6 +41,8 @@ export interface Config {
   defaultUser: string;
   /** Its password ('' unset). A secret: never printed by usage() or in errors. */
   defaultPass: string;
+  /** A RabbitMQ definitions file imported at every boot (load_definitions); '' for none. */
+  definitions: string;
 }
 
 type Kind = 'string' | 'port' | 'port-or-off' | 'int' | 'number' | 'enum' | 'bool';
@@ -306,6 +308,14 @@ export const OPTIONS: readonly Option[] = [
     default: '',
     secret: true,
     help: "First boot only: the default user's password (prefer the environment: flags show in ps)",
+  },
+  {
+    key: 'definitions',
+    flag: '--definitions',
+    env: 'BATON_DEFINITIONS',
+    kind: 'string',
+    default: '',
+    help: "RabbitMQ definitions file (users, vhosts, permissions, limits, queues, exchanges, bindings) merged in at every boot after recovery, as RabbitMQ's load_definitions; a bad file stops the start",
   },
 ];
 

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { controlSocketPath, defaultUserOf, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { loadBootDefinitions, readBootDefinitions } from './boot-definitions.js';
 import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
 import { hostPort } from './util/host-port.js';
@@ -54,6 +55,8 @@ export class Server {
     // Before anything opens: a bad PEM file stops the start with its name.
     const tls = tlsSettings(config);
     const defaultUser = defaultUserOf(config);
+    const definitions =
+      config.definitions === '' ? undefined : readBootDefinitions(config.definitions);
     const stores = await openStores({
       store: config.store,
       dataDir,
@@ -69,7 +72,12 @@ export class Server {
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
-      ...(defaultUser === undefined ? {} : { defaultUser }),
+      // A file with users replaces the default one (RabbitMQ skips it when definitions load).
+      ...(definitions?.hasUsers === true
+        ? { defaultUser: null }
+        : defaultUser === undefined
+          ? {}
+          : { defaultUser }),
     });
     // Only the name: the password is never logged.
     if (defaultUser !== undefined && !broker.firstBoot)
@@ -88,6 +96,15 @@ export class Server {
         `login throttling: ${failures} failed logins from ${peer}; its further attempts wait up to ${broker.logins.maxDelayMs} ms before an answer (refusals are logged at debug until it has been quiet)`,
       );
     broker.onError = (err, context) => logger.error({ err }, context);
+    if (definitions !== undefined) {
+      try {
+        await loadBootDefinitions(broker, definitions);
+      } catch (err) {
+        await broker.close();
+        throw err;
+      }
+      logger.info({ file: definitions.file }, `definitions loaded from ${definitions.file}`);
+    }
     // Raised at error: publishers are stopped until it clears (an outage for them).
     const alarmChanged = (blocked: boolean, reason: string): void => {
       if (blocked)
