@@ -234,8 +234,8 @@ void test("connections and channels: a management user sees and closes only thei
 void test("resource writes over HTTP apply the user's permissions: 403 with RabbitMQ's text", async (t) => {
   const { call } = await start(t);
   await status(await call('guest', 'PUT', '/api/queues/%2F/q', {}), 201);
-  const refused = (kind: string, name: string) =>
-    `access to ${kind} '${name}' in vhost '/' refused for user 'ro'`;
+  const refused = (kind: string, name: string, perm = 'configure') =>
+    `${perm} access to ${kind} '${name}' in vhost '/' refused for user 'ro'`;
   await status(await call('ro', 'PUT', '/api/queues/%2F/q2', {}), 403, refused('queue', 'q2'));
   await status(await call('ro', 'DELETE', '/api/queues/%2F/q'), 403, refused('queue', 'q'));
   await status(
@@ -251,7 +251,7 @@ void test("resource writes over HTTP apply the user's permissions: 403 with Rabb
       properties: {},
     }),
     403,
-    refused('exchange', 'amq.default'),
+    refused('exchange', 'amq.default', 'write'),
   );
   await status(
     await call('ro', 'POST', '/api/queues/%2F/q/get', {
@@ -260,12 +260,12 @@ void test("resource writes over HTTP apply the user's permissions: 403 with Rabb
       encoding: 'auto',
     }),
     403,
-    refused('queue', 'q'),
+    refused('queue', 'q', 'read'),
   );
   await status(
     await call('ro', 'DELETE', '/api/queues/%2F/q/contents'),
     403,
-    refused('queue', 'q'),
+    refused('queue', 'q', 'read'),
   );
   // Reads of the vhost need only some permissions there, whatever they allow.
   await status(await call('ro', 'GET', '/api/queues/%2F/q'), 200);

@@ -91,7 +91,7 @@ void test("RabbitMQ's export with users imports: its users log in with their pas
   // configure is ^alice-.*: another name is refused with RabbitMQ's text.
   await assert.rejects(
     ch.assertQueue('orders'),
-    /ACCESS_REFUSED - access to queue 'orders' in vhost 'defs-fixture' refused for user 'defs-alice'/,
+    /ACCESS_REFUSED - configure access to queue 'orders' in vhost 'defs-fixture' refused for user 'defs-alice'/,
   );
   // alice has no permissions on '/'.
   await assert.rejects(amqp.connect(b.amqpUrl(ALICE, '/')), /ConnectionClose|access to vhost/);
@@ -188,11 +188,13 @@ void test("Baton's export with password hashes imports into a fresh broker: the 
     limits: {},
   });
   doc.permissions.push({ user: 'defs-sha512', vhost: VHOST, configure: '', write: '', read: '' });
-  assert.equal((await a.call('POST', '/api/definitions', doc)).status, 204);
+  const first = await a.call('POST', '/api/definitions', doc);
+  assert.equal(first.status, 204, await first.text());
   const full = await a.exported('?include_password_hashes=true');
 
   const b = await start(t);
-  assert.equal((await b.call('POST', '/api/definitions', full)).status, 204);
+  const imported = await b.call('POST', '/api/definitions', full);
+  assert.equal(imported.status, 204, await imported.text());
   const back = await b.exported('?include_password_hashes=true');
   for (const key of ['users', 'vhosts', 'permissions', 'parameters', 'queues', 'exchanges'])
     assert.deepEqual(byName(back[key] as unknown[]), byName(full[key] as unknown[]), key);

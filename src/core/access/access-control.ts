@@ -92,13 +92,12 @@ export class AccessControl {
     if (name === '') throw new PreconditionFailedError('a user name must not be empty');
     const existing = this.users.get(name);
     const keepsHash = input.password === undefined && input.passwordHash === undefined;
-    if (keepsHash && input.hashingAlgorithm !== undefined)
-      throw new PreconditionFailedError('hashing_algorithm needs a password or password_hash');
-    // A kept hash keeps the algorithm it was made with.
-    const algorithm =
-      input.hashingAlgorithm ??
-      (keepsHash ? existing?.hashingAlgorithm : undefined) ??
-      DEFAULT_HASHING;
+    // A kept hash keeps the algorithm it was made with (an export without hashes still names
+    // the algorithm: it describes no hash here).
+    const kept = keepsHash && existing !== undefined && existing.passwordHash !== '';
+    const algorithm = kept
+      ? existing.hashingAlgorithm
+      : (input.hashingAlgorithm ?? DEFAULT_HASHING);
     if (!isHashingAlgorithm(algorithm))
       throw new PreconditionFailedError(
         `unsupported hashing algorithm '${algorithm}'; use rabbit_password_hashing_sha256, _sha512 or _md5`,
