@@ -19,18 +19,26 @@ export interface PermissionEntry extends PermissionSet {
 
 /**
  * RabbitMQ's matching: the expression is searched for in the name (anchor it with ^ and $ to
- * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE; JavaScript's
- * syntax agrees for the expressions people write (`.*`, `^amq\.gen.*`, alternations).
+ * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE. Compiled
+ * with JavaScript's `u` flag, which refuses the escapes it does not know (`\A`, `\Z`, `\h`,
+ * `\Q`…) instead of reading them as plain letters, so PCRE syntax is either read the same
+ * or refused, never matched differently. PCRE's escaped punctuation (`\-`, `\_`) is literal,
+ * as in PCRE.
  */
 export function compilePermission(expression: string, what: Permission): RegExp {
   if (expression === '') return /^$/;
   try {
-    return new RegExp(expression);
+    return new RegExp(expression.replace(/\\([^A-Za-z0-9])/g, literal), 'u');
   } catch (err) {
     throw new PreconditionFailedError(
       `invalid ${what} regular expression '${expression}': ${(err as Error).message}`,
     );
   }
+}
+
+/** `\c` for punctuation c, in a form the `u` flag takes (it refuses `\-` outside classes). */
+function literal(escape: string, c: string): string {
+  return '^$\\.*+?()[]{}|/'.includes(c) ? escape : `\\u{${c.codePointAt(0)!.toString(16)}}`;
 }
 
 /**
