@@ -113,6 +113,7 @@ export class Broker {
     this.properties = new Properties(codec);
     this.journal = new StoreGuard(store);
     this.access = new AccessControl(this.journal);
+    this.access.vhostExists = (name) => this.vhosts.has(name);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
     this.bodies = new BodyBudget(bodyBudget);

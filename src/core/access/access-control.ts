@@ -88,7 +88,13 @@ export class AccessControl {
   /** Create or replace a user. Throws 406 for a bad hash, algorithm or limit. */
   putUser(name: string, input: UserInput): UserRecord {
     if (name === '') throw new PreconditionFailedError('a user name must not be empty');
-    const algorithm = input.hashingAlgorithm ?? DEFAULT_HASHING;
+    const existing = this.users.get(name);
+    // A write without password or hash keeps both the hash and the algorithm it was made with.
+    const keepsHash = input.password === undefined && input.passwordHash === undefined;
+    const algorithm =
+      input.hashingAlgorithm ??
+      (keepsHash ? existing?.hashingAlgorithm : undefined) ??
+      DEFAULT_HASHING;
     if (!isHashingAlgorithm(algorithm))
       throw new PreconditionFailedError(
         `unsupported hashing algorithm '${algorithm}'; use rabbit_password_hashing_sha256, _sha512 or _md5`,
@@ -101,8 +107,18 @@ export class AccessControl {
       if (!validHash(input.passwordHash, algorithm))
         throw new PreconditionFailedError(`password_hash is not a valid ${algorithm} hash`);
       hash = input.passwordHash;
-    } else hash = this.users.get(name)?.passwordHash ?? '';
-    const limits = input.limits ?? this.users.get(name)?.limits ?? {};
+    } else {
+      if (
+        existing !== undefined &&
+        existing.passwordHash !== '' &&
+        algorithm !== existing.hashingAlgorithm
+      )
+        throw new PreconditionFailedError(
+          `changing the hashing algorithm of user '${name}' needs a new password or password_hash`,
+        );
+      hash = existing?.passwordHash ?? '';
+    }
+    const limits = input.limits ?? existing?.limits ?? {};
     const record: UserRecord = {
       name,
       passwordHash: hash,
@@ -150,8 +166,13 @@ export class AccessControl {
     return true;
   }
 
+  /** Installed by the broker: permissions may only name a vhost that exists (as RabbitMQ). */
+  vhostExists: (name: string) => boolean = () => true;
+
   setPermissions(user: string, vhost: string, p: PermissionSet): void {
     this.requireUser(user);
+    // A permission on a missing vhost would wait there and apply to a vhost created later.
+    if (!this.vhostExists(vhost)) throw new NotFoundError(`no vhost '${vhost}'`);
     this.permissions.set(user, vhost, p);
     const def: PermissionDefinition = {
       type: 'permission',
