@@ -158,3 +158,29 @@ void test('deleting a user closes their connections (320); their login is refuse
   await guests.checkExchange('amq.direct');
   assert.match((await refused(urlOf('/'))).message, /403|ACCESS_REFUSED/);
 });
+
+void test('a user deleted and created again starts without permissions', async (t) => {
+  const { server, port } = await brokerWithUser(t);
+  server.broker.access.setPermissions(USER, '/', FULL);
+  server.broker.deleteUser(USER);
+  server.broker.access.putUser(USER, { password: PASSWORD, tags: [] });
+  assert.deepEqual(await openRefusal(t, port, '/', USER, PASSWORD), {
+    replyCode: 530,
+    replyText: "NOT_ALLOWED - access to vhost '/' refused for user 'u'",
+  });
+});
+
+void test('the default vhost deleted stays deleted after a restart (it is created on the first boot only)', async (t) => {
+  const b = await brokerWithUser(t);
+  b.server.broker.putVhost('other');
+  b.server.broker.access.setPermissions(USER, 'other', FULL);
+  assert.equal(b.server.broker.deleteVhost('/'), true);
+  const server = await b.restart();
+  assert.equal(server.broker.vhosts.has('/'), false);
+  assert.equal(server.broker.access.permissions.get('guest', '/'), undefined);
+  assert.deepEqual(await openRefusal(t, b.port, '/', 'guest', 'guest'), {
+    replyCode: 530,
+    replyText: 'NOT_ALLOWED - vhost / not found',
+  });
+  await connect(t, b.urlOf('other'));
+});
