@@ -142,6 +142,18 @@ void test('permission changes apply to open channels from their next operation o
   server.broker.access.setPermissions(USER, 'p', FULL);
   const ch3 = await conn.createChannel();
   await ch3.assertQueue('p2', { durable: false });
+  // A publisher asking the same question per message hears the new answer too.
+  const pub = await conn.createConfirmChannel();
+  pub.on('error', () => {});
+  const closed = new Promise<Error & { code?: number }>((resolve) => pub.once('error', resolve));
+  for (let i = 0; i < 3; i++) pub.sendToQueue('p1', Buffer.from(`m${i}`));
+  await pub.waitForConfirms();
+  server.broker.access.setPermissions(USER, 'p', { configure: '.*', write: '^p1$', read: '.*' });
+  pub.sendToQueue('p1', Buffer.from('refused'));
+  const err = await closed;
+  assert.equal(err.code, 403);
+  assert.match(err.message, /access to exchange 'amq.default' in vhost 'p' refused for user 'u'/);
+  assert.equal((await ch3.checkQueue('p1')).messageCount, 3);
 });
 
 void test('deleting a user closes their connections (320); their login is refused afterwards', async (t) => {

@@ -115,6 +115,11 @@ export class Access {
   private generation = -1;
   private entry: PermissionEntry | undefined;
   private readonly cache = new Map<string, boolean>();
+  /** The latest question and answer (forgotten with the cache when the permissions change). */
+  private lastPermission: Permission | undefined;
+  private lastKind: ResourceKind | undefined;
+  private lastName = '';
+  private lastOk = false;
 
   constructor(user: string, vhost: string, permissions: Permissions | undefined) {
     this.user = user;
@@ -142,6 +147,9 @@ export class Access {
     if (this.permissions === undefined) return true;
     const entry = this.current();
     if (entry === undefined) return false;
+    // A publisher asks the same question per message: answered without building a key.
+    if (this.lastName === name && this.lastPermission === permission && this.lastKind === kind)
+      return this.lastOk;
     const key = `${permission[0]}${kind[0]}${name}`;
     let ok = this.cache.get(key);
     if (ok === undefined) {
@@ -150,6 +158,10 @@ export class Access {
       if (this.cache.size >= 1024) this.cache.clear();
       this.cache.set(key, ok);
     }
+    this.lastPermission = permission;
+    this.lastKind = kind;
+    this.lastName = name;
+    this.lastOk = ok;
     return ok;
   }
 
@@ -159,6 +171,7 @@ export class Access {
       this.generation = p.generation;
       this.entry = p.get(this.user, this.vhost);
       this.cache.clear();
+      this.lastPermission = undefined;
     }
     return this.entry;
   }
