@@ -165,7 +165,8 @@ export class AccessControl {
 
   setPermissions(user: string, vhost: string, p: PermissionSet): void {
     this.requireUser(user);
-    if (!this.vhostExists(vhost)) throw new NotFoundError(`vhost ${vhost} not found`);
+    // A permission on a missing vhost would wait there and apply to a vhost created later.
+    if (!this.vhostExists(vhost)) throw new NotFoundError(`no vhost '${vhost}'`);
     this.permissions.set(user, vhost, p);
     const def: PermissionDefinition = {
       type: 'permission',

@@ -19,24 +19,26 @@ export interface PermissionEntry extends PermissionSet {
 
 /**
  * RabbitMQ's matching: the expression is searched for in the name (anchor it with ^ and $ to
- * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE; JavaScript's
- * syntax agrees for the expressions people write (`.*`, `^amq\.gen.*`, alternations).
+ * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE. Compiled
+ * with JavaScript's `u` flag, which refuses the escapes it does not know (`\A`, `\Z`, `\h`,
+ * `\Q`…) instead of reading them as plain letters, so PCRE syntax is either read the same
+ * or refused, never matched differently. PCRE's escaped punctuation (`\-`, `\_`) is literal,
+ * as in PCRE.
  */
 export function compilePermission(expression: string, what: Permission): RegExp {
   if (expression === '') return /^$/;
-  // PCRE syntax JavaScript would read as something else: refused, never reinterpreted.
-  const foreign = /\\[QEAZzG]|\[\[:/.exec(expression);
-  if (foreign !== null)
-    throw new PreconditionFailedError(
-      `${what} regular expression '${expression}' uses '${foreign[0]}', which Baton's regular expressions (JavaScript's) do not support`,
-    );
   try {
-    return new RegExp(expression);
+    return new RegExp(expression.replace(/\\([^A-Za-z0-9])/g, literal), 'u');
   } catch (err) {
     throw new PreconditionFailedError(
       `invalid ${what} regular expression '${expression}': ${(err as Error).message}`,
     );
   }
+}
+
+/** `\c` for punctuation c, in a form the `u` flag takes (it refuses `\-` outside classes). */
+function literal(escape: string, c: string): string {
+  return '^$\\.*+?()[]{}|/'.includes(c) ? escape : `\\u{${c.codePointAt(0)!.toString(16)}}`;
 }
 
 /**
@@ -120,6 +122,10 @@ export class Access {
   };
   /** Set when the vhost is deleted under the connection: nothing more may happen in it. */
   revoked = false;
+  /** The latest question and answer (forgotten when the permissions change). */
+  private lastPermission: Permission | undefined;
+  private lastName = '';
+  private lastOk = false;
 
   constructor(user: string, vhost: string, permissions: Permissions | undefined) {
     this.user = user;
@@ -148,6 +154,8 @@ export class Access {
     if (this.permissions === undefined) return true;
     const entry = this.current();
     if (entry === undefined) return false;
+    // A publisher asks the same question per message: answered without a lookup.
+    if (this.lastName === name && this.lastPermission === permission) return this.lastOk;
     const cache = this.cache[permission];
     let ok = cache.get(name);
     if (ok === undefined) {
@@ -156,6 +164,9 @@ export class Access {
       if (cache.size >= 1024) cache.clear();
       cache.set(name, ok);
     }
+    this.lastPermission = permission;
+    this.lastName = name;
+    this.lastOk = ok;
     return ok;
   }
 
@@ -167,6 +178,7 @@ export class Access {
       this.cache.configure.clear();
       this.cache.write.clear();
       this.cache.read.clear();
+      this.lastPermission = undefined;
     }
     return this.entry;
   }
