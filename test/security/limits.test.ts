@@ -85,7 +85,7 @@ void test('user max-connections: counted over every vhost, refused 530 with Rabb
     assert.deepEqual(await openRefusal(t, port, v, USER, PASSWORD), {
       replyCode: 530,
       replyText:
-        "NOT_ALLOWED - Connection refused for user 'u'. User connection limit (2) is reached",
+        "NOT_ALLOWED - Connection refused for user 'u': user connection limit (2) is reached",
     });
   // Another user is not limited by it.
   await connect(t, `amqp://guest:guest@127.0.0.1:${port}`);

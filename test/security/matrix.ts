@@ -116,7 +116,7 @@ export function denying(r: Requirement): PermissionSet {
 export function refusal(r: Requirement, vhost: string, user: string): RegExp {
   const name = escapeRegExp(r.name) + (r.prefix === true ? "[^']*" : '');
   return new RegExp(
-    `^access to ${r.kind} '${name}' in vhost '${escapeRegExp(vhost)}' refused for user '${escapeRegExp(user)}'$`,
+    `^${r.permission} access to ${r.kind} '${name}' in vhost '${escapeRegExp(vhost)}' refused for user '${escapeRegExp(user)}'$`,
   );
 }
 
