@@ -6,7 +6,8 @@
  * Flags: --rounds N (default 3), --only a,b,… (scenario ids), --long (10M-message backlog and
  * a bigger recovery), --no-journal (skip the in-process journal bench).
  * Environment: PEER_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672 if it answers),
- * PEER_PID (else found with pgrep beam.smp).
+ * PEER_PID (else found with pgrep beam.smp); for the auth scenario PEER_MANAGEMENT_URL and
+ * PEER_ADMIN (user:pass), else PEER_RABBITMQCTL (see bench/auth.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
