@@ -21,7 +21,7 @@ void test('access: the remembered last answer follows permission changes', () =>
   assert.equal(a.permits('write', 'exchange', 'bench.x'), false);
   assert.throws(() => a.check('write', 'exchange', ''), {
     replyCode: 403,
-    message: "access to exchange 'amq.default' in vhost 'v' refused for user 'u'",
+    message: "write access to exchange 'amq.default' in vhost 'v' refused for user 'u'",
   });
   p.clear('u', 'v');
   assert.equal(a.permits('read', 'queue', 'bench.q'), false);
