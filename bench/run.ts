@@ -6,7 +6,8 @@
  * Flags: --rounds N (default 3), --only a,b,… (scenario ids), --long (10M-message backlog and
  * a bigger recovery), --no-journal (skip the in-process journal bench).
  * Environment: PEER_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672 if it answers),
- * PEER_PID (else found with pgrep beam.smp).
+ * PEER_PID (else found with pgrep beam.smp); for the auth scenario PEER_MANAGEMENT_URL and
+ * PEER_ADMIN (user:pass), else PEER_RABBITMQCTL (see bench/auth.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { measureRecovery } from './recovery.js';
 import { runSplit } from './split-run.js';
 import { runRpc } from './rpc-run.js';
 import { waitReady } from '../src/cli/ready.js';
+import { authUrl, BENCH_QUEUE_PREFIX, seedBaton, setUpPeer } from './auth.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -35,6 +37,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = join(here, '..', 'src', 'cli', 'main.js');
 const resultsDir = join(here, '..', '..', 'bench', 'results');
 mkdirSync(resultsDir, { recursive: true });
+/** The peer's management API user (creates and removes the auth scenario's user). */
+const PEER_ADMIN = process.env.PEER_ADMIN ?? 'guest:guest';
 const resultsFile = join(resultsDir, `${new Date().toISOString().slice(0, 10)}.jsonl`);
 
 interface Target {
@@ -123,8 +127,9 @@ function load(s: Scenario, spec: LoadSpec): Promise<LoadResult> {
 async function runScenario(s: Scenario, target: Target, round: number): Promise<Run> {
   const spec: LoadSpec = {
     ...s.spec,
-    url: target.url,
-    queue: `bench-${s.id}-${target.name}-${round}-${Date.now()}`,
+    url: s.auth === true ? authUrl(target.url) : target.url,
+    // The bench user may only use queues named bench.*.
+    queue: `${s.auth === true ? BENCH_QUEUE_PREFIX : 'bench-'}${s.id}-${target.name}-${round}-${Date.now()}`,
   };
   const every = s.spec.scrapeEveryMs;
   if (every !== undefined) {
@@ -202,6 +207,9 @@ async function main(): Promise<void> {
     await runJournalBench();
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'baton-bench-'));
+  const selected = SCENARIOS.filter((s) => (!only || only.includes(s.id)) && (!s.longOnly || long));
+  const auth = selected.some((s) => s.auth === true);
+  if (auth) await seedBaton(dataDir);
   const baton = await startBaton(dataDir);
   // An interrupted run must not leave a broker or gigabytes of journal behind.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -244,11 +252,21 @@ async function main(): Promise<void> {
       'peer: none reachable (set PEER_AMQP_URL or start RabbitMQ on 127.0.0.1:5672)\n',
     );
   }
+  let peerCleanup: (() => Promise<void>) | undefined;
   const runs: Run[] = [];
   try {
-    for (const s of SCENARIOS) {
-      if (only && !only.includes(s.id)) continue;
-      if (s.longOnly && !long) continue;
+    const peer = targets.find((t) => t.name === 'peer');
+    if (auth && peer !== undefined) {
+      const managementUrl = process.env.PEER_MANAGEMENT_URL ?? 'http://127.0.0.1:15672';
+      const api = (await answers(`${managementUrl}/api/overview`, PEER_ADMIN))
+        ? managementUrl
+        : undefined;
+      peerCleanup = await setUpPeer(api, PEER_ADMIN);
+      process.stdout.write(
+        `peer: bench user and vhost created through ${api ?? 'rabbitmqctl'} (removed after the run)\n`,
+      );
+    }
+    for (const s of selected) {
       for (let round = 1; round <= rounds; round++) {
         if (s.batonOnly && round === 1)
           process.stdout.write(
@@ -274,6 +292,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await peerCleanup?.();
     baton.child.kill('SIGTERM');
     await new Promise((r) => baton.child.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });

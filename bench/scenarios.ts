@@ -27,6 +27,11 @@ export interface Scenario {
    * with `spec.prefetch`.
    */
   rpc?: { callers: number; responders: number; warmup: number; noDelay: boolean };
+  /**
+   * Log in as the bench user on vhost 'bench' (bench/auth.ts: restrictive permission
+   * expressions, set up the same way on both brokers) instead of guest on '/'.
+   */
+  auth?: boolean;
 }
 
 const base = {
@@ -183,6 +188,13 @@ export const SCENARIOS: Scenario[] = [
         digits: 0,
       },
     ],
+  },
+  {
+    id: 'auth',
+    title: '1p/1c 1 KB as a non-guest user with anchored regex permissions on vhost bench',
+    spec: base,
+    auth: true,
+    figures: [publish, e2e, p99, cpu, clientCpu],
   },
   {
     id: 'dlx',

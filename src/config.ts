@@ -27,6 +27,22 @@ export interface Config {
   recoverSkipCorrupt: boolean;
   /** '' for the default (see controlSocketPath), 'off' for none, else a path. */
   controlSocket: string;
+  /** PEM files; '' for none. TLS listeners start only with a cert and a key (src/tls.ts). */
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  tlsVerify: 'none' | 'peer';
+  tlsFailIfNoPeerCert: boolean;
+  /** AMQP over TLS; listens only when tlsCert and tlsKey are set. */
+  amqpsPort: number | 'off';
+  /** The management API over TLS; listens only when tlsCert and tlsKey are set. */
+  httpsPort: number | 'off';
+  /** The user the first boot creates instead of guest/guest ('' for guest); with defaultPass. */
+  defaultUser: string;
+  /** Its password ('' unset). A secret: never printed by usage() or in errors. */
+  defaultPass: string;
+  /** A RabbitMQ definitions file imported at every boot (load_definitions); '' for none. */
+  definitions: string;
 }
 
 type Kind = 'string' | 'port' | 'port-or-off' | 'int' | 'number' | 'enum' | 'bool';
@@ -40,6 +56,8 @@ interface Option {
   max?: number;
   values?: readonly string[];
   help: string;
+  /** Never shown: usage() prints no default, errors never quote the value. */
+  secret?: boolean;
 }
 
 /** The table the README documents; keep them in step. */
@@ -217,7 +235,106 @@ export const OPTIONS: readonly Option[] = [
     default: '',
     help: "Local control socket (mode 0600, JSON lines: redrive, ping) for local tools; default <data-dir>/baton.sock with the journal store, none with memory; 'off': none",
   },
+  {
+    key: 'tlsCert',
+    flag: '--tls-cert',
+    env: 'BATON_TLS_CERT',
+    kind: 'string',
+    default: '',
+    help: 'PEM certificate (chain) of the TLS listeners; with --tls-key, AMQPS and HTTPS listen',
+  },
+  {
+    key: 'tlsKey',
+    flag: '--tls-key',
+    env: 'BATON_TLS_KEY',
+    kind: 'string',
+    default: '',
+    help: 'PEM private key of --tls-cert (unencrypted)',
+  },
+  {
+    key: 'tlsCa',
+    flag: '--tls-ca',
+    env: 'BATON_TLS_CA',
+    kind: 'string',
+    default: '',
+    help: 'PEM CA bundle client certificates are checked against (--tls-verify peer)',
+  },
+  {
+    key: 'tlsVerify',
+    flag: '--tls-verify',
+    env: 'BATON_TLS_VERIFY',
+    kind: 'enum',
+    values: ['none', 'peer'],
+    default: 'none',
+    help: 'AMQPS client certificates. none: not asked for; peer: asked for and checked against --tls-ca',
+  },
+  {
+    key: 'tlsFailIfNoPeerCert',
+    flag: '--tls-fail-if-no-peer-cert',
+    env: 'BATON_TLS_FAIL_IF_NO_PEER_CERT',
+    kind: 'bool',
+    default: false,
+    help: 'With --tls-verify peer: refuse TLS clients that send no certificate',
+  },
+  {
+    key: 'amqpsPort',
+    flag: '--amqps-port',
+    env: 'BATON_AMQPS_PORT',
+    kind: 'port-or-off',
+    default: 5671,
+    help: "AMQP over TLS port, listening when --tls-cert and --tls-key are set ('off' for none)",
+  },
+  {
+    key: 'httpsPort',
+    flag: '--https-port',
+    env: 'BATON_HTTPS_PORT',
+    kind: 'port-or-off',
+    default: 15671,
+    help: "Management API over TLS port, listening when --tls-cert and --tls-key are set ('off' for none)",
+  },
+  {
+    key: 'defaultUser',
+    flag: '--default-user',
+    env: 'BATON_DEFAULT_USER',
+    kind: 'string',
+    default: '',
+    help: 'First boot only: create this administrator (full permissions on /) instead of guest; needs --default-pass',
+  },
+  {
+    key: 'defaultPass',
+    flag: '--default-pass',
+    env: 'BATON_DEFAULT_PASS',
+    kind: 'string',
+    default: '',
+    secret: true,
+    help: "First boot only: the default user's password (prefer the environment: flags show in ps)",
+  },
+  {
+    key: 'definitions',
+    flag: '--definitions',
+    env: 'BATON_DEFINITIONS',
+    kind: 'string',
+    default: '',
+    help: "RabbitMQ definitions file (users, vhosts, permissions, limits, queues, exchanges, bindings) merged in at every boot after recovery, as RabbitMQ's load_definitions; a bad file stops the start",
+  },
 ];
+
+/**
+ * The user the first boot creates from --default-user / --default-pass (RabbitMQ's
+ * default_user / default_pass), or undefined for guest/guest. One without the other is refused.
+ */
+export function defaultUserOf(
+  config: Pick<Config, 'defaultUser' | 'defaultPass'>,
+): { name: string; password: string } | undefined {
+  const name = config.defaultUser ?? '';
+  const password = config.defaultPass ?? '';
+  if (name === '' && password === '') return undefined;
+  if (name === '' || password === '')
+    throw new ConfigError(
+      'BATON_DEFAULT_USER (--default-user) and BATON_DEFAULT_PASS (--default-pass) go together: set both or neither',
+    );
+  return { name, password };
+}
 
 /** The control socket file name in the data dir, where `baton redrive --data-dir` looks. */
 export const CONTROL_SOCKET_NAME = 'baton.sock';
@@ -251,6 +368,8 @@ export function defaultConfig(): Config {
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Config {
   const flags = parseFlags(argv);
   const config = defaultConfig() as unknown as Record<string, unknown>;
+  // Where each explicitly set option came from (a TLS port without a certificate is an error).
+  const given = new Map<string, string>();
   const file = flags.get('--config') ?? env.BATON_CONFIG;
   if (file !== undefined) {
     let data: unknown;
@@ -268,15 +387,56 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
           `config file ${file}: unknown key '${k}' (known: ${OPTIONS.map((x) => x.key).join(', ')})`,
         );
       config[k] = parse(o, String(v), `config file ${file} key '${k}'`);
+      given.set(k, `config file ${file} key '${k}'`);
     }
   }
   for (const o of OPTIONS) {
     const e = env[o.env];
-    if (e !== undefined && e !== '') config[o.key] = parse(o, e, `environment variable ${o.env}`);
+    if (e !== undefined && e !== '') {
+      config[o.key] = parse(o, e, `environment variable ${o.env}`);
+      given.set(o.key, `environment variable ${o.env}`);
+    }
     const f = flags.get(o.flag);
-    if (f !== undefined) config[o.key] = parse(o, f, `flag ${o.flag}`);
+    if (f !== undefined) {
+      config[o.key] = parse(o, f, `flag ${o.flag}`);
+      given.set(o.key, `flag ${o.flag}`);
+    }
   }
-  return config as unknown as Config;
+  const c = config as unknown as Config;
+  checkTlsOptions(c, given);
+  defaultUserOf(c);
+  return c;
+}
+
+/**
+ * TLS settings that cannot work together are refused rather than ignored: a TLS port or
+ * verification option without a certificate and key, or peer checks without a CA.
+ */
+function checkTlsOptions(c: Config, given: ReadonlyMap<string, string>): void {
+  const tls = c.tlsCert !== '' && c.tlsKey !== '';
+  if ((c.tlsCert !== '') !== (c.tlsKey !== ''))
+    throw new ConfigError(
+      c.tlsCert !== ''
+        ? `--tls-cert ${c.tlsCert} needs --tls-key (the certificate's private key)`
+        : `--tls-key ${c.tlsKey} needs --tls-cert (the certificate it belongs to)`,
+    );
+  if (!tls) {
+    for (const key of ['amqpsPort', 'httpsPort', 'tlsCa', 'tlsVerify', 'tlsFailIfNoPeerCert']) {
+      const source = given.get(key);
+      const value = (c as unknown as Record<string, unknown>)[key];
+      // Turning a TLS listener off needs no certificate.
+      if (source !== undefined && value !== 'off' && value !== false && value !== 'none')
+        throw new ConfigError(
+          `${source}: TLS needs --tls-cert and --tls-key (PEM files); none are configured`,
+        );
+    }
+  }
+  if (c.tlsVerify === 'peer' && c.tlsCa === '')
+    throw new ConfigError(
+      '--tls-verify peer needs --tls-ca (the CA client certificates are checked against)',
+    );
+  if (c.tlsFailIfNoPeerCert && c.tlsVerify !== 'peer')
+    throw new ConfigError('--tls-fail-if-no-peer-cert needs --tls-verify peer');
 }
 
 function parseFlags(argv: readonly string[]): Map<string, string> {
@@ -338,7 +498,7 @@ export function usage(): string {
   const lines = ['Usage: baton serve [options]', '', 'Options (flag / environment / default):'];
   for (const o of OPTIONS)
     lines.push(
-      `  ${o.flag.padEnd(25)} ${o.env.padEnd(29)} ${String(o.default).padEnd(10)} ${o.help}`,
+      `  ${o.flag.padEnd(25)} ${o.env.padEnd(29)} ${(o.secret === true || o.default === '' ? '-' : String(o.default)).padEnd(10)} ${o.help}`,
     );
   lines.push(
     `  ${'--config'.padEnd(25)} ${'BATON_CONFIG'.padEnd(29)} ${'-'.padEnd(10)} JSON file with any of the keys above`,

@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { controlSocketPath, type Config } from './config.js';
+import { controlSocketPath, defaultUserOf, type Config } from './config.js';
 import { Broker } from './core/broker.js';
+import { loadBootDefinitions, readBootDefinitions } from './boot-definitions.js';
 import { createLogger } from './log/logger.js';
 import { openStores } from './store/open-stores.js';
 import { hostPort } from './util/host-port.js';
@@ -11,7 +12,12 @@ import { amqpAdapter } from './protocol/amqp/listener.js';
 import { amqpPropertiesCodec } from './protocol/amqp/properties-codec.js';
 import { controlAdapter } from './protocol/control/listener.js';
 import { prometheusAdapter } from './protocol/http/prometheus.js';
-import { managementAdapter } from './protocol/http/management.js';
+import {
+  ManagementApp,
+  managementAdapter,
+  managementTlsAdapter,
+} from './protocol/http/management.js';
+import { tlsSettings } from './tls.js';
 
 /** Wires configuration → broker → protocol listeners, and takes them down in reverse. */
 export class Server {
@@ -46,6 +52,11 @@ export class Server {
     onFatal: (err: Error) => void = () => {},
   ): Promise<Server> {
     const dataDir = resolve(config.dataDir);
+    // Before anything opens: a bad PEM file stops the start with its name.
+    const tls = tlsSettings(config);
+    const defaultUser = defaultUserOf(config);
+    const definitions =
+      config.definitions === '' ? undefined : readBootDefinitions(config.definitions);
     const stores = await openStores({
       store: config.store,
       dataDir,
@@ -61,8 +72,39 @@ export class Server {
       memoryHighWatermark: config.memoryHighWatermark,
       diskFreeLimit: config.diskFreeLimit,
       diskPath: config.store === 'journal' ? dataDir : tmpdir(),
+      // A file with users replaces the default one (RabbitMQ skips it when definitions load).
+      ...(definitions?.hasUsers === true
+        ? { defaultUser: null }
+        : defaultUser === undefined
+          ? {}
+          : { defaultUser }),
     });
+    // Only the name: the password is never logged.
+    if (defaultUser !== undefined && !broker.firstBoot)
+      logger.warn(
+        { user: defaultUser.name },
+        `BATON_DEFAULT_USER '${defaultUser.name}' not created: the data dir was set up on an earlier boot, and the default user is made on the first boot only (as RabbitMQ)`,
+      );
+    else if (defaultUser !== undefined)
+      logger.info(
+        { user: defaultUser.name },
+        `first boot: created the default user '${defaultUser.name}'`,
+      );
+    broker.logins.onThrottled = (peer, failures, delayMs) =>
+      logger.warn(
+        { peer, failures, delayMs },
+        `login throttling: ${failures} failed logins from ${peer}; its further attempts wait up to ${broker.logins.maxDelayMs} ms before an answer (refusals are logged at debug until it has been quiet)`,
+      );
     broker.onError = (err, context) => logger.error({ err }, context);
+    if (definitions !== undefined) {
+      try {
+        await loadBootDefinitions(broker, definitions);
+      } catch (err) {
+        await broker.close();
+        throw err;
+      }
+      logger.info({ file: definitions.file }, `definitions loaded from ${definitions.file}`);
+    }
     // Raised at error: publishers are stopped until it clears (an outage for them).
     const alarmChanged = (blocked: boolean, reason: string): void => {
       if (blocked)
@@ -107,19 +149,25 @@ export class Server {
         `data in ${dataDir}`,
       );
     } else logger.info('memory store: nothing survives a restart');
-    const adapters: ProtocolAdapter[] = [
-      amqpAdapter({
-        host: config.host,
-        port: config.amqpPort,
-        heartbeat: config.heartbeat,
-        frameMax: config.frameMax,
-        channelMax: config.channelMax,
-        maxMessageSize: config.maxMessageSize,
-      }),
-    ];
+    const amqpOptions = {
+      host: config.host,
+      port: config.amqpPort,
+      heartbeat: config.heartbeat,
+      frameMax: config.frameMax,
+      channelMax: config.channelMax,
+      maxMessageSize: config.maxMessageSize,
+    };
+    const adapters: ProtocolAdapter[] = [amqpAdapter(amqpOptions)];
+    if (tls !== undefined && config.amqpsPort !== 'off')
+      adapters.push(amqpAdapter({ ...amqpOptions, port: config.amqpsPort }, tls));
     const ports = new Map<string, number>();
+    const app = new ManagementApp(ports, config.host);
     if (config.httpPort !== 'off')
-      adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports }));
+      adapters.push(managementAdapter({ host: config.host, port: config.httpPort, ports, app }));
+    if (tls !== undefined && config.httpsPort !== 'off')
+      adapters.push(
+        managementTlsAdapter({ host: config.host, port: config.httpsPort, ports, app, tls }),
+      );
     if (config.prometheusPort !== 'off')
       adapters.push(prometheusAdapter({ host: config.host, port: config.prometheusPort, dataDir }));
     const control = controlSocketPath(config);

@@ -17,6 +17,7 @@ const SKIP_TEXT: Record<string, string> = {
   'no-x-death': 'no x-death',
   'queue-missing': 'target queue missing',
   'queue-full': 'target queue full',
+  'access-refused': 'no write permission on the target queue',
 };
 
 /** "moved 12 messages from 'dlq' to 'work' (2 skipped: no x-death)". */

@@ -7,7 +7,7 @@ import type {
   StoreHealth,
 } from '../store/store.js';
 import { ClientConnection, type ConnectionInfo } from './connection.js';
-import type { Definition } from './definitions.js';
+import { bindingKey, type Definition } from './definitions.js';
 import { Alarms } from './alarms.js';
 import { BodyBudget } from './body-budget.js';
 import { DedupRestore } from './dedup.js';
@@ -25,6 +25,7 @@ import { AccessControl, type DefaultUser } from './access/access-control.js';
 import { Access } from './access/permissions.js';
 import { underLimit, type VhostLimits } from './access/limits.js';
 import type { Users } from './access/users.js';
+import { LoginThrottle, type LoginThrottleSettings } from './access/login-throttle.js';
 import { DEFAULT_BODY_BUDGET } from '../util/body-budget.js';
 import type { DelayedMessages } from './delayed.js';
 
@@ -61,6 +62,8 @@ export interface BrokerOptions {
    * Ignored once the store holds users from an earlier boot.
    */
   defaultUser?: DefaultUser | null;
+  /** Failed-login throttling per peer address (core/access/login-throttle.ts defaults). */
+  loginThrottle?: Partial<LoginThrottleSettings>;
 }
 
 /** What an operator says about a vhost (RabbitMQ's vhost metadata). */
@@ -88,6 +91,10 @@ export class Broker {
   readonly connections = new Set<ClientConnection>();
   /** Users and permissions: every protocol door asks here. */
   readonly access: AccessControl;
+  /** Failed-login throttling per peer address: every protocol's login goes through it. */
+  readonly logins = new LoginThrottle();
+  /** This boot created the default user and vhost (false once an earlier boot had). */
+  firstBoot = false;
   /** When the broker opened (ms since the epoch), for uptime. */
   readonly startedAt = Date.now();
   recovery: RecoveryStats | undefined;
@@ -113,6 +120,7 @@ export class Broker {
     this.properties = new Properties(codec);
     this.journal = new StoreGuard(store);
     this.access = new AccessControl(this.journal);
+    this.access.vhostExists = (name) => this.vhosts.has(name);
     this.spill = spill;
     spill.onError = (err, context) => this.reportError(err, context);
     this.bodies = new BodyBudget(bodyBudget);
@@ -166,6 +174,7 @@ export class Broker {
       });
       broker.monitor.start();
     }
+    if (options.loginThrottle !== undefined) broker.logins.configure(options.loginThrottle);
     await broker.recover();
     broker.seed(options.defaultUser === undefined ? DEFAULT_USER : options.defaultUser);
     return broker;
@@ -184,11 +193,12 @@ export class Broker {
   private seed(user: DefaultUser | null): void {
     if (this.access.seeded) {
       // '/' was deleted on an earlier boot: the constructor's stays gone too.
-      const root = this.vhosts.get('/');
-      if (!this.storedVhosts.has('/') && root !== undefined && root.queues.size === 0)
-        this.vhosts.delete('/');
+      if (!this.storedVhosts.has('/')) this.vhosts.delete('/');
       return;
     }
+    // Users without the marker (it was lost): never recreate guest over them.
+    if (this.access.users.size > 0) return this.access.markSeeded();
+    this.firstBoot = true;
     for (const v of this.vhosts.values()) v.definitions.putVhost(v);
     this.access.seed(user ?? undefined, '/');
   }
@@ -214,6 +224,7 @@ export class Broker {
     if (v === undefined) return false;
     for (const c of [...this.connections])
       if (c.vhost === v) {
+        c.access.revoked = true;
         c.requestClose(`vhost '${name}' is deleted`);
         c.close();
       }
@@ -317,7 +328,7 @@ export class Broker {
       );
     if (!underLimit(umax, ofUser))
       throw new NotAllowedError(
-        `Connection refused for user '${user}'. User connection limit (${umax}) is reached`,
+        `Connection refused for user '${user}': user connection limit (${umax}) is reached`,
       );
   }
 
@@ -428,8 +439,16 @@ export class Broker {
         }
       }
     }
+    // Once seeded, a record of a vhost that has no vhost record is a leftover of a deletion
+    // cut short by a crash: dropped, so the deleted vhost does not come back.
+    const orphan = (d: { vhost: string }, key: string): boolean => {
+      if (!this.access.seeded || this.storedVhosts.has(d.vhost)) return false;
+      this.journal.deleteDefinition(key);
+      return true;
+    };
     for (const d of defs) {
       if (d.type !== 'exchange') continue;
+      if (orphan(d, JSON.stringify(['exchange', d.vhost, d.name]))) continue;
       try {
         this.vhostFor(d.vhost).restoreExchange(d);
       } catch (err) {
@@ -441,12 +460,15 @@ export class Broker {
     }
     for (const d of defs) {
       if (d.type !== 'queue') continue;
+      this.store.reserveQueueIds(d.id);
+      if (orphan(d, JSON.stringify(['queue', d.vhost, d.name]))) continue;
       queues.push(this.vhostFor(d.vhost).restoreQueue(d));
       // A definition written before the store kept its own high-water mark.
       this.store.reserveQueueIds(d.id);
     }
     for (const d of defs) {
       if (d.type !== 'binding') continue;
+      if (orphan(d, bindingKey(d))) continue;
       const v = this.vhostFor(d.vhost);
       try {
         v.bind(d.source, d.destination, d.destinationType, d.routingKey, d.arguments, undefined);

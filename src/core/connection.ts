@@ -54,11 +54,25 @@ export interface ConnectionDetails {
   readonly heartbeat: number;
   readonly authMechanism: string;
   readonly ssl: boolean;
+  /** What the TLS layer settled, for ssl connections (listings). */
+  readonly tls?: TlsFacts | undefined;
   /** Bytes received from and sent to the client so far. */
   readonly recvOct: number;
   readonly sendOct: number;
   /** Not read from right now: a resource alarm or publisher flow control holds it. */
   readonly blocked: boolean;
+}
+
+/** A TLS connection's protocol, cipher and client certificate, as listings show them. */
+export interface TlsFacts {
+  /** RabbitMQ's spelling: 'tlsv1.3'. */
+  readonly protocol: string;
+  /** OpenSSL's name of the cipher suite. */
+  readonly cipher: string;
+  /** The client certificate's subject, issuer ('CN=app,O=Example') and validity, null without. */
+  readonly peerCertSubject: string | null;
+  readonly peerCertIssuer: string | null;
+  readonly peerCertValidity: string | null;
 }
 
 /**

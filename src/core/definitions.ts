@@ -143,7 +143,7 @@ export class Definitions {
   }
 }
 
-function bindingKey(d: BindingDefinition): string {
+export function bindingKey(d: BindingDefinition): string {
   return JSON.stringify([
     'binding',
     d.vhost,

@@ -77,6 +77,7 @@ export class Exchange {
 
   get alternateExchange(): string | undefined {
     const ae = this.arguments['alternate-exchange'];
+    if (Buffer.isBuffer(ae)) return ae.toString();
     return typeof ae === 'string' ? ae : undefined;
   }
 

@@ -13,7 +13,7 @@ export interface RedriveOptions {
 }
 
 /** Why a message was left where it was. */
-export type RedriveSkip = 'no-x-death' | 'queue-missing' | 'queue-full';
+export type RedriveSkip = 'no-x-death' | 'queue-missing' | 'queue-full' | 'access-refused';
 
 export interface RedriveResult {
   moved: number;
@@ -82,6 +82,8 @@ export async function redrive(
       (q.owner !== undefined && q.owner !== session.connection)
     )
       return 'queue-missing';
+    // x-death is the publisher's to write: moving there needs write on that queue.
+    if (!session.connection.access.permits('write', 'queue', q.name)) return 'access-refused';
     return q;
   };
 

@@ -152,8 +152,8 @@ export class Session {
     const serverName = name === '' ? serverQueueName() : undefined;
     const qname = serverName ?? name;
     access.check('configure', 'queue', qname);
-    const dlx = options.arguments?.['x-dead-letter-exchange'];
-    if (typeof dlx === 'string') {
+    const dlx = nameArgument(options.arguments?.['x-dead-letter-exchange']);
+    if (dlx !== undefined) {
       access.check('write', 'exchange', dlx);
       access.check('read', 'queue', qname);
     }
@@ -179,8 +179,8 @@ export class Session {
     if (!passive) {
       const access = this.connection.access;
       access.check('configure', 'exchange', name);
-      const ae = options.arguments?.['alternate-exchange'];
-      if (typeof ae === 'string') {
+      const ae = nameArgument(options.arguments?.['alternate-exchange']);
+      if (ae !== undefined) {
         access.check('write', 'exchange', ae);
         access.check('read', 'exchange', name);
       }
@@ -767,4 +767,10 @@ function refuseConsumerArguments(args: Record<string, unknown> | undefined, queu
 
 function unknownTag(tag: number): PreconditionFailedError {
   return new PreconditionFailedError(`unknown delivery tag ${tag}`);
+}
+
+/** A name argument as the queue and exchange code read it: a string or AMQP byte array. */
+function nameArgument(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  return Buffer.isBuffer(v) ? v.toString() : undefined;
 }

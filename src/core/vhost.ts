@@ -440,9 +440,12 @@ export class VirtualHost {
     this.deleted = true;
     this.tracing = false;
     for (const q of [...this.queues.values()]) this.deleteQueueNow(q);
-    for (const ex of [...this.exchanges.values()])
-      if (!BUILTIN_EXCHANGES.some(([n]) => n === ex.name) && this.exchanges.get(ex.name) === ex)
-        this.deleteExchangeNow(ex);
+    for (const ex of [...this.exchanges.values()]) {
+      if (this.exchanges.get(ex.name) !== ex) continue; // auto-deleted meanwhile
+      if (!BUILTIN_EXCHANGES.some(([n]) => n === ex.name)) this.deleteExchangeNow(ex);
+      // Bindings between built-in exchanges are journaled too.
+      else for (const b of [...ex.bindings]) this.removeBinding(b, false);
+    }
     this.definitions.deleteVhost();
   }
 

@@ -70,7 +70,7 @@ void test('--log-format text: one readable line per event, ISO time, level, mess
     ),
   );
   find(
-    / WARN {2}amqp login refused for user 'guest' from 127\.0\.0\.1:\d+ \(PLAIN\): login was refused using authentication mechanism PLAIN$/,
+    / WARN {2}amqp login refused for user 'guest' from 127\.0\.0\.1:\d+ \(PLAIN\): Login was refused using authentication mechanism PLAIN\. For details see the broker logfile\.$/,
   );
 });
 

@@ -30,6 +30,9 @@ export async function startBroker(
     // Tests that want the management API or metrics pass 0 for a free port.
     httpPort: 'off',
     prometheusPort: 'off',
+    // TLS listeners start only with a certificate; a test that sets one passes 0 for these.
+    amqpsPort: 'off',
+    httpsPort: 'off',
     segmentSize: 1024 * 1024,
     logLevel: 'silent',
     ...overrides,

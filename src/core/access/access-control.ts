@@ -55,6 +55,8 @@ export class AccessControl {
   private readonly journal: StoreGuard;
   /** Recovery found the seeded marker: the defaults were created on an earlier boot. */
   seeded = false;
+  /** Installed by the broker: permissions may only name a vhost that exists (as RabbitMQ). */
+  vhostExists: (name: string) => boolean = () => true;
 
   constructor(journal: StoreGuard) {
     this.journal = journal;
@@ -88,7 +90,14 @@ export class AccessControl {
   /** Create or replace a user. Throws 406 for a bad hash, algorithm or limit. */
   putUser(name: string, input: UserInput): UserRecord {
     if (name === '') throw new PreconditionFailedError('a user name must not be empty');
-    const algorithm = input.hashingAlgorithm ?? DEFAULT_HASHING;
+    const existing = this.users.get(name);
+    const keepsHash = input.password === undefined && input.passwordHash === undefined;
+    // A kept hash keeps the algorithm it was made with (an export without hashes still names
+    // the algorithm: it describes no hash here).
+    const kept = keepsHash && existing !== undefined && existing.passwordHash !== '';
+    const algorithm = kept
+      ? existing.hashingAlgorithm
+      : (input.hashingAlgorithm ?? DEFAULT_HASHING);
     if (!isHashingAlgorithm(algorithm))
       throw new PreconditionFailedError(
         `unsupported hashing algorithm '${algorithm}'; use rabbit_password_hashing_sha256, _sha512 or _md5`,
@@ -101,8 +110,8 @@ export class AccessControl {
       if (!validHash(input.passwordHash, algorithm))
         throw new PreconditionFailedError(`password_hash is not a valid ${algorithm} hash`);
       hash = input.passwordHash;
-    } else hash = this.users.get(name)?.passwordHash ?? '';
-    const limits = input.limits ?? this.users.get(name)?.limits ?? {};
+    } else hash = existing?.passwordHash ?? '';
+    const limits = input.limits ?? existing?.limits ?? {};
     const record: UserRecord = {
       name,
       passwordHash: hash,
@@ -132,6 +141,10 @@ export class AccessControl {
 
   clearUserLimit(name: string, limit: string): UserRecord {
     const r = this.requireUser(name);
+    if (limit !== 'all' && !(USER_LIMITS as readonly string[]).includes(limit))
+      throw new PreconditionFailedError(
+        `unknown user limit '${limit}'; known limits: ${USER_LIMITS.join(', ')}`,
+      );
     const limits: Record<string, number> = { ...r.limits };
     if (limit === 'all') for (const k of USER_LIMITS) delete limits[k];
     else delete limits[limit];
@@ -152,6 +165,8 @@ export class AccessControl {
 
   setPermissions(user: string, vhost: string, p: PermissionSet): void {
     this.requireUser(user);
+    // A permission on a missing vhost would wait there and apply to a vhost created later.
+    if (!this.vhostExists(vhost)) throw new NotFoundError(`no vhost '${vhost}'`);
     this.permissions.set(user, vhost, p);
     const def: PermissionDefinition = {
       type: 'permission',

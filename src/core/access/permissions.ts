@@ -19,18 +19,26 @@ export interface PermissionEntry extends PermissionSet {
 
 /**
  * RabbitMQ's matching: the expression is searched for in the name (anchor it with ^ and $ to
- * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE; JavaScript's
- * syntax agrees for the expressions people write (`.*`, `^amq\.gen.*`, alternations).
+ * match the whole name); an empty expression matches nothing. RabbitMQ's is PCRE. Compiled
+ * with JavaScript's `u` flag, which refuses the escapes it does not know (`\A`, `\Z`, `\h`,
+ * `\Q`…) instead of reading them as plain letters, so PCRE syntax is either read the same
+ * or refused, never matched differently. PCRE's escaped punctuation (`\-`, `\_`) is literal,
+ * as in PCRE.
  */
 export function compilePermission(expression: string, what: Permission): RegExp {
   if (expression === '') return /^$/;
   try {
-    return new RegExp(expression);
+    return new RegExp(expression.replace(/\\([^A-Za-z0-9])/g, literal), 'u');
   } catch (err) {
     throw new PreconditionFailedError(
       `invalid ${what} regular expression '${expression}': ${(err as Error).message}`,
     );
   }
+}
+
+/** `\c` for punctuation c, in a form the `u` flag takes (it refuses `\-` outside classes). */
+function literal(escape: string, c: string): string {
+  return '^$\\.*+?()[]{}|/'.includes(c) ? escape : `\\u{${c.codePointAt(0)!.toString(16)}}`;
 }
 
 /**
@@ -106,7 +114,18 @@ export class Access {
   private readonly permissions: Permissions | undefined;
   private generation = -1;
   private entry: PermissionEntry | undefined;
-  private readonly cache = new Map<string, boolean>();
+  /** Answers by name, one map per permission (the answer does not depend on the kind). */
+  private readonly cache = {
+    configure: new Map<string, boolean>(),
+    write: new Map<string, boolean>(),
+    read: new Map<string, boolean>(),
+  };
+  /** Set when the vhost is deleted under the connection: nothing more may happen in it. */
+  revoked = false;
+  /** The latest question and answer (forgotten when the permissions change). */
+  private lastPermission: Permission | undefined;
+  private lastName = '';
+  private lastOk = false;
 
   constructor(user: string, vhost: string, permissions: Permissions | undefined) {
     this.user = user;
@@ -121,27 +140,33 @@ export class Access {
 
   /** Throws 403 ACCESS_REFUSED with RabbitMQ's text unless `permission` covers the resource. */
   check(permission: Permission, kind: ResourceKind, name: string): void {
+    if (this.revoked) throw new AccessRefusedError(`vhost '${this.vhost}' is deleted`);
     if (this.permissions === undefined) return;
     // RabbitMQ checks the default exchange under the name amq.default.
     const resource = kind === 'exchange' && name === '' ? 'amq.default' : name;
     if (!this.permits(permission, kind, resource))
       throw new AccessRefusedError(
-        `access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`,
+        `${permission} access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`,
       );
   }
 
-  permits(permission: Permission, kind: ResourceKind, name: string): boolean {
+  permits(permission: Permission, _kind: ResourceKind, name: string): boolean {
     if (this.permissions === undefined) return true;
     const entry = this.current();
     if (entry === undefined) return false;
-    const key = `${permission[0]}${kind[0]}${name}`;
-    let ok = this.cache.get(key);
+    // A publisher asks the same question per message: answered without a lookup.
+    if (this.lastName === name && this.lastPermission === permission) return this.lastOk;
+    const cache = this.cache[permission];
+    let ok = cache.get(name);
     if (ok === undefined) {
       ok = entry.compiled[permission].test(name);
       // Bounded: a client cycling through names must not grow it without end.
-      if (this.cache.size >= 1024) this.cache.clear();
-      this.cache.set(key, ok);
+      if (cache.size >= 1024) cache.clear();
+      cache.set(name, ok);
     }
+    this.lastPermission = permission;
+    this.lastName = name;
+    this.lastOk = ok;
     return ok;
   }
 
@@ -150,7 +175,10 @@ export class Access {
     if (p.generation !== this.generation) {
       this.generation = p.generation;
       this.entry = p.get(this.user, this.vhost);
-      this.cache.clear();
+      this.cache.configure.clear();
+      this.cache.write.clear();
+      this.cache.read.clear();
+      this.lastPermission = undefined;
     }
     return this.entry;
   }

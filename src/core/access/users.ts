@@ -74,11 +74,12 @@ export class Users {
     mechanism = 'PLAIN',
   ): AuthenticatedUser {
     const record = this.byName.get(user);
-    // Hash even for an unknown user, so timing does not tell which names exist.
-    const ok =
-      record === undefined
-        ? (checkPassword(password, DUMMY_HASH, DEFAULT_HASHING), false)
-        : checkPassword(password, record.passwordHash, record.hashingAlgorithm);
+    // Hash even for an unknown user, a user without a password or a blank password (refused,
+    // as RabbitMQ), so timing does not tell which names exist.
+    const usable = record !== undefined && record.passwordHash !== '' && password !== '';
+    const ok = usable
+      ? checkPassword(password, record.passwordHash, record.hashingAlgorithm)
+      : (checkPassword(password, DUMMY_HASH, DEFAULT_HASHING), false);
     if (!ok || record === undefined) throw loginRefused(mechanism);
     return this.admitted(record, remoteAddress);
   }

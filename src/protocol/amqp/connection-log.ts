@@ -79,10 +79,11 @@ export const connectionLog = {
     user: string,
     mechanism: string,
     reason: string,
+    level: 'warn' | 'debug' = 'warn',
   ): void {
     // The user name comes from the client, unchecked: cap it as the other client strings.
     const u = text(user) ?? '';
-    logger.warn(
+    logger[level](
       { peer, user: u, mechanism: text(mechanism) ?? '', reason, protocol: 'amqp' },
       `amqp login refused for user '${u}' from ${peer} (${text(mechanism) ?? ''}): ${reason}`,
     );

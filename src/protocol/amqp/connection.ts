@@ -138,6 +138,10 @@ export class AmqpConnection {
       options,
       logger,
       sendMethod,
+      hold: (answer, methodKey) =>
+        this.holdInput(answer, (err) => {
+          if (this.state === 'handshake') this.fail(err, 0, methodKey);
+        }),
       tuned: (t: Tuning) => {
         this.frameMax = t.frameMax;
         this.reader.frameMax = t.frameMax;
@@ -266,6 +270,9 @@ export class AmqpConnection {
           throw new UnexpectedFrameError(
             `heartbeat frame on channel ${channel}; heartbeats use channel 0`,
           );
+        // Heartbeats are negotiated by tune-ok: before it a client has none to send.
+        if (this.state === 'handshake' && this.handshake.step !== 'open')
+          throw new UnexpectedFrameError('heartbeat frame before connection.tune-ok');
         return;
       }
       if (this.state !== 'opened')
@@ -291,6 +298,13 @@ export class AmqpConnection {
    * any other.
    */
   holdChannel(ch: AmqpChannel, answer: Promise<void>, methodKey: number): void {
+    this.holdInput(answer, (err) => {
+      if (this.channels.get(ch.id) === ch && !ch.closing) this.fail(err, ch.id, methodKey);
+    });
+  }
+
+  /** Hold all input until `answer` settles (see holdChannel); `failed` maps its rejection. */
+  private holdInput(answer: Promise<void>, failed: (err: unknown) => void): void {
     if (this.held === undefined) {
       this.held = [];
       this.socket.pause();
@@ -298,7 +312,7 @@ export class AmqpConnection {
     answer.then(
       () => this.replayHeld(),
       (err: unknown) => {
-        if (this.channels.get(ch.id) === ch && !ch.closing) this.fail(err, ch.id, methodKey);
+        failed(err);
         this.replayHeld();
       },
     );
@@ -391,6 +405,8 @@ export class AmqpConnection {
         }
         return;
       case MethodId.ConnectionUpdateSecret:
+        // Before open-ok a client may only authenticate, tune, open or close.
+        if (this.state !== 'opened') break;
         // Baton has no expiring credentials (no OAuth yet); accept as a no-op.
         this.sendMethod(0, MethodId.ConnectionUpdateSecretOk, {});
         return;

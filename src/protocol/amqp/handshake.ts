@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
 import type { ClientConnection } from '../../core/connection.js';
 import { NotAllowedError } from '../../core/errors.js';
-import { authenticate } from './auth.js';
+import { authenticate, mechanismsFor, peerIdentity, type PeerIdentity } from './auth.js';
 import type { AmqpOptions } from './connection.js';
 import { hostPort } from '../../util/host-port.js';
 import { connectionLog } from './connection-log.js';
@@ -38,6 +38,8 @@ export interface HandshakeHost {
   sendMethod<K extends MethodKey>(channel: number, id: K, args: MethodArgs[K]): void;
   /** tune-ok was accepted. */
   tuned(t: Tuning): void;
+  /** Read no further input until `answer` settles; a rejection is the connection's error. */
+  hold(answer: Promise<void>, methodKey: number): void;
   /** connection.open was accepted; open-ok follows. */
   opened(core: ClientConnection): void;
 }
@@ -59,6 +61,8 @@ export class Handshake {
     connectionBlocked: false,
   };
   private readonly host: HandshakeHost;
+  /** Read once the protocol header is in, after the TLS handshake (AMQPS). */
+  private peer: PeerIdentity = { refused: 'not a TLS connection' };
   private timer: NodeJS.Timeout | undefined;
 
   constructor(host: HandshakeHost) {
@@ -80,11 +84,12 @@ export class Handshake {
       return false;
     }
     this.step = 'start-ok';
+    this.peer = peerIdentity(this.host.socket);
     this.host.sendMethod(0, MethodId.ConnectionStart, {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: serverProperties(),
-      mechanisms: Buffer.from('PLAIN AMQPLAIN'),
+      mechanisms: Buffer.from(mechanismsFor(this.peer)),
       locales: Buffer.from('en_US'),
     });
     return true;
@@ -134,8 +139,10 @@ export class Handshake {
     this.clientProperties = clientProperties;
     this.mechanism = mechanism;
     const socket = this.host.socket;
-    this.user = authenticate(
+    const throttle = this.host.broker.logins;
+    const user = authenticate(
       this.host.broker.access,
+      throttle,
       mechanism,
       response,
       socket.remoteAddress,
@@ -146,8 +153,24 @@ export class Handshake {
           user,
           mechanism,
           reason,
+          // While the address is throttled its one warning says so; each refusal is debug.
+          throttle.throttled(socket.remoteAddress) ? 'debug' : 'warn',
         ),
+      this.peer,
     );
+    // A throttled login waits; no later frame is read meanwhile (a pre-auth client can only
+    // authenticate), and the refusal, connection.close 403, goes out after the wait.
+    if (typeof user === 'string') this.accepted(user);
+    else
+      this.host.hold(
+        user.then((u) => this.accepted(u)),
+        MethodId.ConnectionStartOk,
+      );
+  }
+
+  private accepted(user: string): void {
+    if (this.host.socket.destroyed) return;
+    this.user = user;
     this.step = 'tune-ok';
     const o = this.host.options;
     this.host.sendMethod(0, MethodId.ConnectionTune, {

@@ -3,6 +3,7 @@ import type { Broker } from '../../core/broker.js';
 import type { ClientConnection } from '../../core/connection.js';
 import type { Session, SessionHandler } from '../../core/session.js';
 import type { AuthenticatedUser } from '../../core/access/users.js';
+import { AccessRefusedError, NotAllowedError } from '../../core/errors.js';
 
 /** What every management route is built with. */
 export interface HttpContext {
@@ -10,6 +11,8 @@ export interface HttpContext {
   readonly logger: Logger;
   /** Bound listener ports by protocol name (amqp, http, prometheus), for /api/overview. */
   readonly ports: ReadonlyMap<string, number>;
+  /** The configured listen address, for /api/overview when no HTTP listener is bound. */
+  readonly host?: string;
 }
 
 declare module 'fastify' {
@@ -45,15 +48,23 @@ export async function withSession<T>(
   vhost: string,
   fn: (s: Session) => T | Promise<T>,
 ): Promise<T> {
-  const c = ctx.broker.connect(
-    {
-      user: user.name,
-      protocol: HTTP_PROTOCOL,
-      internal: true,
-      ...(remoteAddress ? { remoteAddress } : {}),
-    },
-    vhost,
-  );
+  let c: ClientConnection;
+  try {
+    c = ctx.broker.connect(
+      {
+        user: user.name,
+        protocol: HTTP_PROTOCOL,
+        internal: true,
+        ...(remoteAddress ? { remoteAddress } : {}),
+      },
+      vhost,
+    );
+  } catch (err) {
+    // No permissions in the vhost: AMQP's 530, but on HTTP a refusal (403), not a bad request.
+    if (err instanceof NotAllowedError && !ctx.broker.access.access(user.name, vhost).allowed)
+      throw new AccessRefusedError(err.message, 'connection');
+    throw err;
+  }
   try {
     return await fn(c.openSession(handler));
   } finally {

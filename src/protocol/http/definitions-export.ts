@@ -16,11 +16,13 @@ type Item = Record<string, unknown>;
 
 /**
  * RabbitMQ's definitions export: what a restart keeps (durable queues that are not exclusive,
- * durable exchanges but the built-in ones, bindings between durable ends). With `only`, one
- * vhost's, without the `vhost` field on each item (RabbitMQ's single-vhost format). Users are
- * written without password hashes: the API shows no secret.
+ * durable exchanges but the built-in ones, bindings between durable ends), users, vhosts with
+ * their metadata, permissions, and vhost limits as RabbitMQ writes them ('vhost-limits'
+ * parameters). With `only`, one vhost's, without the `vhost` field on each item (RabbitMQ's
+ * single-vhost format, which has no users). Password hashes only with `withHashes`: by
+ * default the API shows no secret, so such an export re-creates users without a password.
  */
-export function exportDefinitions(broker: Broker, only?: VirtualHost): Item {
+export function exportDefinitions(broker: Broker, only?: VirtualHost, withHashes = false): Item {
   const vhosts = only === undefined ? [...broker.vhosts.values()] : [only];
   const queues: Item[] = [];
   const exchanges: Item[] = [];
@@ -69,23 +71,42 @@ export function exportDefinitions(broker: Broker, only?: VirtualHost): Item {
     product_name: 'Baton',
     product_version: PRODUCT_VERSION,
   };
-  if (only !== undefined)
-    return { ...head, parameters: [], policies: [], queues, exchanges, bindings };
+  const parameters = vhosts
+    .filter((v) => Object.keys(v.limits).length !== 0)
+    .map((v) => ({
+      ...(only === undefined ? { vhost: v.name } : {}),
+      component: 'vhost-limits',
+      name: 'limits',
+      value: { ...v.limits },
+    }));
+  if (only !== undefined) return { ...head, parameters, policies: [], queues, exchanges, bindings };
   return {
     ...head,
-    users: broker.users.list().map((u) => ({ name: u.name, tags: [...u.tags], limits: {} })),
-    vhosts: vhosts.map((v) => ({ name: v.name })),
-    permissions: broker.users.list().flatMap((u) =>
-      vhosts.map((v) => ({
-        user: u.name,
-        vhost: v.name,
-        configure: '.*',
-        write: '.*',
-        read: '.*',
+    users: broker.users.records().map((u) => ({
+      name: u.name,
+      ...(withHashes ? { password_hash: u.passwordHash } : {}),
+      hashing_algorithm: u.hashingAlgorithm,
+      tags: [...u.tags],
+      limits: { ...u.limits },
+    })),
+    vhosts: vhosts.map((v) => ({
+      name: v.name,
+      description: v.description,
+      tags: [...v.tags],
+      metadata: { description: v.description, tags: [...v.tags] },
+    })),
+    permissions: broker.access.permissions
+      .list()
+      .filter((e) => broker.vhosts.has(e.vhost))
+      .map((e) => ({
+        user: e.user,
+        vhost: e.vhost,
+        configure: e.configure,
+        write: e.write,
+        read: e.read,
       })),
-    ),
     topic_permissions: [],
-    parameters: [],
+    parameters,
     global_parameters: [],
     policies: [],
     queues,

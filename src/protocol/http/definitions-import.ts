@@ -1,10 +1,17 @@
-import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Broker } from '../../core/broker.js';
 import type { BindingDefinition } from '../../core/definitions.js';
-import type { Session } from '../../core/session.js';
+import type { Session, SessionHandler } from '../../core/session.js';
 import type { VirtualHost } from '../../core/vhost.js';
 import { bodyObject, boolField, onlyFields, stringField, tableField, type Fields } from './body.js';
+import {
+  applyAccess,
+  checkAccessRefs,
+  noVhost,
+  Problems,
+  readAccess,
+  type AccessPlan,
+} from './definitions-access.js';
 import { HttpError } from './problem.js';
 
 interface QueueItem {
@@ -26,8 +33,9 @@ interface ExchangeItem {
 /** A binding as the core keeps it, minus the record tag. */
 type BindingItem = Omit<BindingDefinition, 'type'>;
 
-/** What an import will declare, checked whole before anything is applied. */
+/** What an import will do, checked whole before anything is applied. */
 export interface ImportPlan {
+  access: AccessPlan;
   queues: QueueItem[];
   exchanges: ExchangeItem[];
   bindings: BindingItem[];
@@ -65,80 +73,44 @@ const SOURCE_IDENTITY = ['cluster_name', 'internal_cluster_id'];
 
 /**
  * Read a definitions document (RabbitMQ's export format) into a plan, or refuse it whole:
- * 400 for malformed entries, 501 for what Baton cannot apply yet (other users, new vhosts,
- * policies, parameters), each problem named. `only`: an import into one vhost, whose items'
- * vhost fields are ignored, as RabbitMQ's.
+ * 400 for malformed entries and references to vhosts or users that neither exist nor are in
+ * the document, 501 for what Baton cannot apply yet (policies, parameters other than vhost
+ * limits, topic permissions), each problem named. `only`: an import into one vhost, whose
+ * items' vhost fields are ignored, as RabbitMQ's. Without a broker only what the document says
+ * is checked (the boot does that before the broker opens).
  */
-export function planImport(broker: Broker, body: unknown, only?: VirtualHost): ImportPlan {
+export function planImport(
+  broker: Broker | undefined,
+  body: unknown,
+  only?: VirtualHost,
+): ImportPlan {
   const doc = bodyObject(body, 'definitions');
   onlyFields(doc, TOP_LEVEL, [], 'definitions');
-  const bad: string[] = [];
-  const missing: string[] = [];
-  const items = (key: string): Fields[] => {
-    const v = doc[key];
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) {
-      bad.push(`'${key}' must be an array`);
-      return [];
-    }
-    return v.filter((x, i) => {
-      const ok = x !== null && typeof x === 'object' && !Array.isArray(x);
-      if (!ok) bad.push(`${key}[${i}] must be an object`);
-      return ok;
-    }) as Fields[];
-  };
-  const guard = <T>(what: string, fn: () => T): T | undefined => {
-    try {
-      return fn();
-    } catch (err) {
-      if (!(err instanceof HttpError)) throw err;
-      bad.push(`${what}: ${err.message}`);
-      return undefined;
-    }
-  };
+  const p = new Problems();
+  const access = readAccess(doc, p, only?.name);
+  const created = new Set(access.vhosts.map((v) => v.name));
+  const vhostKnown = (name: string): boolean =>
+    broker === undefined || broker.vhosts.has(name) || created.has(name);
+  if (broker !== undefined) checkAccessRefs(broker, access, p, vhostKnown);
   const vhostOf = (o: Fields, what: string): string | undefined => {
-    const name = only?.name ?? guard(what, () => stringField(o, 'vhost', '/'));
-    if (name !== undefined && !broker.vhosts.has(name)) {
-      missing.push(
-        `${what}: vhost '${name}' does not exist (creating vhosts is not supported yet)`,
-      );
+    const name = only?.name ?? p.guard(what, () => stringField(o, 'vhost', '/'));
+    if (name !== undefined && !vhostKnown(name)) {
+      p.bad.push(`${what}: ${noVhost(name)}`);
       return undefined;
     }
     return name;
   };
 
-  checkUsers(broker, items('users'), bad, missing);
-  for (const v of items('vhosts')) {
-    const name = guard('vhosts', () => stringField(v, 'name'));
-    if (name === undefined) bad.push("vhosts: an entry has no 'name'");
-    else if (!broker.vhosts.has(name))
-      missing.push(`vhost '${name}': creating vhosts is not supported yet`);
-    if (v.limits !== undefined && !isEmpty(v.limits))
-      missing.push(`vhost '${name}': limits are not supported`);
-  }
-  if (only !== undefined && doc.limits !== undefined && !isEmpty(doc.limits))
-    missing.push(`vhost '${only.name}': limits are not supported`);
-  for (const p of items('permissions')) {
-    const text = JSON.stringify(p);
-    const full = ['configure', 'write', 'read'].every((k) => p[k] === '.*');
-    if (p.user !== 'guest' || !full || typeof p.vhost !== 'string' || !broker.vhosts.has(p.vhost))
-      missing.push(
-        `permission ${text}: only guest's full access ('.*') to existing vhosts exists until users and permissions arrive`,
-      );
-  }
-  for (const key of ['topic_permissions', 'parameters', 'policies'])
-    for (const x of items(key))
-      missing.push(
-        `${key} ${JSON.stringify(x.name ?? x.user ?? x)}: ${key.replace('_', ' ')} are not supported yet`,
-      );
-  for (const g of items('global_parameters'))
+  for (const x of p.items(doc, 'policies'))
+    p.missing.push(`policies ${JSON.stringify(x.name)}: policies are not supported yet`);
+  for (const g of p.items(doc, 'global_parameters'))
     if (!SOURCE_IDENTITY.includes(String(g.name)))
-      missing.push(`global parameter ${JSON.stringify(g.name)} is not supported`);
+      p.missing.push(`global parameter ${JSON.stringify(g.name)} is not supported`);
 
-  const plan: ImportPlan = { queues: [], exchanges: [], bindings: [] };
-  for (const q of items('queues')) {
+  const plan: ImportPlan = { access, queues: [], exchanges: [], bindings: [] };
+  for (const q of p.items(doc, 'queues')) {
     const what = `queue ${JSON.stringify(q.name)}`;
-    const item = guard(what, () => {
+    const item = p.guard(what, () => {
       onlyFields(q, ['name', 'vhost', 'durable', 'auto_delete', 'arguments', 'type'], [], what);
       const args = tableField(q, 'arguments');
       const type = stringField(q, 'type');
@@ -155,12 +127,12 @@ export function planImport(broker: Broker, body: unknown, only?: VirtualHost): I
       };
     });
     const vhost = vhostOf(q, what);
-    if (item !== undefined && item.name === '') bad.push("queues: an entry has no 'name'");
+    if (item !== undefined && item.name === '') p.bad.push("queues: an entry has no 'name'");
     else if (item !== undefined && vhost !== undefined) plan.queues.push({ ...item, vhost });
   }
-  for (const x of items('exchanges')) {
+  for (const x of p.items(doc, 'exchanges')) {
     const what = `exchange ${JSON.stringify(x.name)}`;
-    const item = guard(what, () => {
+    const item = p.guard(what, () => {
       onlyFields(
         x,
         ['name', 'vhost', 'type', 'durable', 'auto_delete', 'internal', 'arguments'],
@@ -177,12 +149,12 @@ export function planImport(broker: Broker, body: unknown, only?: VirtualHost): I
       };
     });
     const vhost = vhostOf(x, what);
-    if (item !== undefined && item.name === '') bad.push("exchanges: an entry has no 'name'");
+    if (item !== undefined && item.name === '') p.bad.push("exchanges: an entry has no 'name'");
     else if (item !== undefined && vhost !== undefined) plan.exchanges.push({ ...item, vhost });
   }
-  for (const b of items('bindings')) {
+  for (const b of p.items(doc, 'bindings')) {
     const what = `binding ${JSON.stringify(b.source)} → ${JSON.stringify(b.destination)}`;
-    const item = guard(what, () => {
+    const item = p.guard(what, () => {
       onlyFields(
         b,
         ['source', 'vhost', 'destination', 'destination_type', 'routing_key', 'arguments'],
@@ -207,108 +179,84 @@ export function planImport(broker: Broker, body: unknown, only?: VirtualHost): I
     const vhost = vhostOf(b, what);
     if (item !== undefined && vhost !== undefined) plan.bindings.push({ ...item, vhost });
   }
-  if (missing.length !== 0)
-    throw new HttpError(
-      501,
-      `definitions not imported (nothing was changed): ${[...bad, ...missing].join('; ')}`,
-    );
-  if (bad.length !== 0)
-    throw new HttpError(400, `definitions not imported (nothing was changed): ${bad.join('; ')}`);
+  p.throwIfAny();
   return plan;
 }
 
-/** Users: only guest exists until users arrive; an entry must describe it as it is. */
-function checkUsers(broker: Broker, users: Fields[], bad: string[], missing: string[]): void {
-  const known = new Map(broker.users.list().map((u) => [u.name, u]));
-  for (const u of users) {
-    const name = typeof u.name === 'string' ? u.name : undefined;
-    const have = name === undefined ? undefined : known.get(name);
-    if (have === undefined) {
-      missing.push(
-        `user ${JSON.stringify(u.name)}: adding users is not supported yet (only guest exists)`,
-      );
-      continue;
-    }
-    const tags = Array.isArray(u.tags)
-      ? u.tags.map(String)
-      : typeof u.tags === 'string'
-        ? u.tags
-            .split(',')
-            .map((t) => t.trim())
-            .filter((t) => t !== '')
-        : undefined;
-    if (tags !== undefined && !isDeepStrictEqual([...tags].sort(), [...have.tags].sort()))
-      missing.push(`user '${name}': changing tags to ${JSON.stringify(tags)} is not supported yet`);
-    if (typeof u.password === 'string' && u.password !== 'guest')
-      missing.push(`user '${name}': changing passwords is not supported yet`);
-    if (typeof u.password_hash === 'string' && u.password_hash !== '') {
-      const same = hashIsOf(
-        u.password_hash,
-        typeof u.hashing_algorithm === 'string' ? u.hashing_algorithm : '',
-        'guest',
-      );
-      if (same === undefined)
-        bad.push(
-          `user '${name}': unknown hashing_algorithm ${JSON.stringify(u.hashing_algorithm)}`,
-        );
-      else if (!same) missing.push(`user '${name}': changing passwords is not supported yet`);
-    }
-    if (u.limits !== undefined && !isEmpty(u.limits))
-      missing.push(`user '${name}': user limits are not supported`);
-  }
+/** Who an import acts as: the management API's user, or the boot's loader. */
+export interface Importer {
+  user: string;
+  protocol: string;
+  remoteAddress?: string;
 }
 
 /**
- * Whether a RabbitMQ password hash (base64 of a 4-byte salt and hash(salt ++ password)) is
- * of `password`; undefined for an algorithm Baton does not know.
+ * Check and apply a definitions document, then wait until it is durable: the one import the
+ * management API (POST /api/definitions) and the boot (--definitions) share.
  */
-function hashIsOf(hash: string, algorithm: string, password: string): boolean | undefined {
-  const algo =
-    algorithm === '' || algorithm === 'rabbit_password_hashing_sha256'
-      ? 'sha256'
-      : algorithm === 'rabbit_password_hashing_sha512'
-        ? 'sha512'
-        : algorithm === 'rabbit_password_hashing_md5'
-          ? 'md5'
-          : undefined;
-  if (algo === undefined) return undefined;
-  const raw = Buffer.from(hash, 'base64');
-  if (raw.length < 5) return false;
-  const salt = raw.subarray(0, 4);
-  const want = createHash(algo)
-    .update(Buffer.concat([salt, Buffer.from(password)]))
-    .digest();
-  return want.equals(raw.subarray(4));
-}
-
-function isEmpty(v: unknown): boolean {
-  return (
-    v === null ||
-    (Array.isArray(v) && v.length === 0) ||
-    (typeof v === 'object' && v !== null && Object.keys(v).length === 0)
+export async function importDefinitions(
+  broker: Broker,
+  body: unknown,
+  by: Importer,
+  only?: VirtualHost,
+): Promise<void> {
+  const plan = planImport(broker, body, only);
+  await applyImport(plan, broker, by);
+  await new Promise<void>((resolve, reject) =>
+    broker.afterSync((err) => (err === undefined ? resolve() : reject(err))),
   );
 }
 
+/** An import's session never consumes: deliveries are refused, so nothing waits on it. */
+const handler: SessionHandler = { deliver: () => false, consumerCancelled: () => {} };
+
 /**
- * Apply a plan vhost by vhost through core sessions: exchanges, queues, then bindings. If any
- * declaration fails, what this import created is removed again, so a failed import changes
- * nothing (declarations that already existed are left as they were).
+ * Apply a plan: the vhosts it creates, then exchanges, queues and bindings vhost by vhost on
+ * trusted core sessions (importing is an administrator's act, as in RabbitMQ: the importer's
+ * own permissions do not apply, and the vhosts' limits are the file's, applied after its
+ * declarations), then vhost metadata and limits, users, permissions. If a declaration fails,
+ * what this import created is removed again, so a failed import changes nothing (what already
+ * existed is left as it was). It runs without a pause, so no client acts in between.
  */
-export async function applyImport(
-  plan: ImportPlan,
-  broker: Broker,
-  session: (vhost: string, fn: (s: Session) => void) => Promise<void>,
-): Promise<void> {
-  const vhosts = new Set([
-    ...plan.exchanges.map((x) => x.vhost),
-    ...plan.queues.map((q) => q.vhost),
-    ...plan.bindings.map((b) => b.vhost),
-  ]);
-  const undo: (() => Promise<void>)[] = [];
+export function applyImport(plan: ImportPlan, broker: Broker, by: Importer): Promise<void> {
+  const session = (vhost: string, fn: (s: Session) => void): void => {
+    const c = broker.connect(
+      {
+        user: by.user,
+        protocol: by.protocol,
+        internal: true,
+        trusted: true,
+        ...(by.remoteAddress !== undefined ? { remoteAddress: by.remoteAddress } : {}),
+      },
+      vhost,
+    );
+    try {
+      fn(c.openSession(handler));
+    } finally {
+      c.close();
+    }
+  };
+  const undo: (() => void)[] = [];
+  const lifted = new Map<VirtualHost, VirtualHost['limits']>();
   try {
+    for (const v of plan.access.vhosts)
+      if (!broker.vhosts.has(v.name)) {
+        broker.putVhost(v.name, v);
+        undo.push(() => broker.deleteVhost(v.name));
+      }
+    for (const name of plan.access.limits.keys()) {
+      const v = broker.vhosts.get(name)!;
+      lifted.set(v, v.limits);
+      v.limits = {};
+    }
+    const vhosts = new Set([
+      ...plan.exchanges.map((x) => x.vhost),
+      ...plan.queues.map((q) => q.vhost),
+      ...plan.bindings.map((b) => b.vhost),
+    ]);
     for (const name of vhosts) {
       const v = broker.vhosts.get(name)!;
-      await session(name, (s) => {
+      session(name, (s) => {
         for (const x of plan.exchanges.filter((i) => i.vhost === name)) {
           const created = !v.exchanges.has(x.name);
           s.declareExchange(x.name, x.type, x);
@@ -331,9 +279,18 @@ export async function applyImport(
       });
     }
   } catch (err) {
-    for (const u of undo.reverse()) await u().catch(() => {});
-    throw err;
+    for (const [v, limits] of lifted) v.limits = limits;
+    for (const u of undo.reverse())
+      try {
+        u();
+      } catch {
+        // Taking back what this import made: an end already gone is fine.
+      }
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
+  for (const [v, limits] of lifted) v.limits = limits;
+  applyAccess(broker, plan.access);
+  return Promise.resolve();
 }
 
 function hasBinding(v: VirtualHost, b: BindingItem): boolean {

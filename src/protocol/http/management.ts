@@ -1,7 +1,9 @@
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Broker } from '../../core/broker.js';
+import type { TlsSettings } from '../../tls.js';
 import type { ProtocolAdapter } from '../adapter.js';
 import { basicAuth } from './auth.js';
 import type { HttpContext } from './context.js';
@@ -13,6 +15,37 @@ export interface ManagementOptions {
   port: number;
   /** The server's bound ports, filled as listeners start (shown by /api/overview). */
   ports: ReadonlyMap<string, number>;
+  /** The app the HTTP and HTTPS listeners share; one of its own when not given. */
+  app?: ManagementApp;
+}
+
+/**
+ * One management app for the HTTP and HTTPS listeners (one set of rate samplers): built by
+ * the first listener to start, closed by the last to stop.
+ */
+export class ManagementApp {
+  private readonly ports: ReadonlyMap<string, number>;
+  private readonly host: string;
+  private app: Promise<FastifyInstance> | undefined;
+  private users = 0;
+
+  constructor(ports: ReadonlyMap<string, number>, host: string) {
+    this.ports = ports;
+    this.host = host;
+  }
+
+  open(broker: Broker, logger: Logger): Promise<FastifyInstance> {
+    this.users++;
+    this.app ??= buildManagementApp({ broker, logger, ports: this.ports, host: this.host });
+    return this.app;
+  }
+
+  async close(): Promise<void> {
+    if (this.users === 0 || --this.users > 0 || this.app === undefined) return;
+    const app = this.app;
+    this.app = undefined;
+    await (await app).close();
+  }
 }
 
 /** Largest request body (definitions imports, HTTP publishes); RabbitMQ's default is 20 MB. */
@@ -90,18 +123,71 @@ export async function buildManagementApp(
 
 /** The management HTTP API (and dashboard) as a listener server.ts starts and stops. */
 export function managementAdapter(options: ManagementOptions): ProtocolAdapter {
-  let app: FastifyInstance | undefined;
+  const shared = options.app ?? new ManagementApp(options.ports, options.host);
+  let started = false;
   return {
     name: 'http',
     async start(broker: Broker, logger: Logger) {
-      app = await buildManagementApp({ broker, logger, ports: options.ports });
+      started = true;
+      const app = await shared.open(broker, logger);
       await app.listen({ host: options.host, port: options.port });
       const a = app.server.address() as AddressInfo;
       return { host: a.address, port: a.port };
     },
     async stop() {
-      await app?.close();
-      app = undefined;
+      if (started) await shared.close();
+      started = false;
+    },
+  };
+}
+
+/**
+ * The management app over TLS ('https'): an https server of its own handing requests to the
+ * shared app's router. Client certificates are not asked for (basic auth, as over HTTP).
+ */
+export function managementTlsAdapter(
+  options: ManagementOptions & { app: ManagementApp; tls: TlsSettings },
+): ProtocolAdapter {
+  let server: HttpsServer | undefined;
+  return {
+    name: 'https',
+    async start(broker: Broker, logger: Logger) {
+      const app = await options.app.open(broker, logger);
+      const { requestCert: _r, rejectUnauthorized: _u, ...tls } = options.tls.options;
+      // The same request limits as fastify puts on its own server (buildManagementApp).
+      const srv = createHttpsServer(
+        {
+          ...tls,
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          headersTimeout: REQUEST_TIMEOUT_MS,
+          keepAliveTimeout: 5_000,
+          connectionsCheckingInterval: 1000,
+        },
+        (req, res) => app.routing(req, res),
+      );
+      server = srv;
+      srv.on('tlsClientError', (err) =>
+        logger.debug({ err: err.message }, `https: TLS handshake failed: ${err.message}`),
+      );
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(options.port, options.host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      srv.on('error', (err) => logger.error({ err }, 'https listener error'));
+      const a = srv.address() as AddressInfo;
+      return { host: a.address, port: a.port };
+    },
+    async stop() {
+      const srv = server;
+      if (srv === undefined) return;
+      server = undefined;
+      const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+      srv.closeAllConnections();
+      await closed;
+      await options.app.close();
     },
   };
 }

@@ -1,42 +1,29 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthenticatedUser } from '../../core/access/users.js';
+import type { FastifyRequest } from 'fastify';
 import { HttpError } from './problem.js';
 
-/** RabbitMQ's tag implication: administrator ⊃ monitoring ⊃ management; policymaker ⊃ management. */
-const IMPLIED: Readonly<Record<string, readonly string[]>> = {
-  administrator: ['administrator', 'monitoring', 'policymaker', 'management'],
-  monitoring: ['monitoring', 'management'],
-  policymaker: ['policymaker', 'management'],
-  management: ['management'],
+/** RabbitMQ's user tags the management API knows. */
+export type ManagementTag = 'management' | 'policymaker' | 'monitoring' | 'administrator';
+
+/** The tags that include each one: administrator ⊃ monitoring ⊃ management, policymaker ⊃ management. */
+const GRANTED_BY: Record<ManagementTag, readonly string[]> = {
+  management: ['management', 'policymaker', 'monitoring', 'administrator'],
+  policymaker: ['policymaker', 'administrator'],
+  monitoring: ['monitoring', 'administrator'],
+  administrator: ['administrator'],
 };
 
-/** Does `user` carry `tag`, directly or through a stronger one? */
-export function hasTag(user: AuthenticatedUser, tag: string): boolean {
-  return user.tags.some((t) => t === tag || (IMPLIED[t]?.includes(tag) ?? false));
-}
-
-/** Throws 403 unless the request's user has `tag` (RabbitMQ's not_authorised for a weaker user). */
-export function requireTag(req: FastifyRequest, tag: string): void {
-  if (!hasTag(req.user, tag))
-    throw new HttpError(
-      403,
-      `user '${req.user.name}' lacks the '${tag}' tag this needs (it has: ${req.user.tags.join(', ') || 'none'})`,
-      'not_authorised',
-    );
+/** Whether `user` may do what `tag` allows, by RabbitMQ's tag hierarchy. */
+export function hasTag(user: { tags: readonly string[] }, tag: ManagementTag): boolean {
+  return user.tags.some((t) => GRANTED_BY[tag].includes(t));
 }
 
 /**
- * Route options for administrator-only routes: the tag is named in the route's config (what
- * the auth hook reads) and checked again before the handler, so it holds either way.
+ * 403 unless the request's user has `tag`. RabbitMQ answers 401 with the same text; the
+ * credentials were right, so Baton says 403 (a browser would otherwise ask for them again).
  */
-export const ADMIN_ONLY = {
-  config: { tag: 'administrator' },
-  preHandler: (req: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
-    try {
-      requireTag(req, 'administrator');
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  },
-};
+export function requireTag(req: FastifyRequest, tag: ManagementTag): void {
+  if (!hasTag(req.user, tag)) throw new HttpError(403, `Not ${tag} user`);
+}
+
+/** Route options of administrator-only routes: the auth hook checks the tag before the handler. */
+export const ADMIN_ONLY = { config: { tag: 'administrator' } } as const;

@@ -4,6 +4,7 @@ import { itemReply, listReply, type Item } from '../listing.js';
 import { vhostOf } from '../node.js';
 import { notFound } from '../problem.js';
 import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
+import { visibleVhosts } from '../visibility.js';
 
 type EndParams = { Params: { vhost: string; source: string; destination: string } };
 type OneParams = { Params: EndParams['Params'] & { props: string } };
@@ -11,7 +12,7 @@ type OneParams = { Params: EndParams['Params'] & { props: string } };
 /** GET /api/bindings[/{vhost}[/e/{source}/q|e/{destination}]]. */
 export function bindingRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/bindings', (req) =>
-    listReply(req, [...ctx.broker.vhosts.values()].flatMap(vhostBindings), BINDING_ORDER),
+    listReply(req, visibleVhosts(ctx, req).flatMap(vhostBindings), BINDING_ORDER),
   );
   app.get<{ Params: { vhost: string } }>('/api/bindings/:vhost', (req) =>
     listReply(req, vhostBindings(vhostOf(ctx, req.params.vhost)), BINDING_ORDER),

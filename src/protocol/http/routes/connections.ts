@@ -1,9 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
 import { vhostOf } from '../node.js';
-import { notFound } from '../problem.js';
+import { HttpError, notFound } from '../problem.js';
 import { ratesFor } from '../rates.js';
+import { requireTag } from '../tags.js';
+import { seesConnection, visibleConnections, visibleVhosts } from '../visibility.js';
 import {
   channelName,
   channelView,
@@ -17,14 +19,26 @@ import {
 /** RabbitMQ's reason when DELETE /api/connections/{name} has no X-Reason header. */
 const DEFAULT_CLOSE_REASON = 'Closed via management plugin';
 
-/** Connections, channels and consumers: GET, and DELETE of a connection. */
+/**
+ * Connections, channels and consumers: GET, and DELETE of a connection. A user without the
+ * monitoring tag sees only their own connections and channels (and consumers in the vhosts
+ * they have permissions in); closing another user's connection needs administrator.
+ */
 export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const rates = ratesFor(app, ctx);
   const broker = ctx.broker;
-  const connectionOf = (name: string): Listed => {
+  const connectionOf = (req: FastifyRequest, name: string): Listed => {
     const l = findConnection(broker, name);
     if (l === undefined) throw notFound(`connection '${name}' not found`);
+    if (!seesConnection(req, l)) throw refused(req, `connection '${name}'`);
     return l;
+  };
+  const mine = (req: FastifyRequest): Listed[] =>
+    visibleConnections(req, listedConnections(broker));
+  // Consumers follow the vhost, not the connection: RabbitMQ lists every consumer there.
+  const inVisibleVhosts = (req: FastifyRequest): Listed[] => {
+    const names = new Set(visibleVhosts(ctx, req).map((v) => v.name));
+    return listedConnections(broker).filter((l) => names.has(l.connection.principal.vhost));
   };
   const channels = (conns: Listed[]): Item[] =>
     conns.flatMap((l) => [...l.connection.sessions].map((s) => channelView(l, s)));
@@ -40,7 +54,7 @@ export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/connections', (req) =>
     listReply(
       req,
-      listedConnections(broker).map((l) => connectionView(l, rates)),
+      mine(req).map((l) => connectionView(l, rates)),
       ['name'],
     ),
   );
@@ -48,42 +62,40 @@ export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
     vhostOf(ctx, req.params.vhost);
     return listReply(
       req,
-      inVhost(req.params.vhost).map((l) => connectionView(l, rates)),
+      visibleConnections(req, inVhost(req.params.vhost)).map((l) => connectionView(l, rates)),
       ['name'],
     );
   });
   app.get<{ Params: { name: string } }>('/api/connections/:name', (req) =>
-    itemReply(req, connectionView(connectionOf(req.params.name), rates)),
+    itemReply(req, connectionView(connectionOf(req, req.params.name), rates)),
   );
   app.get<{ Params: { name: string } }>('/api/connections/:name/channels', (req) =>
-    listReply(req, channels([connectionOf(req.params.name)]), ['name']),
+    listReply(req, channels([connectionOf(req, req.params.name)]), ['name']),
   );
   app.delete<{ Params: { name: string } }>('/api/connections/:name', (req, reply) => {
-    const l = connectionOf(req.params.name);
+    const l = connectionOf(req, req.params.name);
+    // Another user's connection: administrator only (monitoring sees it, cannot close it).
+    if (l.connection.principal.user !== req.user.name) requireTag(req, 'administrator');
     const header = req.headers['x-reason'];
     const reason = typeof header === 'string' && header !== '' ? header : DEFAULT_CLOSE_REASON;
     broker.closeConnection(l.connection.id, reason);
     return reply.code(204).send();
   });
 
-  app.get('/api/channels', (req) => listReply(req, channels(listedConnections(broker)), ['name']));
+  app.get('/api/channels', (req) => listReply(req, channels(mine(req)), ['name']));
   app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost/channels', (req) => {
     vhostOf(ctx, req.params.vhost);
-    return listReply(req, channels(inVhost(req.params.vhost)), ['name']);
+    return listReply(req, channels(visibleConnections(req, inVhost(req.params.vhost))), ['name']);
   });
   app.get<{ Params: { name: string } }>('/api/channels/:name', (req) => {
-    for (const l of listedConnections(broker))
+    for (const l of mine(req))
       for (const s of l.connection.sessions)
         if (channelName(l.details, s) === req.params.name) return itemReply(req, channelView(l, s));
     throw notFound(`channel '${req.params.name}' not found`);
   });
 
   app.get('/api/consumers', (req) =>
-    listReply(req, consumers(listedConnections(broker)), [
-      'queue.vhost',
-      'queue.name',
-      'consumer_tag',
-    ]),
+    listReply(req, consumers(inVisibleVhosts(req)), ['queue.vhost', 'queue.name', 'consumer_tag']),
   );
   app.get<{ Params: { vhost: string } }>('/api/consumers/:vhost', (req) => {
     vhostOf(ctx, req.params.vhost);
@@ -93,4 +105,9 @@ export function connectionRoutes(app: FastifyInstance, ctx: HttpContext): void {
       'consumer_tag',
     ]);
   });
+}
+
+/** RabbitMQ answers 401 "User not authorised to access object"; the login was right, so 403. */
+function refused(req: FastifyRequest, what: string): HttpError {
+  return new HttpError(403, `access to ${what} refused for user '${req.user.name}'`);
 }

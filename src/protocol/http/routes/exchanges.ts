@@ -7,6 +7,7 @@ import { vhostOf } from '../node.js';
 import { notFound } from '../problem.js';
 import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
 import { exchangeView } from '../views/exchange-view.js';
+import { visibleVhosts } from '../visibility.js';
 
 type XParams = { Params: { vhost: string; exchange: string } };
 
@@ -21,9 +22,7 @@ export function exchangeRoutes(app: FastifyInstance, ctx: HttpContext): void {
   };
   const views = (v: VirtualHost) => [...v.exchanges.values()].map((x) => exchangeView(v.name, x));
 
-  app.get('/api/exchanges', (req) =>
-    listReply(req, [...ctx.broker.vhosts.values()].flatMap(views)),
-  );
+  app.get('/api/exchanges', (req) => listReply(req, visibleVhosts(ctx, req).flatMap(views)));
   app.get<{ Params: { vhost: string } }>('/api/exchanges/:vhost', (req) =>
     listReply(req, views(vhostOf(ctx, req.params.vhost))),
   );

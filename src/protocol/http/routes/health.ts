@@ -14,7 +14,10 @@ const PROTOCOL_ALIASES: Record<string, string> = {
   amqp091: 'amqp',
   'amqp0.9.1': 'amqp',
   'amqp0-9-1': 'amqp',
+  amqps: 'amqps',
+  'amqp/ssl': 'amqps',
   http: 'http',
+  https: 'https',
   'http/prometheus': 'prometheus',
   prometheus: 'prometheus',
 };

@@ -8,7 +8,8 @@ import type { StoreHealth } from '../../../core/broker.js';
  * RabbitMQ-style snake_case names. Baton's own; RabbitMQ has no equivalent.
  */
 export function journalRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.get('/api/baton/journal', () => {
+  // Node-level data, as RabbitMQ's /api/nodes: monitoring.
+  app.get('/api/baton/journal', { config: { tag: 'monitoring' } }, () => {
     const b = ctx.broker;
     const h = b.storeHealth();
     return {

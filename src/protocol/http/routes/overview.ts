@@ -1,7 +1,7 @@
 import { readdir, readFile, statfs } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
 import {
@@ -16,6 +16,7 @@ import { CLUSTER_NAME, NODE_NAME, PRODUCT_VERSION, RABBITMQ_COMPAT_VERSION } fro
 import { notFound } from '../problem.js';
 import { ratesFor, type Rates } from '../rates.js';
 import { listedConnections } from '../views/connection-view.js';
+import { visibleConnections, visibleVhosts } from '../visibility.js';
 
 const EXCHANGE_TYPES = [
   ['direct', 'AMQP direct exchange, as per the AMQP specification'],
@@ -28,17 +29,22 @@ const EXCHANGE_TYPES = [
 /** Listener protocol names as RabbitMQ's overview shows them. */
 const LISTENER_PROTOCOL: Record<string, string> = {
   amqp: 'amqp',
+  amqps: 'amqp/ssl',
   http: 'http',
+  https: 'https',
   prometheus: 'http/prometheus',
 };
+
+/** Node facts (memory, disk, descriptors) are for monitoring users, as in RabbitMQ. */
+const MONITORING = { config: { tag: 'monitoring' } } as const;
 
 /** GET /api/overview, /api/nodes, /api/whoami, /api/extensions, /api/cluster-name. */
 export function overviewRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const rates = ratesFor(app, ctx);
-  app.get('/api/overview', (req) => itemReply(req, overview(app, ctx, rates)));
+  app.get('/api/overview', (req) => itemReply(req, overview(app, ctx, rates, req)));
 
-  app.get('/api/nodes', async (req) => listReply(req, [await nodeView(ctx)], ['name']));
-  app.get<{ Params: { name: string } }>('/api/nodes/:name', async (req) => {
+  app.get('/api/nodes', MONITORING, async (req) => listReply(req, [await nodeView(ctx)], ['name']));
+  app.get<{ Params: { name: string } }>('/api/nodes/:name', MONITORING, async (req) => {
     if (req.params.name !== NODE_NAME) throw notFound(`node '${req.params.name}' not found`);
     return itemReply(req, await nodeView(ctx));
   });
@@ -49,8 +55,10 @@ export function overviewRoutes(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/api/cluster-name', () => ({ name: CLUSTER_NAME }));
 }
 
-function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
+/** The totals cover what the user may see: every vhost for monitoring, else their own. */
+function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates, req: FastifyRequest): Item {
   const broker = ctx.broker;
+  const vhosts = visibleVhosts(ctx, req);
   const sources: [object, Values][] = [];
   const churn: [object, Values][] = [];
   let queues = 0;
@@ -58,7 +66,7 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
   let consumers = 0;
   let ready = 0;
   let unacked = 0;
-  for (const v of broker.vhosts.values()) {
+  for (const v of vhosts) {
     sources.push([v, vhostCounters(v.stats)]);
     churn.push([v, churnCounters(v.stats)]);
     queues += v.queues.size;
@@ -69,16 +77,15 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
       unacked += q.unackedCount;
     }
   }
-  const vhostKeys = [...broker.vhosts.values()];
   const totalRate = (field: string): { rate: number } => {
     let r = 0;
-    for (const v of vhostKeys) r += rates.rate(v, field);
+    for (const v of vhosts) r += rates.rate(v, field);
     return { rate: Math.round(r * 10) / 10 };
   };
-  const connections = listedConnections(broker);
+  const connections = visibleConnections(req, listedConnections(broker));
   let channels = 0;
   for (const c of connections) channels += c.connection.sessions.size;
-  const address = (app.server.address() as AddressInfo | null)?.address ?? '';
+  const address = (app.server.address() as AddressInfo | null)?.address ?? ctx.host ?? '';
   return {
     management_version: RABBITMQ_COMPAT_VERSION,
     rabbitmq_version: RABBITMQ_COMPAT_VERSION,
@@ -130,6 +137,17 @@ function overview(app: FastifyInstance, ctx: HttpContext, rates: Rates): Item {
         path: '/',
         port: String(ctx.ports.get('http') ?? ''),
       },
+      ...(ctx.ports.has('https')
+        ? [
+            {
+              node: NODE_NAME,
+              description: 'Baton Management (HTTPS)',
+              path: '/',
+              port: String(ctx.ports.get('https')),
+              ssl: true,
+            },
+          ]
+        : []),
     ],
   };
 }

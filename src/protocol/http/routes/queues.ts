@@ -8,6 +8,7 @@ import { notFound } from '../problem.js';
 import { ratesFor } from '../rates.js';
 import { BINDING_ORDER, vhostBindings } from '../views/binding-view.js';
 import { queueView } from '../views/queue-view.js';
+import { visibleVhosts } from '../visibility.js';
 
 type QParams = { Params: { vhost: string; queue: string } };
 
@@ -25,7 +26,7 @@ export function queueRoutes(app: FastifyInstance, ctx: HttpContext): void {
   };
   const views = (v: VirtualHost) => [...v.queues.values()].map((q) => queueView(q, rates));
 
-  app.get('/api/queues', (req) => listReply(req, [...ctx.broker.vhosts.values()].flatMap(views)));
+  app.get('/api/queues', (req) => listReply(req, visibleVhosts(ctx, req).flatMap(views)));
   app.get<{ Params: { vhost: string } }>('/api/queues/:vhost', (req) =>
     listReply(req, views(vhostOf(ctx, req.params.vhost))),
   );

@@ -51,19 +51,14 @@ export function userRoutes(app: FastifyInstance, ctx: HttpContext): void {
       throw badRequest('give password or password_hash, not both');
     if (hashingAlgorithm !== undefined && passwordHash === undefined && password === undefined)
       throw badRequest('hashing_algorithm goes with password or password_hash');
-    const before = access.users.get(name);
-    const existed = before !== undefined;
+    const existed = access.users.get(name) !== undefined;
     // Without password or password_hash: a new user has none (it cannot log in with one, as
     // RabbitMQ); an existing user keeps its own hash and algorithm (RabbitMQ would clear it).
-    const algorithm =
-      password === undefined && passwordHash === undefined
-        ? before?.hashingAlgorithm
-        : hashingAlgorithm;
     access.putUser(name, {
       tags,
       ...(password !== undefined ? { password } : {}),
       ...(passwordHash !== undefined ? { passwordHash } : {}),
-      ...(algorithm !== undefined ? { hashingAlgorithm: algorithm } : {}),
+      ...(hashingAlgorithm !== undefined ? { hashingAlgorithm } : {}),
     });
     await synced(ctx);
     ctx.logger.info(

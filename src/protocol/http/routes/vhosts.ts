@@ -1,36 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuthenticatedUser } from '../../../core/access/users.js';
 import type { VirtualHost } from '../../../core/vhost.js';
 import type { HttpContext } from '../context.js';
 import { itemReply, listReply, type Item } from '../listing.js';
 import { VHOST_STAT_NAMES, vhostCounters, withRates } from '../message-stats.js';
 import { NODE_NAME, vhostOf } from '../node.js';
-import { notFound } from '../problem.js';
 import { ratesFor, type Rates } from '../rates.js';
-import { hasTag } from '../tags.js';
 import { listedConnections } from '../views/connection-view.js';
+import { visibleVhosts } from '../visibility.js';
 
 /** GET /api/vhosts and /api/vhosts/{vhost}. */
 export function vhostRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const rates = ratesFor(app, ctx);
-  // As RabbitMQ: monitoring users (and administrators) see every vhost, others those they
-  // have permissions on.
-  const visible = (user: AuthenticatedUser, vhost: string): boolean =>
-    hasTag(user, 'monitoring') || ctx.broker.access.permissions.get(user.name, vhost) !== undefined;
   app.get('/api/vhosts', (req) =>
     listReply(
       req,
-      [...ctx.broker.vhosts.values()]
-        .filter((v) => visible(req.user, v.name))
-        .map((v) => vhostView(ctx, v, rates)),
+      visibleVhosts(ctx, req).map((v) => vhostView(ctx, v, rates)),
       ['name'],
     ),
   );
-  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req) => {
-    const v = vhostOf(ctx, req.params.vhost);
-    if (!visible(req.user, v.name)) throw notFound(`vhost '${v.name}' not found`);
-    return itemReply(req, vhostView(ctx, v, rates));
-  });
+  // The auth hook has refused a vhost this user may not see (visibility.ts).
+  app.get<{ Params: { vhost: string } }>('/api/vhosts/:vhost', (req) =>
+    itemReply(req, vhostView(ctx, vhostOf(ctx, req.params.vhost), rates)),
+  );
 }
 
 function vhostView(ctx: HttpContext, v: VirtualHost, rates: Rates): Item {
