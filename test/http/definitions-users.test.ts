@@ -332,3 +332,77 @@ void test('a bad hash or unknown algorithm is refused 400 naming the user, and n
   assert.deepEqual(b.server.broker.vhosts.get('v-new')?.limits, { 'max-queues': 2 });
   assert.equal(b.server.broker.vhosts.get('v-new')?.description, 'fresh');
 });
+
+void test('a one-vhost import takes only its queues, exchanges and bindings: users, vhosts, permissions and limits in the file are ignored', async (t) => {
+  const b = await start(t);
+  const broker = b.server.broker;
+  broker.putVhost('scoped', { limits: { 'max-queues': 10 } });
+  // A policymaker with full permissions in the vhost: still no import (administrators only).
+  broker.access.putUser('pm', { password: 'pm-pass', tags: ['policymaker'] });
+  broker.access.setPermissions('pm', 'scoped', { configure: '.*', write: '.*', read: '.*' });
+  const full = { configure: '.*', write: '.*', read: '.*' };
+  const doc = {
+    users: [{ name: 'intruder', password: 'intruder-pw', tags: 'administrator' }],
+    vhosts: [{ name: 'v-sneaky', limits: { 'max-queues': 1 } }],
+    permissions: [
+      { user: 'intruder', vhost: 'scoped', ...full },
+      { user: 'pm', vhost: '/', ...full },
+    ],
+    topic_permissions: [{ user: 'pm', vhost: 'scoped', exchange: 'amq.topic', write: '.*' }],
+    limits: { 'max-queues': 1 },
+    // The vhost field is ignored: everything goes into the path's vhost.
+    queues: [
+      { name: 'scoped-q', vhost: '/', durable: true, auto_delete: false, arguments: {} },
+      { name: 'scoped-q2', durable: true, auto_delete: false, arguments: {} },
+    ],
+    exchanges: [{ name: 'scoped-x', type: 'fanout', durable: true }],
+    bindings: [{ source: 'scoped-x', destination: 'scoped-q', destination_type: 'queue' }],
+  };
+  await problem(
+    await b.call('POST', '/api/definitions/scoped', doc, 'pm:pm-pass'),
+    403,
+    'Not administrator user',
+  );
+  assert.equal(broker.vhosts.get('scoped')?.queues.has('scoped-q'), false);
+
+  const r = await b.call('POST', '/api/definitions/scoped', doc);
+  assert.equal(r.status, 204, await r.text());
+  assert.equal(broker.users.get('intruder'), undefined);
+  assert.equal(broker.vhosts.has('v-sneaky'), false);
+  assert.equal(broker.access.permissions.get('intruder', 'scoped'), undefined);
+  assert.equal(broker.access.permissions.get('pm', '/'), undefined);
+  assert.deepEqual(broker.vhosts.get('scoped')?.limits, { 'max-queues': 10 });
+  await assert.rejects(amqp.connect(b.amqpUrl('intruder:intruder-pw', 'scoped')), refusedLogin);
+  const v = broker.vhosts.get('scoped')!;
+  assert.deepEqual([...v.queues.keys()].filter((n) => n.startsWith('scoped-')).sort(), [
+    'scoped-q',
+    'scoped-q2',
+  ]);
+  assert.equal(broker.vhosts.get('/')?.queues.has('scoped-q'), false);
+  broker.access.setPermissions('guest', 'scoped', full);
+  const c = await connect(t, b.amqpUrl('guest:guest', 'scoped'));
+  const ch = await c.createChannel();
+  ch.publish('scoped-x', '', Buffer.from('hi'));
+  await ch.close();
+  const ch2 = await c.createChannel();
+  const got = await ch2.get('scoped-q', { noAck: true });
+  assert.ok(got !== false, 'routed through the imported binding');
+  // The ignored sections are not even checked: a malformed user there refuses nothing.
+  const bad = { users: [{ name: 'x', password: 12345678 }], queues: [{ name: 'scoped-q3' }] };
+  assert.equal((await b.call('POST', '/api/definitions/scoped', bad)).status, 204);
+  assert.equal(v.queues.has('scoped-q3'), true);
+});
+
+void test('a bad value in a definitions file is named by its field and type, never echoed', async (t) => {
+  const b = await start(t);
+  for (const field of ['password', 'password_hash']) {
+    const r = await b.call('POST', '/api/definitions', {
+      users: [{ name: 'dora', [field]: 12345678, tags: '' }],
+    });
+    const text = await r.text();
+    assert.equal(r.status, 400, text);
+    assert.ok(!text.includes('12345678'), text);
+    assert.match(text, new RegExp(`user 'dora': field '${field}' must be a string, got number`));
+  }
+  assert.equal(b.server.broker.users.get('dora'), undefined);
+});

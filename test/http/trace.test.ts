@@ -185,7 +185,7 @@ void test('trace endpoints need tracing on (409); PUT /api/vhosts refuses what B
   assert.equal((await getJson(http, '/api/baton/trace/other')).status, 200);
   assert.deepEqual(await put('/', { tracing: 'yes' }), {
     status: 400,
-    reason: 'field \'tracing\' must be true or false, got "yes"',
+    reason: "field 'tracing' must be true or false, got string",
   });
   const unknown = await put('/', { tracing: true, colour: 'red' });
   assert.equal(unknown.status, 400);
@@ -251,4 +251,44 @@ void test('rabbitmqadmin declare vhost name=/ tracing=true|false switches tracin
   assert.equal((await getJson(http, '/api/baton/trace/%2F')).status, 200);
   assert.match(await run('false'), /vhost declared/);
   assert.equal(server.broker.vhost('/').tracing, false);
+});
+
+void test('trace endpoints are for administrators: monitoring is refused 403 even where it may read, no login 401', async (t) => {
+  const { url, server } = await startBroker(t, { httpPort: 0 });
+  const http = server.ports.get('http')!;
+  const access = server.broker.access;
+  const FULL = { configure: '.*', write: '.*', read: '.*' };
+  access.putUser('mon', { password: 'mon-pw', tags: ['monitoring'] });
+  access.putUser('mon-here', { password: 'mon-pw', tags: ['monitoring'] });
+  access.setPermissions('mon-here', '/', FULL);
+  access.putUser('boss', { password: 'boss-pw', tags: ['administrator'] });
+  assert.equal((await setTracing(http, true)).status, 204);
+  const ch = await (await connect(t, url)).createConfirmChannel();
+  await ch.assertQueue('traced');
+  await publish(ch, 'traced', 'secret order', { messageId: 'm-1' });
+
+  const call = (path: string, creds?: string) =>
+    fetch(`http://127.0.0.1:${http}${path}`, {
+      headers:
+        creds === undefined
+          ? {}
+          : { authorization: `Basic ${Buffer.from(creds).toString('base64')}` },
+    });
+  for (const path of ['/api/baton/trace/%2F', `${LIFE}m-1`]) {
+    for (const creds of ['mon:mon-pw', 'mon-here:mon-pw']) {
+      const r = await call(path, creds);
+      const text = await r.text();
+      assert.equal(r.status, 403, `${creds} ${path}: ${text}`);
+      assert.equal((JSON.parse(text) as { reason: string }).reason, 'Not administrator user');
+    }
+    assert.equal((await call(path)).status, 401);
+    for (const creds of ['boss:boss-pw', 'guest:guest']) {
+      const r = await call(path, creds);
+      const text = await r.text();
+      assert.equal(r.status, 200, `${creds} ${path}: ${text}`);
+      assert.ok(text.includes('"m-1"'), text);
+    }
+  }
+  // Monitoring still reads the vhost itself; only its traffic is kept from it.
+  assert.equal((await call('/api/queues/%2F/traced', 'mon:mon-pw')).status, 200);
 });

@@ -317,3 +317,27 @@ void test('only administrators manage users, vhosts, permissions and limits (403
   assert.equal((await b.call('GET', '/api/vhosts/%2F', undefined, basic('ma', 'pw'))).status, 403);
   assert.ok(b.server.broker.vhosts.has('/'));
 });
+
+void test('a bad value is named by its field and type in the 400, never echoed', async (t) => {
+  const b = await start(t);
+  for (const field of ['password', 'password_hash']) {
+    const text = await b.expect(400, 'PUT', '/api/users/x', { [field]: 12345678, tags: '' });
+    assert.ok(!text.includes('12345678'), text);
+    const body = JSON.parse(text) as Json;
+    assert.equal(body.reason, `field '${field}' must be a string, got number`);
+  }
+  // Nor is the text of a body that is not JSON (V8's message would quote it).
+  const r = await fetch(`http://127.0.0.1:${b.server.ports.get('http')}/api/users/x`, {
+    method: 'PUT',
+    headers: { authorization: GUEST, 'content-type': 'application/json' },
+    body: '{"password": S3cret-unquoted, "tags": ""}',
+  });
+  const notJson = await r.text();
+  assert.equal(r.status, 400, notJson);
+  assert.match(notJson, /request body is not JSON/);
+  assert.ok(!notJson.includes('S3cret'), notJson);
+  // A secret-looking string in a field that wants another type is not echoed either.
+  const text = await b.expect(400, 'PUT', '/api/vhosts/v', { tracing: 'S3cret-in-wrong-field' });
+  assert.ok(!text.includes('S3cret'), text);
+  assert.equal(b.server.broker.users.get('x'), undefined);
+});

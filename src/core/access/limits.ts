@@ -28,10 +28,13 @@ export function parseLimits<K extends string>(
         `unknown ${what} limit '${name}'; known limits: ${known.join(', ')}`,
       );
     const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n))
+    if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+      // The type, never the value: a 400 does not repeat what it was sent.
+      const type = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
       throw new PreconditionFailedError(
-        `${what} limit '${name}' must be an integer, got ${String(v)}`,
+        `${what} limit '${name}' must be an integer${typeof n === 'number' ? '' : `, got ${type}`}`,
       );
+    }
     if (n >= 0) out[name as K] = n;
   }
   return out;

@@ -28,13 +28,23 @@ export function onlyFields(
     );
 }
 
+/**
+ * What a bad value is, for a 400: its JSON type, never the value itself (a misplaced or
+ * mistyped password must not come back in the answer, or in a client's log of it).
+ */
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v === 'object' ? 'object' : typeof v;
+}
+
 /** A boolean field; RabbitMQ also takes the strings "true" and "false" (rabbitmqadmin sends those). */
 export function boolField(o: Fields, key: string, dflt: boolean): boolean {
   const v = o[key];
   if (v === undefined || v === null) return dflt;
   if (v === true || v === 'true') return true;
   if (v === false || v === 'false') return false;
-  throw badRequest(`field '${key}' must be true or false, got ${JSON.stringify(v)}`);
+  throw badRequest(`field '${key}' must be true or false, got ${typeName(v)}`);
 }
 
 /** A whole-number field; numeric strings are taken too (rabbitmqadmin sends count as "1"). */
@@ -44,7 +54,7 @@ export function intField(o: Fields, key: string, dflt: number, min = 0): number 
   const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min)
     throw badRequest(
-      `field '${key}' must be a whole number${min > 0 ? ` of at least ${min}` : ' (0 or more)'}, got ${JSON.stringify(v)}`,
+      `field '${key}' must be a whole number${min > 0 ? ` of at least ${min}` : ' (0 or more)'}${typeof n === 'number' ? '' : `, got ${typeName(v)}`}`,
     );
   return n;
 }
@@ -55,7 +65,7 @@ export function stringField(o: Fields, key: string, dflt?: string): string | und
   const v = o[key];
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'string')
-    throw badRequest(`field '${key}' must be a string, got ${JSON.stringify(v)}`);
+    throw badRequest(`field '${key}' must be a string, got ${typeName(v)}`);
   return v;
 }
 
@@ -74,7 +84,7 @@ export function tableField(o: Fields, key: string): Record<string, unknown> {
   const v = o[key];
   if (v === undefined || v === null) return {};
   if (typeof v !== 'object' || Array.isArray(v))
-    throw badRequest(`field '${key}' must be a JSON object, got ${JSON.stringify(v)}`);
+    throw badRequest(`field '${key}' must be a JSON object, got ${typeName(v)}`);
   checkTable(v as Fields, key);
   return v as Record<string, unknown>;
 }

@@ -18,7 +18,7 @@ import {
 } from '../../core/access/password.js';
 import { compilePermission, type PermissionSet } from '../../core/access/permissions.js';
 import { parseTags, type UserLimits } from '../../core/access/users.js';
-import { bodyObject, onlyFields, stringField, type Fields } from './body.js';
+import { bodyObject, onlyFields, stringField, typeName, type Fields } from './body.js';
 import { badRequest, HttpError } from './problem.js';
 
 /**
@@ -98,13 +98,42 @@ const METADATA_FIELDS = ['description', 'tags', 'default_queue_type'];
 const PERMISSION_FIELDS = ['user', 'vhost', 'configure', 'write', 'read'];
 
 /**
+ * What a one-vhost import leaves out, as RabbitMQ's (rabbit_definitions:apply_defs/4 takes only
+ * exchanges, queues, bindings, policies and parameters): the cluster's users, vhosts and
+ * permissions, so such a file can never create a user or grant one, and the top-level
+ * `limits`, which RabbitMQ does not read either (the 'vhost-limits' parameter is applied).
+ */
+export const ONE_VHOST_IGNORES = ['users', 'vhosts', 'permissions', 'topic_permissions', 'limits'];
+
+/**
  * Reads the access part of a definitions document as RabbitMQ writes it (3.x exports: users
  * with password_hash and hashing_algorithm, vhosts with metadata, permissions, and vhost limits
- * both in the vhost entry and as 'vhost-limits' parameters). `only`: a one-vhost import, whose
- * parameters and top-level `limits` belong to that vhost. Nothing here looks at the broker.
+ * both in the vhost entry and as 'vhost-limits' parameters). `only`: a one-vhost import, which
+ * takes only its 'vhost-limits' parameter (for that vhost) and ignores ONE_VHOST_IGNORES. Nothing
+ * here looks at the broker.
  */
 export function readAccess(doc: Fields, p: Problems, only?: string): AccessPlan {
   const plan: AccessPlan = { users: [], vhosts: [], permissions: [], limits: new Map() };
+  if (only === undefined) readClusterAccess(doc, p, plan);
+  for (const x of p.items(doc, 'parameters')) {
+    if (x.component !== 'vhost-limits') {
+      p.missing.push(
+        `parameter ${label(x.component)} ${label(x.name)}: parameters other than vhost-limits are not supported yet`,
+      );
+      continue;
+    }
+    const what = `vhost-limits parameter for vhost ${label(only ?? x.vhost)}`;
+    p.guard(what, () => {
+      onlyFields(x, ['component', 'name', 'vhost', 'value'], [], what);
+      const vhost = only ?? stringField(x, 'vhost');
+      if (vhost === undefined) throw badRequest("needs field 'vhost'");
+      plan.limits.set(vhost, readLimits(x.value, VHOST_LIMITS, 'vhost'));
+    });
+  }
+  return plan;
+}
+
+function readClusterAccess(doc: Fields, p: Problems, plan: AccessPlan): void {
   p.items(doc, 'users').forEach((u, i) => {
     const item = readUser(p, u, i);
     if (item !== undefined) plan.users.push(item);
@@ -136,26 +165,11 @@ export function readAccess(doc: Fields, p: Problems, only?: string): AccessPlan 
   });
   if (p.items(doc, 'topic_permissions').length !== 0)
     p.missing.push('topic_permissions: topic permissions are not implemented yet');
-  for (const x of p.items(doc, 'parameters')) {
-    if (x.component !== 'vhost-limits') {
-      p.missing.push(
-        `parameter ${JSON.stringify(x.component)} ${JSON.stringify(x.name)}: parameters other than vhost-limits are not supported yet`,
-      );
-      continue;
-    }
-    const what = `vhost-limits parameter for vhost ${JSON.stringify(only ?? x.vhost)}`;
-    p.guard(what, () => {
-      onlyFields(x, ['component', 'name', 'vhost', 'value'], [], what);
-      const vhost = only ?? stringField(x, 'vhost');
-      if (vhost === undefined) throw badRequest("needs field 'vhost'");
-      plan.limits.set(vhost, readLimits(x.value, VHOST_LIMITS, 'vhost'));
-    });
-  }
-  if (only !== undefined && doc.limits !== undefined && doc.limits !== null)
-    p.guard(`vhost '${only}' limits`, () =>
-      plan.limits.set(only, readLimits(doc.limits, VHOST_LIMITS, 'vhost')),
-    );
-  return plan;
+}
+
+/** A name from the document for a message: quoted when a string, else only its type. */
+export function label(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : `(${typeName(v)})`;
 }
 
 function nameOf(o: Fields): string | undefined {

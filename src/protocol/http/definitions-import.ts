@@ -7,7 +7,9 @@ import { bodyObject, boolField, onlyFields, stringField, tableField, type Fields
 import {
   applyAccess,
   checkAccessRefs,
+  label,
   noVhost,
+  ONE_VHOST_IGNORES,
   Problems,
   readAccess,
   type AccessPlan,
@@ -39,6 +41,8 @@ export interface ImportPlan {
   queues: QueueItem[];
   exchanges: ExchangeItem[];
   bindings: BindingItem[];
+  /** The sections a one-vhost import left out (ONE_VHOST_IGNORES the document has). */
+  ignored: string[];
 }
 
 const TOP_LEVEL = [
@@ -76,8 +80,9 @@ const SOURCE_IDENTITY = ['cluster_name', 'internal_cluster_id'];
  * 400 for malformed entries and references to vhosts or users that neither exist nor are in
  * the document, 501 for what Baton cannot apply yet (policies, parameters other than vhost
  * limits, topic permissions), each problem named. `only`: an import into one vhost, whose
- * items' vhost fields are ignored, as RabbitMQ's. Without a broker only what the document says
- * is checked (the boot does that before the broker opens).
+ * items' vhost fields are ignored and which takes none of the cluster's users, vhosts or
+ * permissions, as RabbitMQ's. Without a broker only what the document says is checked (the
+ * boot does that before the broker opens).
  */
 export function planImport(
   broker: Broker | undefined,
@@ -102,14 +107,18 @@ export function planImport(
   };
 
   for (const x of p.items(doc, 'policies'))
-    p.missing.push(`policies ${JSON.stringify(x.name)}: policies are not supported yet`);
+    p.missing.push(`policies ${label(x.name)}: policies are not supported yet`);
   for (const g of p.items(doc, 'global_parameters'))
     if (!SOURCE_IDENTITY.includes(String(g.name)))
-      p.missing.push(`global parameter ${JSON.stringify(g.name)} is not supported`);
+      p.missing.push(`global parameter ${label(g.name)} is not supported`);
 
-  const plan: ImportPlan = { access, queues: [], exchanges: [], bindings: [] };
+  const ignored =
+    only === undefined
+      ? []
+      : ONE_VHOST_IGNORES.filter((k) => doc[k] !== undefined && doc[k] !== null);
+  const plan: ImportPlan = { access, queues: [], exchanges: [], bindings: [], ignored };
   for (const q of p.items(doc, 'queues')) {
-    const what = `queue ${JSON.stringify(q.name)}`;
+    const what = `queue ${label(q.name)}`;
     const item = p.guard(what, () => {
       onlyFields(q, ['name', 'vhost', 'durable', 'auto_delete', 'arguments', 'type'], [], what);
       const args = tableField(q, 'arguments');
@@ -131,7 +140,7 @@ export function planImport(
     else if (item !== undefined && vhost !== undefined) plan.queues.push({ ...item, vhost });
   }
   for (const x of p.items(doc, 'exchanges')) {
-    const what = `exchange ${JSON.stringify(x.name)}`;
+    const what = `exchange ${label(x.name)}`;
     const item = p.guard(what, () => {
       onlyFields(
         x,
@@ -153,7 +162,7 @@ export function planImport(
     else if (item !== undefined && vhost !== undefined) plan.exchanges.push({ ...item, vhost });
   }
   for (const b of p.items(doc, 'bindings')) {
-    const what = `binding ${JSON.stringify(b.source)} → ${JSON.stringify(b.destination)}`;
+    const what = `binding ${label(b.source)} → ${label(b.destination)}`;
     const item = p.guard(what, () => {
       onlyFields(
         b,
@@ -163,7 +172,7 @@ export function planImport(
       );
       const type = stringField(b, 'destination_type', 'queue');
       if (type !== 'queue' && type !== 'exchange')
-        throw new HttpError(400, `destination_type must be 'queue' or 'exchange', got '${type}'`);
+        throw new HttpError(400, "destination_type must be 'queue' or 'exchange'");
       const source = stringField(b, 'source');
       const destination = stringField(b, 'destination');
       if (source === undefined || destination === undefined)
@@ -199,12 +208,13 @@ export async function importDefinitions(
   body: unknown,
   by: Importer,
   only?: VirtualHost,
-): Promise<void> {
+): Promise<ImportPlan> {
   const plan = planImport(broker, body, only);
   await applyImport(plan, broker, by);
   await new Promise<void>((resolve, reject) =>
     broker.afterSync((err) => (err === undefined ? resolve() : reject(err))),
   );
+  return plan;
 }
 
 /** An import's session never consumes: deliveries are refused, so nothing waits on it. */

@@ -94,9 +94,11 @@ export async function buildManagementApp(
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      const e = new Error(`request body is not JSON: ${(err as Error).message}`) as Error & {
-        statusCode: number;
-      };
+      // V8's message quotes the text around the fault, which may be a password: only where.
+      const at = /at position (\d+)/.exec((err as Error).message)?.[1];
+      const e = new Error(
+        `request body is not JSON${at === undefined ? '' : ` (at position ${at})`}`,
+      ) as Error & { statusCode: number };
       e.statusCode = 400;
       done(e, undefined);
     }

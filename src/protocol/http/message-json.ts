@@ -1,5 +1,5 @@
 import type { MessageProperties } from '../../core/properties.js';
-import { bodyObject, type Fields } from './body.js';
+import { bodyObject, typeName, type Fields } from './body.js';
 import { badRequest } from './problem.js';
 
 /** RabbitMQ's JSON names of the basic properties and Baton's, in RabbitMQ's order. */
@@ -48,14 +48,14 @@ export function propertiesFromJson(value: unknown): MessageProperties {
     if (range !== undefined) {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < range[0] || v > range[1])
         throw badRequest(
-          `property '${key}' must be a whole number from ${range[0]} to ${range[1]}, got ${JSON.stringify(v)}`,
+          `property '${key}' must be a whole number from ${range[0]} to ${range[1]}${typeof v === 'number' ? '' : `, got ${typeName(v)}`}`,
         );
     } else if (key === 'headers') {
       if (typeof v !== 'object' || Array.isArray(v))
-        throw badRequest(`property 'headers' must be a JSON object, got ${JSON.stringify(v)}`);
+        throw badRequest(`property 'headers' must be a JSON object, got ${typeName(v)}`);
       checkHeaders(v as Fields, 'headers');
     } else if (typeof v !== 'string')
-      throw badRequest(`property '${key}' must be a string, got ${JSON.stringify(v)}`);
+      throw badRequest(`property '${key}' must be a string, got ${typeName(v)}`);
     out[name] = v;
   }
   return out;

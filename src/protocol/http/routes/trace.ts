@@ -3,14 +3,17 @@ import type { VirtualHost } from '../../../core/vhost.js';
 import type { HttpContext } from '../context.js';
 import type { RouteGroup } from './index.js';
 import { HttpError, notFound } from '../problem.js';
+import { ADMIN_ONLY } from '../tags.js';
 
 /**
  * Baton's message-life log (src/core/trace.ts), while tracing is on for the vhost:
  * GET /api/baton/trace/{vhost} lists recent message ids, GET /api/baton/trace/{vhost}/messages/{id}
- * gives one message's events in order.
+ * gives one message's events in order. Administrators only, as RabbitMQ's /api/traces: the
+ * events show who published what, where it was routed and who took it (monitoring, which may
+ * read any vhost, must not read its traffic).
  */
 export const traceRoutes: RouteGroup = (app, ctx) => {
-  app.get<{ Params: { vhost: string } }>('/api/baton/trace/:vhost', (req) => {
+  app.get<{ Params: { vhost: string } }>('/api/baton/trace/:vhost', ADMIN_ONLY, (req) => {
     const v = tracedVhost(ctx, req.params.vhost);
     return {
       vhost: v.name,
@@ -26,6 +29,7 @@ export const traceRoutes: RouteGroup = (app, ctx) => {
 
   app.get<{ Params: { vhost: string; id: string } }>(
     '/api/baton/trace/:vhost/messages/:id',
+    ADMIN_ONLY,
     (req) => {
       const v = tracedVhost(ctx, req.params.vhost);
       const life = v.tracer.life(req.params.id);
