@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 
 /** Output slab size; frames bigger than `INLINE_MAX` are written as buffers of their own. */
 const SLAB = 64 * 1024;
@@ -14,15 +13,14 @@ const pool: Buffer[] = [];
 /**
  * The write side of one client socket. Frames are encoded straight into a slab during an
  * event-loop turn and leave as one socket write on the next tick, so a turn's deliveries cost
- * one syscall and no buffer each. A slab whose bytes the kernel has all taken goes back to a
- * shared pool; one still referenced by a pending write is left to it and never written over.
+ * one syscall and no buffer each. A slab whose writes have all completed goes back to a shared
+ * pool; one still referenced by a pending write is never written over (writing goes on after
+ * those bytes, or in a new slab).
  * `writable` turns false when this turn's bytes plus the socket's backlog pass the high-water
  * mark; `onDrain` runs when there is room again.
  */
 export class FrameOutput {
   private readonly socket: Socket;
-  /** TLS copies lazily (a write before the handshake ends is kept by reference): never pooled. */
-  private readonly poolable: boolean;
   /** The slab being filled, or undefined between turns. */
   buf: Buffer = EMPTY;
   /** Write position in `buf`: encoders reserve at it and `commit` their end. */
@@ -42,7 +40,6 @@ export class FrameOutput {
 
   constructor(socket: Socket) {
     this.socket = socket;
-    this.poolable = !(socket instanceof TLSSocket);
   }
 
   /**
@@ -103,8 +100,9 @@ export class FrameOutput {
       this.socket.uncork();
     }
     const socket = this.socket;
-    if (socket.writableLength === 0 && this.poolable && this.buf !== EMPTY) {
-      // The kernel has every byte: the slab is ours again.
+    if (socket.writableLength === 0 && this.buf !== EMPTY) {
+      // Every write has completed (for TLS: been encrypted), so no one holds the slab's bytes:
+      // it is free again. An idle connection keeps none.
       if (pool.length < POOL_MAX) pool.push(this.buf);
       this.buf = EMPTY;
       this.pos = this.start = 0;
