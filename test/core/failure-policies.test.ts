@@ -20,8 +20,9 @@ void test('x-message-ttl: a message requeued after its queue’s expiry wake-up 
   session.declareExchange('dlx', 'fanout', {});
   session.declareQueue('dlq', {});
   session.bind('dlx', 'dlq', 'queue', '');
+  // Long enough that the get below comes before it on a loaded machine.
   const q = session.declareQueue('ttl', {
-    arguments: { 'x-message-ttl': 20, 'x-dead-letter-exchange': 'dlx' },
+    arguments: { 'x-message-ttl': 250, 'x-dead-letter-exchange': 'dlx' },
   }) as Queue;
   session.publish('', 'ttl', message('m0'));
   const d = session.get('ttl', false);

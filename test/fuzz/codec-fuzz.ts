@@ -169,7 +169,8 @@ const streamArb: fc.Arbitrary<Buffer> = fc
 /** Decodes every frame the way the connection would, so the reader's output is fuzzed too. */
 const decodingHandler = {
   onProtocolHeader(): void {},
-  onFrame(type: number, _channel: number, payload: Buffer): void {
+  onFrame(type: number, _channel: number, buf: Buffer, start: number, end: number): void {
+    const payload = buf.subarray(start, end);
     if (type === 1) decodeMethod(payload, 0, payload.length);
     else if (type === 2) {
       const h = decodeContentHeader(payload);

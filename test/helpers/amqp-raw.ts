@@ -129,8 +129,8 @@ export class RawClient {
     this.reader = new FrameReader(
       {
         onProtocolHeader: () => {},
-        onFrame: (type, channel, payload) => {
-          const f: RawFrame = { type, channel, payload: Buffer.from(payload) };
+        onFrame: (type, channel, buf, start, end) => {
+          const f: RawFrame = { type, channel, payload: Buffer.from(buf.subarray(start, end)) };
           if (type === FRAME_METHOD) {
             try {
               f.method = decodeMethod(f.payload, 0, f.payload.length);

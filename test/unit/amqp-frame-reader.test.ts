@@ -25,8 +25,8 @@ class Recorder implements FrameHandler {
   onProtocolHeader(ok: boolean, header: Buffer): void {
     this.headers.push({ ok, header: Buffer.from(header) });
   }
-  onFrame(type: number, channel: number, payload: Buffer): void {
-    this.frames.push({ type, channel, payload });
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    this.frames.push({ type, channel, payload: buf.subarray(start, end) });
   }
 }
 
@@ -196,7 +196,8 @@ void test('decodeContentHeader reads class, body size and the raw property bytes
 /** A connection's decode path: everything it would call on each frame. */
 const decodingHandler: FrameHandler = {
   onProtocolHeader: () => undefined,
-  onFrame(type, _channel, payload) {
+  onFrame(type, _channel, buf, start, end) {
+    const payload = buf.subarray(start, end);
     if (type === 1) decodeMethod(payload, 0, payload.length);
     else if (type === 2) {
       const h = decodeContentHeader(payload);

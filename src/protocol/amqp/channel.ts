@@ -19,9 +19,17 @@ import {
   PeekedProperties,
   peekProperties,
 } from './generated/properties.js';
-import { encodeDelivery, encodeGetOk, encodeReturn } from './frame-writer.js';
+import {
+  deliverySize,
+  encodeGetOk,
+  encodeReturn,
+  ShortStrCache,
+  writeDelivery,
+} from './frame-writer.js';
+import { INLINE_MAX } from './output.js';
+import { readUtf8 } from './constants.js';
 import { handleChannelMethod } from './channel-methods.js';
-import { ContentHeader, decodeContentHeader } from './frame-reader.js';
+import { ContentHeader, decodeContentHeaderAt } from './frame-reader.js';
 
 const NO_ROUTE = 312;
 
@@ -58,6 +66,12 @@ export class AmqpChannel implements SessionHandler {
   };
   private readonly peeked = new PeekedProperties();
   private readonly header = new ContentHeader();
+  private readonly lastProperties = new BytesCache();
+  private readonly exchangeName = new ShortStrReader();
+  private readonly routingKeyName = new ShortStrReader();
+  private readonly tagBytes = new ShortStrCache('basic.deliver consumerTag');
+  private readonly exchangeBytes = new ShortStrCache('basic.deliver exchange');
+  private readonly routingKeyBytes = new ShortStrCache('basic.deliver routingKey');
   /** The queue named by an empty queue argument (the channel's last declared queue). */
   lastQueue = '';
 
@@ -107,11 +121,46 @@ export class AmqpChannel implements SessionHandler {
     }
   }
 
-  onHeader(payload: Buffer): void {
+  /**
+   * basic.publish and basic.ack read straight from the frame at `b[o, e)` (after the method
+   * id): no method object, and the exchange and routing key strings reused while they repeat.
+   * False sends the frame down the generic path, which also judges anything malformed.
+   */
+  onHotMethod(id: number, b: Buffer, o: number, e: number): boolean {
+    if (this.publish !== undefined) return false;
+    if (id === MethodId.BasicAck) {
+      if (o + 9 !== e) return false;
+      this.session.ack(b.readUInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4), (b[o + 8]! & 1) !== 0); // prettier-ignore
+      return true;
+    }
+    if (o + 3 > e) return false;
+    const exLength = b[o + 2]!;
+    o += 3;
+    if (o + exLength + 1 > e) return false;
+    const exchange = this.exchangeName.read(b, o, exLength);
+    o += exLength;
+    const rkLength = b[o++]!;
+    if (o + rkLength + 1 !== e) return false;
+    const routingKey = this.routingKeyName.read(b, o, rkLength);
+    const bits = b[o + rkLength]!;
+    if ((bits & 2) !== 0) return false; // immediate: refused on the generic path
+    const p = this.pending;
+    p.exchange = exchange;
+    p.routingKey = routingKey;
+    p.mandatory = (bits & 1) !== 0;
+    p.properties = undefined;
+    p.body = undefined;
+    p.bodySize = 0;
+    p.received = 0;
+    this.publish = p;
+    return true;
+  }
+
+  onHeader(buf: Buffer, start: number, end: number): void {
     const p = this.publish;
     if (p === undefined || p.properties !== undefined)
       throw new UnexpectedFrameError(`unexpected content header on channel ${this.id}`);
-    const h = decodeContentHeader(payload, this.header);
+    const h = decodeContentHeaderAt(buf, start, end, this.header);
     if (h.classId !== 60)
       throw new UnexpectedFrameError(
         `content header for class ${h.classId}; only basic (60) carries content`,
@@ -120,13 +169,13 @@ export class AmqpChannel implements SessionHandler {
     if (size > this.conn.options.maxMessageSize) {
       this.publish = undefined;
       // Past 2^53 the number is rounded: read the field again exactly for the text.
-      const exact = size > Number.MAX_SAFE_INTEGER ? payload.readBigUInt64BE(4) : size;
+      const exact = size > Number.MAX_SAFE_INTEGER ? buf.readBigUInt64BE(start + 4) : size;
       throw new PreconditionFailedError(
         `message size ${exact} is larger than configured max size ${this.conn.options.maxMessageSize}`,
       );
     }
     p.bodySize = size;
-    p.properties = Buffer.from(h.properties);
+    p.properties = this.lastProperties.get(buf, start + 12, end);
     if (size === 0) {
       p.body = EMPTY;
       this.completePublish(p);
@@ -135,16 +184,17 @@ export class AmqpChannel implements SessionHandler {
     }
   }
 
-  onBody(payload: Buffer): void {
+  onBody(buf: Buffer, start: number, end: number): void {
     const p = this.publish;
     if (p === undefined || p.body === undefined)
       throw new UnexpectedFrameError(`unexpected content body frame on channel ${this.id}`);
-    if (p.received + payload.length > p.bodySize)
+    const n = end - start;
+    if (p.received + n > p.bodySize)
       throw new FrameError(
         `content body frames carry more than the ${p.bodySize} bytes the header announced`,
       );
-    payload.copy(p.body, p.received);
-    p.received += payload.length;
+    buf.copy(p.body, p.received, start, end);
+    p.received += n;
     if (p.received === p.bodySize) this.completePublish(p);
   }
 
@@ -268,18 +318,25 @@ export class AmqpChannel implements SessionHandler {
 
   deliver(consumer: Consumer, entry: Delivery, tag: number): boolean {
     const m = entry.message;
-    return this.conn.write(
-      encodeDelivery(
-        this.id,
-        consumer.tag,
-        tag,
-        entry.redelivered,
-        m.exchange,
-        m.routingKey,
-        entry.properties,
-        m.body!,
-        this.conn.frameMax,
-      ),
+    const conn = this.conn;
+    const ct = this.tagBytes.get(consumer.tag);
+    const ex = this.exchangeBytes.get(m.exchange);
+    const rk = this.routingKeyBytes.get(m.routingKey);
+    const props = entry.properties;
+    const body = m.body!;
+    const frameMax = conn.frameMax;
+    const n = deliverySize(ct, ex, rk, props, body, frameMax);
+    if (n > INLINE_MAX) {
+      const b = Buffer.allocUnsafe(n);
+      writeDelivery(b, 0, this.id, ct, tag, entry.redelivered, ex, rk, props, body, frameMax);
+      return conn.write(b);
+    }
+    // Encoded straight into the connection's output slab: no buffer per delivery.
+    const out = conn.output;
+    if (out.closed) return false;
+    const o = out.reserve(n);
+    return out.commit(
+      writeDelivery(out.buf, o, this.id, ct, tag, entry.redelivered, ex, rk, props, body, frameMax),
     );
   }
 
@@ -336,6 +393,52 @@ function expiresAt(expiration: string): number {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A copy of the last property bytes seen, handed out again while they repeat: most
+ * publishers send the same properties every time, so most messages share one buffer instead
+ * of a copy each. Property buffers are never written to once made.
+ */
+class BytesCache {
+  private last: Buffer = EMPTY;
+
+  get(buf: Buffer, start: number, end: number): Buffer {
+    const n = end - start;
+    const last = this.last;
+    if (n === last.length) {
+      let i = 0;
+      while (i < n && buf[start + i] === last[i]) i++;
+      if (i === n) return last;
+    }
+    const copy = Buffer.allocUnsafe(n);
+    buf.copy(copy, 0, start, end);
+    // Big ones (headers tables) rarely repeat and are not worth keeping.
+    if (n <= 256) this.last = copy;
+    return copy;
+  }
+}
+
+/** The last shortstr read and its bytes: a repeat costs a byte compare, not a new string. */
+class ShortStrReader {
+  private readonly bytes = Buffer.alloc(255);
+  private length = 0;
+  private last = '';
+
+  read(b: Buffer, o: number, n: number): string {
+    if (n === this.length) {
+      const bytes = this.bytes;
+      let i = 0;
+      while (i < n && b[o + i] === bytes[i]) i++;
+      if (i === n) return this.last;
+    }
+    const s = readUtf8(b, o, o + n);
+    b.copy(this.bytes, 0, o, o + n);
+    this.length = n;
+    this.last = s;
+    return s;
+  }
+}
+
 const REPLY_TO_BYTES = Buffer.from(REPLY_TO);
 
 function isReplyTo(props: Buffer, offset: number): boolean {

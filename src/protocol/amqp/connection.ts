@@ -63,7 +63,8 @@ export class AmqpConnection {
   readonly logger: Logger;
   private state: State = 'handshake';
   private readonly reader: FrameReader;
-  private readonly output: FrameOutput;
+  /** The socket's write side; channels encode deliveries straight into it. */
+  readonly output: FrameOutput;
   private readonly handshake: Handshake;
   private readonly heartbeat: Heartbeat;
   private readonly gate: ReadGate;
@@ -106,6 +107,7 @@ export class AmqpConnection {
     this.frameMax = options.frameMax;
     this.channelMax = options.channelMax;
     this.output = new FrameOutput(socket);
+    this.output.onDrain = () => this.onDrain();
     const sendMethod = <K extends MethodKey>(channel: number, id: K, args: MethodArgs[K]) =>
       this.sendMethod(channel, id, args);
     this.gate = new ReadGate(
@@ -182,7 +184,7 @@ export class AmqpConnection {
       onProtocolHeader: (ok) => {
         if (!this.handshake.onProtocolHeader(ok)) this.markClosed();
       },
-      onFrame: (type, channel, payload) => this.onFrame(type, channel, payload),
+      onFrame: (type, channel, buf, start, end) => this.onFrame(type, channel, buf, start, end),
     });
     // Before tune-ok the client may send frames up to the spec minimum only.
     this.reader.frameMax = 4096;
@@ -245,18 +247,32 @@ export class AmqpConnection {
     }
   }
 
-  private onFrame(type: number, channel: number, payload: Buffer): void {
+  private onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     if (this.state === 'closed') return;
     // While an answer is owed (basic.get reading from disk), every later frame waits, on
     // every channel, so the client's frames take effect in the order it sent them.
     const held = this.held;
     if (held !== undefined) {
-      held.push({ type, channel, payload: Buffer.from(payload) });
+      held.push({ type, channel, payload: Buffer.from(buf.subarray(start, end)) });
       return;
     }
     try {
       if (type === FRAME_METHOD) {
-        const m = decodeMethod(payload, 0, payload.length);
+        if (channel !== 0 && this.state === 'opened' && end - start >= 4) {
+          const id = buf.readUInt32BE(start);
+          if (id === MethodId.BasicPublish || id === MethodId.BasicAck) {
+            const ch = this.channels.get(channel);
+            if (ch !== undefined && !ch.closing) {
+              try {
+                if (ch.onHotMethod(id, buf, start + 4, end)) return;
+              } catch (err) {
+                this.fail(err, channel, id);
+                return;
+              }
+            }
+          }
+        }
+        const m = decodeMethod(buf, start, end - start);
         try {
           if (channel === 0) this.onConnectionMethod(m);
           else this.onChannelMethod(channel, m);
@@ -280,8 +296,8 @@ export class AmqpConnection {
       const ch = this.channelFor(channel);
       if (ch.closing) return;
       try {
-        if (type === FRAME_HEADER) ch.onHeader(payload);
-        else if (type === FRAME_BODY) ch.onBody(payload);
+        if (type === FRAME_HEADER) ch.onHeader(buf, start, end);
+        else if (type === FRAME_BODY) ch.onBody(buf, start, end);
         else throw new UnexpectedFrameError(`unknown frame type ${type}`);
       } catch (err) {
         this.fail(err, channel, MethodId.BasicPublish);
@@ -329,7 +345,7 @@ export class AmqpConnection {
         for (let j = i; j < frames.length; j++) again.push(frames[j]!);
         return;
       }
-      this.onFrame(f.type, f.channel, f.payload);
+      this.onFrame(f.type, f.channel, f.payload, 0, f.payload.length);
     }
     this.afterInput();
     if (this.socketGone) this.teardown();
@@ -554,6 +570,8 @@ export class AmqpConnection {
 
   private markClosed(): void {
     this.state = 'closed';
+    // What this turn encoded (close-ok) goes before the socket is ended.
+    this.output.uncork();
     this.output.closed = true;
   }
 

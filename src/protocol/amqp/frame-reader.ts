@@ -15,11 +15,12 @@ export interface FrameHandler {
    */
   onProtocolHeader(ok: boolean, header: Buffer): void;
   /**
-   * One complete frame. `payload` is a view into the socket chunk (or the reader's slab) and
-   * stays valid after the call returns: the reader never writes over bytes it handed out. A
-   * retained view pins its whole chunk, so copy small slices meant to live long.
+   * One complete frame: its payload is `buf[start, end)`, in the socket chunk (or the reader's
+   * slab), and stays valid after the call returns: the reader never writes over bytes it
+   * handed out. Offsets rather than a view, so a frame costs no object; a retained view pins
+   * its whole chunk, so copy small slices meant to live long.
    */
-  onFrame(type: number, channel: number, payload: Buffer): void;
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void;
 }
 
 export interface FrameReaderOptions {
@@ -126,7 +127,7 @@ export class FrameReader {
       const start = off + FRAME_HEADER_SIZE;
       off = end + 1;
       this.cursor = off;
-      handler.onFrame(type, channel, chunk.subarray(start, end));
+      handler.onFrame(type, channel, chunk, start, end);
     }
     if (off < len) this.stash(chunk, off);
   }
@@ -185,7 +186,7 @@ export class FrameReader {
     this.need = 0;
     this.slabUsed = end + 1; // the next partial frame goes after the view handed out below
     this.cursor = off;
-    this.handler.onFrame(slab[at]!, channel, slab.subarray(at + FRAME_HEADER_SIZE, end));
+    this.handler.onFrame(slab[at]!, channel, slab, at + FRAME_HEADER_SIZE, end);
     return off;
   }
 
@@ -247,11 +248,25 @@ export class ContentHeader {
  * flags and list (left encoded; see `peekProperties`). Reuses `into` when given.
  */
 export function decodeContentHeader(payload: Buffer, into = new ContentHeader()): ContentHeader {
-  if (payload.length < 14) {
-    throw new AmqpDecodeError(501, `content header payload of ${payload.length} bytes is shorter than its 14-byte minimum`); // prettier-ignore
-  }
-  into.classId = payload.readUInt16BE(0);
-  into.bodySize = payload.readUInt32BE(4) * 4294967296 + payload.readUInt32BE(8);
+  decodeContentHeaderAt(payload, 0, payload.length, into);
   into.properties = payload.subarray(12);
+  return into;
+}
+
+/**
+ * The same for the payload at `buf[start, end)`, without making the properties view: they are
+ * at `buf[start + 12, end)`. Fills `into.classId` and `into.bodySize` only.
+ */
+export function decodeContentHeaderAt(
+  buf: Buffer,
+  start: number,
+  end: number,
+  into: ContentHeader,
+): ContentHeader {
+  if (end - start < 14) {
+    throw new AmqpDecodeError(501, `content header payload of ${end - start} bytes is shorter than its 14-byte minimum`); // prettier-ignore
+  }
+  into.classId = buf.readUInt16BE(start);
+  into.bodySize = buf.readUInt32BE(start + 4) * 4294967296 + buf.readUInt32BE(start + 8);
   return into;
 }

@@ -113,23 +113,94 @@ export function encodeDelivery(
   body: Buffer,
   frameMax: number,
 ): Buffer {
-  const ctLen = shortStrLength(consumerTag, 'basic.deliver consumerTag');
-  const exLen = shortStrLength(exchange, 'basic.deliver exchange');
-  const rkLen = shortStrLength(routingKey, 'basic.deliver routingKey');
-  const payload = 16 + ctLen + exLen + rkLen;
-  const b = Buffer.allocUnsafe(8 + payload + contentFramesSize(properties.length, body.length, frameMax)); // prettier-ignore
-  let o = methodHeader(b, channel, payload, MethodId.BasicDeliver);
-  b[o] = ctLen;
-  o = writeUInt64(b, writeUtf8(b, o + 1, consumerTag, ctLen), deliveryTag);
-  b[o++] = redelivered ? 1 : 0;
-  b[o] = exLen;
-  o = writeUtf8(b, o + 1, exchange, exLen);
-  b[o] = rkLen;
-  o = writeUtf8(b, o + 1, routingKey, rkLen);
-  b[o++] = FRAME_END;
-  writeContentFrames(b, o, channel, properties, body, frameMax);
+  const ct = new ShortStrCache('basic.deliver consumerTag').get(consumerTag);
+  const ex = new ShortStrCache('basic.deliver exchange').get(exchange);
+  const rk = new ShortStrCache('basic.deliver routingKey').get(routingKey);
+  const b = Buffer.allocUnsafe(deliverySize(ct, ex, rk, properties, body, frameMax));
+  writeDelivery(b, 0, channel, ct, deliveryTag, redelivered, ex, rk, properties, body, frameMax);
   return b;
 }
+
+/** Bytes of a basic.deliver with its content frames; the shortstrs come encoded. */
+export function deliverySize(
+  consumerTag: Buffer,
+  exchange: Buffer,
+  routingKey: Buffer,
+  properties: Buffer,
+  body: Buffer,
+  frameMax: number,
+): number {
+  return (
+    24 +
+    consumerTag.length +
+    exchange.length +
+    routingKey.length +
+    contentFramesSize(properties.length, body.length, frameMax)
+  );
+}
+
+/**
+ * Writes basic.deliver + content header + body frames at `o` (room for `deliverySize` bytes);
+ * returns the offset after them. The shortstrs come encoded (see ShortStrCache), so a delivery
+ * encodes no string.
+ */
+export function writeDelivery(
+  b: Buffer,
+  o: number,
+  channel: number,
+  consumerTag: Buffer,
+  deliveryTag: number,
+  redelivered: boolean,
+  exchange: Buffer,
+  routingKey: Buffer,
+  properties: Buffer,
+  body: Buffer,
+  frameMax: number,
+): number {
+  const payload = 16 + consumerTag.length + exchange.length + routingKey.length;
+  b[o] = 1;
+  b.writeUInt16BE(channel, o + 1);
+  b.writeUInt32BE(payload, o + 3);
+  o = b.writeUInt32BE(MethodId.BasicDeliver, o + 7);
+  o = putShortStr(b, o, consumerTag);
+  o = writeUInt64(b, o, deliveryTag);
+  b[o++] = redelivered ? 1 : 0;
+  o = putShortStr(b, putShortStr(b, o, exchange), routingKey);
+  b[o++] = FRAME_END;
+  return writeContentFrames(b, o, channel, properties, body, frameMax);
+}
+
+function putShortStr(b: Buffer, o: number, s: Buffer): number {
+  const n = s.length;
+  b[o++] = n;
+  if (n <= 16) for (let i = 0; i < n; i++) b[o + i] = s[i]!;
+  else b.set(s, o);
+  return o + n;
+}
+
+/**
+ * The UTF-8 bytes of the last string asked for, kept: a channel's deliveries mostly repeat
+ * their consumer tag, exchange and routing key, so they are encoded once, not per message.
+ */
+export class ShortStrCache {
+  private last = '';
+  private bytes: Buffer = EMPTY_BYTES;
+  private readonly field: string;
+
+  constructor(field: string) {
+    this.field = field;
+  }
+
+  get(s: string): Buffer {
+    if (s === this.last) return this.bytes;
+    const n = shortStrLength(s, this.field);
+    this.bytes = n === 0 ? EMPTY_BYTES : Buffer.from(s);
+    this.last = s;
+    return this.bytes;
+  }
+}
+
+const EMPTY_BYTES = Buffer.alloc(0);
 
 /** basic.get-ok + content header + body frames as one buffer. */
 export function encodeGetOk(
