@@ -3,6 +3,7 @@
  * per producer and consumer, publisher confirms with a window, manual acks, and an
  * exactly-once check. Run as `node dist/bench/load.js '<json LoadSpec>'`; prints one JSON line.
  */
+import { basename } from 'node:path';
 import amqp from 'amqplib';
 
 export interface LoadSpec {
@@ -18,6 +19,13 @@ export interface LoadSpec {
   window: number;
   /** Fixed total publish rate in msgs/s (0: as fast as confirms allow). */
   rate: number;
+  /**
+   * How a fixed `rate` is kept. 'schedule' (default): each message has a due time and the
+   * producer sleeps only while more than 1 ms ahead of it, catching up after a late timer.
+   * 'timer': what an ordinary client does, a setInterval every 1 ms that sends rate/1000
+   * messages per producer and never catches up on a late or skipped tick.
+   */
+  pacing?: 'schedule' | 'timer';
   /** Publish everything first, then start consumers (backlog scenario). */
   backlog: boolean;
   /** Number of queues (each with its own producer/consumer pair); 0/1 = one shared queue. */
@@ -67,6 +75,18 @@ export interface LoadSpec {
   scrape?: { url: string; everyMs: number; auth?: string }[];
   /** Scenario-level interval; run.ts turns it into `scrape` with the target's URLs. */
   scrapeEveryMs?: number;
+  /** The `tls` scenario (bench/tls-load.ts); run.ts fills in `ca` and `brokerPid`. */
+  tls?: TlsLoad;
+}
+
+export interface TlsLoad {
+  connections: number;
+  /** Handshakes in flight while opening. */
+  opening: number;
+  /** PEM file the client trusts (the bench's self-signed certificate). */
+  ca?: string;
+  /** The broker's pid, for its CPU and RSS around the opening and the message phase. */
+  brokerPid?: number;
 }
 
 export interface LoadResult {
@@ -89,6 +109,8 @@ export interface LoadResult {
   clientCpuSeconds: number;
   /** Successful scrapes (with `scrape`); a failed one fails the run. */
   scrapes?: number;
+  /** Scenario-specific figures (sac, tls: see their load files), printed and journaled as is. */
+  extra?: Record<string, number | string>;
 }
 
 /** Fetches each URL on its interval until stopped; resolves the count (throws on a failure). */
@@ -119,9 +141,9 @@ function startScrapers(list: NonNullable<LoadSpec['scrape']>): () => Promise<num
   };
 }
 
-const HEADER = 16; // producer (u32), seq (u32), send time (f64)
+export const HEADER = 16; // producer (u32), seq (u32), send time (f64)
 
-function body(size: number, producer: number, seq: number): Buffer {
+export function body(size: number, producer: number, seq: number): Buffer {
   const b = Buffer.alloc(Math.max(size, HEADER));
   b.writeUInt32BE(producer, 0);
   b.writeUInt32BE(seq, 4);
@@ -134,7 +156,7 @@ function priorityOf(seq: number, levels: number): number {
   return (Math.imul(seq + 1, 0x9e3779b1) >>> 16) % levels;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
@@ -271,14 +293,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         w();
       }
     };
-    const start = performance.now();
-    for (let seq = 0; seq < spec.messages; seq++) {
-      if (perProducerRate > 0) {
-        const due = start + (seq * 1000) / perProducerRate;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
-      while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
+    const send = (seq: number): boolean => {
       outstanding++;
       const every = spec.dedupEvery;
       const options: amqp.Options.Publish = { persistent: true };
@@ -300,7 +315,33 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         };
         ok = ch.publish(exchange, q, body(spec.size, p, seq - 1), retry, onConfirm);
       }
-      if (!ok) await new Promise<void>((r) => ch.once('drain', () => r()));
+      return ok;
+    };
+    if (perProducerRate > 0 && spec.pacing === 'timer') {
+      // A tick that finds the confirm window full sends nothing (amqplib buffers the rest).
+      const perTick = Math.max(1, Math.round(perProducerRate / 1000));
+      let seq = 0;
+      await new Promise<void>((resolve) => {
+        const t = setInterval(() => {
+          for (let k = 0; k < perTick && seq < spec.messages && outstanding < spec.window; k++)
+            send(seq++);
+          if (seq === spec.messages) {
+            clearInterval(t);
+            resolve();
+          }
+        }, 1);
+      });
+    } else {
+      const start = performance.now();
+      for (let seq = 0; seq < spec.messages; seq++) {
+        if (perProducerRate > 0) {
+          const due = start + (seq * 1000) / perProducerRate;
+          const wait = due - performance.now();
+          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        }
+        while (outstanding >= spec.window) await new Promise<void>((r) => (wake = r));
+        if (!send(seq)) await new Promise<void>((r) => ch.once('drain', () => r()));
+      }
     }
     while (outstanding > 0) await new Promise<void>((r) => (wake = r));
   };
@@ -340,7 +381,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     drainSeconds,
     publishRate: total / publishSeconds,
     endToEndRate: total / totalSeconds,
-    drainRate: total / drainSeconds,
+    // Without a backlog the last delivery can come before the last confirm.
+    drainRate: drainSeconds > 0 ? total / drainSeconds : NaN,
     latencyMs: {
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
@@ -398,7 +440,8 @@ async function txWorker(
   })().catch(() => {});
 }
 
-if (process.argv[1]?.endsWith('load.js') && process.argv[2]) {
+// Exactly load.js: sac-load.js and tls-load.js import this file.
+if (process.argv[1] !== undefined && basename(process.argv[1]) === 'load.js' && process.argv[2]) {
   const spec = JSON.parse(process.argv[2]) as LoadSpec;
   runLoad(spec).then(
     (r) => {

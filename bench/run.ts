@@ -4,13 +4,16 @@
  * medians with Baton/peer ratios and writes one JSON line per run to bench/results/.
  *
  * Flags: --rounds N (default 3), --only a,b,… (scenario ids), --long (10M-message backlog and
- * a bigger recovery), --no-journal (skip the in-process journal bench).
+ * a bigger recovery), --no-journal (skip the in-process journal bench), --scale F (multiply
+ * every scenario's message count by F, e.g. 0.1 for a quick check; not for figures).
  * Environment: PEER_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672 if it answers),
  * PEER_PID (else found with pgrep beam.smp); for the auth scenario PEER_MANAGEMENT_URL and
- * PEER_ADMIN (user:pass), else PEER_RABBITMQCTL (see bench/auth.ts).
+ * PEER_ADMIN (user:pass), else PEER_RABBITMQCTL (see bench/auth.ts); for the tls scenario
+ * PEER_AMQPS_URL (default amqps://guest:guest@127.0.0.1:5671) and BENCH_TLS_DIR (see
+ * bench/tls-cert.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnServe } from './serve.js';
@@ -24,6 +27,7 @@ import { runSplit } from './split-run.js';
 import { runRpc } from './rpc-run.js';
 import { waitReady } from '../src/cli/ready.js';
 import { authUrl, BENCH_QUEUE_PREFIX, seedBaton, setUpPeer } from './auth.js';
+import { benchCert, PEER_TLS_DIR, type BenchCert } from './tls-cert.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -33,6 +37,10 @@ const flag = (name: string): string | undefined => {
 const rounds = Number(flag('--rounds') ?? 3);
 const only = flag('--only')?.split(',');
 const long = args.includes('--long');
+const scale = Number(flag('--scale') ?? 1);
+if (!(scale > 0)) throw new Error(`--scale ${flag('--scale')}: not a positive number`);
+/** A message count scaled by --scale, at least 1. */
+const scaled = (n: number): number => Math.max(1, Math.round(n * scale));
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = join(here, '..', 'src', 'cli', 'main.js');
 const resultsDir = join(here, '..', '..', 'bench', 'results');
@@ -48,6 +56,8 @@ interface Target {
   /** Prometheus and management API base URLs, when the broker has them (metrics scenario). */
   metricsUrl?: string;
   managementUrl?: string;
+  /** Its AMQPS URL, when it has a TLS listener serving the bench certificate (tls scenario). */
+  amqpsUrl?: string;
 }
 
 interface Run {
@@ -57,12 +67,28 @@ interface Run {
   result: LoadResult;
   brokerCpuSeconds: number;
   brokerPeakRss: number;
+  brokerCpuUsPerMessage: number;
+  wallSeconds: number;
 }
 
 async function startBaton(
   dataDir: string,
+  cert: BenchCert | undefined,
 ): Promise<{ child: ChildProcess; port: number; ports: Record<string, number> }> {
-  const child = spawnServe(cli, dataDir, ['--log-level', 'info']);
+  const tls =
+    cert === undefined
+      ? []
+      : [
+          '--tls-cert',
+          cert.cert,
+          '--tls-key',
+          cert.key,
+          '--amqps-port',
+          '0',
+          '--https-port',
+          'off',
+        ];
+  const child = spawnServe(cli, dataDir, ['--log-level', 'info', ...tls]);
   // The logs are not read, only drained (a full pipe would stall the broker).
   child.stdout!.resume();
   const ready = await waitReady(child, 3);
@@ -94,43 +120,86 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
-function runLoadProcess(spec: LoadSpec): Promise<LoadResult> {
+/**
+ * Whether `url` answers AMQPS with the bench certificate; else why not, for the skip message.
+ */
+async function tlsAnswers(url: string, ca: string): Promise<true | string> {
+  try {
+    const c = await amqp.connect(url, { ca: [readFileSync(ca)] });
+    await c.close();
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    if (code === 'ECONNREFUSED') return 'nothing listens there';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code))
+      return `it serves another certificate than ${ca} (${code})`;
+    return String(err);
+  }
+}
+
+function runLoadProcess(spec: LoadSpec, script = 'load.js'): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'load.js'), JSON.stringify(spec)], {
+    const child = spawn(process.execPath, [join(here, script), JSON.stringify(spec)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
+      if (code !== 0) reject(new Error(`load generator ${script} exited with ${code}`));
       else resolve(JSON.parse(out) as LoadResult);
     });
   });
 }
 
-function load(s: Scenario, spec: LoadSpec): Promise<LoadResult> {
+function load(s: Scenario, spec: LoadSpec, brokerPid: number): Promise<LoadResult> {
   const { url, queue, size, prefetch } = spec;
   if (s.rpc) {
     const { callers, warmup, noDelay, responders } = s.rpc;
     return runRpc(
-      { url, queue, callers, roundTrips: spec.messages, warmup, size, prefetch, noDelay },
+      {
+        url,
+        queue,
+        callers,
+        roundTrips: spec.messages,
+        warmup: scaled(warmup),
+        size,
+        prefetch,
+        noDelay,
+      },
       responders,
     );
   }
   if (s.split) {
     const { producers, messages, window } = spec;
-    return runSplit({ url, queue, producers, messages, size, prefetch, window }, s.split.consumers);
+    return runSplit(
+      { url, queue, producers, messages, size, prefetch, window },
+      s.split.consumers,
+      s.split.queues,
+      brokerPid,
+    );
   }
-  return runLoadProcess(spec);
+  return runLoadProcess(spec, s.script);
 }
 
-async function runScenario(s: Scenario, target: Target, round: number): Promise<Run> {
+async function runScenario(
+  s: Scenario,
+  target: Target,
+  round: number,
+  cert: BenchCert | undefined,
+): Promise<Run> {
   const spec: LoadSpec = {
     ...s.spec,
-    url: s.auth === true ? authUrl(target.url) : target.url,
+    messages: scaled(s.spec.messages),
+    url:
+      s.spec.tls !== undefined
+        ? target.amqpsUrl!
+        : s.auth === true
+          ? authUrl(target.url)
+          : target.url,
     // The bench user may only use queues named bench.*.
     queue: `${s.auth === true ? BENCH_QUEUE_PREFIX : 'bench-'}${s.id}-${target.name}-${round}-${Date.now()}`,
   };
+  if (s.spec.tls !== undefined) spec.tls = { ...s.spec.tls, ca: cert!.cert, brokerPid: target.pid };
   const every = s.spec.scrapeEveryMs;
   if (every !== undefined) {
     // Prometheus every interval; a dashboard's overview and queue list every 5 s.
@@ -143,22 +212,27 @@ async function runScenario(s: Scenario, target: Target, round: number): Promise<
       });
   }
   const cpu0 = cpuSeconds(target.pid);
+  const wall0 = performance.now();
   const rss = rssSampler(target.pid);
-  const result = await load(s, spec);
+  const result = await load(s, spec, target.pid);
+  const brokerCpuSeconds = cpuSeconds(target.pid) - cpu0;
+  // Request/reply's broker CPU covers the warm-up round trips too.
+  const messages = result.published + (s.rpc ? scaled(s.rpc.warmup) : 0);
   const run: Run = {
     scenario: s.id,
     target: target.name,
     round,
     result,
-    brokerCpuSeconds: cpuSeconds(target.pid) - cpu0,
+    brokerCpuSeconds,
     brokerPeakRss: rss.stop(),
+    brokerCpuUsPerMessage: (brokerCpuSeconds * 1e6) / messages,
+    wallSeconds: (performance.now() - wall0) / 1000,
   };
   // Delayed delivery reorders by due time on purpose.
   const ordered =
-    s.spec.consumers > 1 ||
-    s.split !== undefined ||
-    s.spec.delayMs !== undefined ||
-    result.inversions === 0;
+    result.inversions === 0 ||
+    (s.ordered !== true &&
+      (s.spec.consumers > 1 || s.split !== undefined || s.spec.delayMs !== undefined));
   if (
     result.missing !== 0 ||
     result.duplicates !== 0 ||
@@ -168,7 +242,11 @@ async function runScenario(s: Scenario, target: Target, round: number): Promise<
     throw new Error(
       `${s.id} on ${target.name} lost or duplicated messages: ${JSON.stringify(result)}`,
     );
-  appendFileSync(resultsFile, JSON.stringify({ date: new Date().toISOString(), ...run }) + '\n');
+  appendFileSync(
+    resultsFile,
+    JSON.stringify({ date: new Date().toISOString(), ...(scale !== 1 && { scale }), ...run }) +
+      '\n',
+  );
   return run;
 }
 
@@ -178,6 +256,13 @@ function median(xs: number[]): number {
 }
 
 const fmt = (n: number, d = 0): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
+
+/** A load's scenario-specific figures, as `, key value` pairs. */
+function extras(r: LoadResult): string {
+  return Object.entries(r.extra ?? {})
+    .map(([k, v]) => `, ${k} ${typeof v === 'number' ? fmt(v, Math.abs(v) < 100 ? 2 : 0) : v}`)
+    .join('');
+}
 
 function printTable(runs: Run[], peer: boolean): void {
   const lines: string[] = [];
@@ -210,7 +295,15 @@ async function main(): Promise<void> {
   const selected = SCENARIOS.filter((s) => (!only || only.includes(s.id)) && (!s.longOnly || long));
   const auth = selected.some((s) => s.auth === true);
   if (auth) await seedBaton(dataDir);
-  const baton = await startBaton(dataDir);
+  // Only the tls scenario needs the certificate (and openssl, when it has to be made).
+  const cert = selected.some((s) => s.spec.tls !== undefined)
+    ? benchCert(join(here, '..', '..', 'bench', '.tls'))
+    : undefined;
+  if (cert !== undefined)
+    process.stdout.write(
+      `tls: certificate ${cert.cert}${cert.created ? ' (made now: the peer does not have it yet)' : ''}\n`,
+    );
+  const baton = await startBaton(dataDir, cert);
   // An interrupted run must not leave a broker or gigabytes of journal behind.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -226,6 +319,9 @@ async function main(): Promise<void> {
       pid: baton.child.pid!,
       metricsUrl: `http://127.0.0.1:${baton.ports.prometheus}`,
       managementUrl: `http://127.0.0.1:${baton.ports.http}`,
+      ...(baton.ports.amqps !== undefined && {
+        amqpsUrl: `amqps://guest:guest@127.0.0.1:${baton.ports.amqps}`,
+      }),
     },
   ];
   const peerUrl = process.env.PEER_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -240,6 +336,18 @@ async function main(): Promise<void> {
     ) {
       peer.metricsUrl = metricsUrl;
       peer.managementUrl = managementUrl;
+    }
+    if (cert !== undefined) {
+      const amqpsUrl = process.env.PEER_AMQPS_URL ?? 'amqps://guest:guest@127.0.0.1:5671';
+      const answer = await tlsAnswers(amqpsUrl, cert.cert);
+      if (answer === true) peer.amqpsUrl = amqpsUrl;
+      else
+        process.stdout.write(
+          `peer: no AMQPS at ${amqpsUrl}: ${answer}; the tls scenario runs on Baton only. ` +
+            `Give the peer a TLS listener with this certificate (bench/README.md, "TLS on the peer": ` +
+            `${cert.dir === PEER_TLS_DIR ? '' : `copy ${cert.dir}/cert.pem and key.pem to ${PEER_TLS_DIR}/, `}` +
+            `listeners.ssl.default = 127.0.0.1:5671 and ssl_options.* in /etc/rabbitmq/rabbitmq.conf, restart it)\n`,
+        );
     }
     targets.push(peer);
     process.stdout.write(`peer: ${peerUrl} (pid ${peerPid ?? 'unknown: no CPU/RSS figures'})\n`);
@@ -273,20 +381,22 @@ async function main(): Promise<void> {
             `${s.id}: Baton only${s.id === 'delay' ? " (the peer's Debian rabbitmq-server has no rabbitmq_delayed_message_exchange plugin)" : ''}\n`,
           );
         const eligible = targets.filter(
-          (t) => s.spec.scrapeEveryMs === undefined || t.metricsUrl !== undefined,
+          (t) =>
+            (s.spec.scrapeEveryMs === undefined || t.metricsUrl !== undefined) &&
+            (s.spec.tls === undefined || t.amqpsUrl !== undefined),
         );
         for (const target of s.batonOnly ? targets.slice(0, 1) : eligible) {
-          const run = await runScenario(s, target, round);
+          const run = await runScenario(s, target, round, cert);
           runs.push(run);
           const r = run.result;
           if (s.rpc) {
             process.stdout.write(
-              `${s.id} ${target.name} #${round}: ${fmt(r.endToEndRate)} round trips/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, p99.9 ${fmt(r.latencyMs.p999, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s, client CPU ${fmt(r.clientCpuSeconds, 1)} s\n`,
+              `${s.id} ${target.name} #${round}: ${fmt(r.endToEndRate)} round trips/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, p99.9 ${fmt(r.latencyMs.p999, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s (${fmt(run.brokerCpuUsPerMessage, 1)} µs/round trip), client CPU ${fmt(r.clientCpuSeconds, 1)} s\n`,
             );
             continue;
           }
           process.stdout.write(
-            `${s.id} ${target.name} #${round}: publish ${fmt(r.publishRate)}/s, end-to-end ${fmt(r.endToEndRate)}/s, drain ${fmt(r.drainRate)}/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s, client CPU ${fmt(r.clientCpuSeconds, 1)} s, broker peak RSS ${fmt(run.brokerPeakRss / 2 ** 20)} MiB\n`,
+            `${s.id} ${target.name} #${round}: publish ${fmt(r.publishRate)}/s, end-to-end ${fmt(r.endToEndRate)}/s, drain ${fmt(r.drainRate)}/s, p50 ${fmt(r.latencyMs.p50, 2)} ms, p99 ${fmt(r.latencyMs.p99, 2)} ms, p99.9 ${fmt(r.latencyMs.p999, 2)} ms, broker CPU ${fmt(run.brokerCpuSeconds, 1)} s (${fmt(run.brokerCpuUsPerMessage, 1)} µs/msg, ${fmt(run.brokerCpuSeconds / run.wallSeconds, 2)} of a core), client CPU ${fmt(r.clientCpuSeconds, 1)} s, broker peak RSS ${fmt(run.brokerPeakRss / 2 ** 20)} MiB${extras(r)}\n`,
           );
         }
       }

@@ -6,6 +6,10 @@ export interface Figure {
     result: import('./load.js').LoadResult;
     brokerCpuSeconds: number;
     brokerPeakRss: number;
+    /** Broker CPU over the whole load (set-up included) per message published, in µs. */
+    brokerCpuUsPerMessage: number;
+    /** Wall-clock time of the whole load, over which brokerCpuSeconds was taken. */
+    wallSeconds: number;
   }) => number;
   higherIsBetter: boolean;
   digits?: number;
@@ -19,8 +23,15 @@ export interface Scenario {
   longOnly?: boolean;
   /** Measure Baton only (the peer would need hours or more disk than a run should take). */
   batonOnly?: boolean;
-  /** Run producers and consumers as separate processes (this many consumer processes). */
-  split?: { consumers: number };
+  /**
+   * Run producers and consumers as separate processes (this many consumer processes), over
+   * `queues` queues (default one).
+   */
+  split?: { consumers: number; queues?: number };
+  /** A load of its own instead of load.js: the single-active-consumer or the TLS load. */
+  script?: 'sac-load.js' | 'tls-load.js';
+  /** Fail on any out-of-order delivery even with several consumers (sac, tls check it). */
+  ordered?: boolean;
   /**
    * Request/reply (bench/rpc-run.ts): `spec.messages` timed round trips of `spec.size` bytes
    * after `warmup`, `callers` requests in flight over direct reply-to, `responders` processes
@@ -97,6 +108,28 @@ const drain: Figure = {
   higherIsBetter: true,
 };
 
+const extra = (key: string) => (r: Parameters<Figure['get']>[0]) =>
+  Number(r.result.extra?.[key] ?? NaN);
+const cpuPerMessage: Figure = {
+  name: 'broker CPU µs/msg',
+  get: (r) => r.brokerCpuUsPerMessage,
+  higherIsBetter: false,
+  digits: 1,
+};
+const p999: Figure = {
+  name: 'latency p99.9 ms',
+  get: (r) => r.result.latencyMs.p999,
+  higherIsBetter: false,
+  digits: 2,
+};
+/** Client CPU over the first publish to the last delivery (split loads measure just that). */
+const clientUtilisation: Figure = {
+  name: 'client CPU utilisation (CPU-s/wall-s)',
+  get: (r) => r.result.clientCpuSeconds / r.result.totalSeconds,
+  higherIsBetter: false,
+  digits: 2,
+};
+
 /** A request/reply scenario: 128 B requests, one responder process with prefetch 64. */
 function rpc(
   id: string,
@@ -115,7 +148,7 @@ function rpc(
   };
 }
 
-export const SCENARIOS: Scenario[] = [
+const scenarios: Scenario[] = [
   { id: 'a', title: '1p/1c 1 KB', spec: base, figures: [publish, e2e, p99, cpu, clientCpu] },
   {
     id: 'b',
@@ -144,20 +177,42 @@ export const SCENARIOS: Scenario[] = [
     figures: [publish, e2e, p99, cpu, clientCpu],
   },
   {
-    id: 'd',
-    title: '2,000 msgs/s for 10 s',
-    spec: { ...base, messages: 20_000, rate: 2000 },
+    id: 'busy',
+    title: 'broker saturated: 4p/4c over 2 queues 1 KB, 8 client processes, 200k',
+    spec: { ...base, producers: 4, consumers: 4, messages: 50_000 },
+    split: { consumers: 4, queues: 2 },
+    // Issue 14's figure: broker CPU per message from the first publish to the last delivery.
     figures: [
-      p50,
+      e2e,
       p99,
       {
-        name: 'latency p99.9 ms',
-        get: (r) => r.result.latencyMs.p999,
+        name: 'broker CPU µs/msg (message phase)',
+        get: extra('brokerCpuUsPerMessage'),
+        higherIsBetter: false,
+        digits: 1,
+      },
+      {
+        name: 'broker CPU utilisation (CPU-s/wall-s, message phase)',
+        get: extra('brokerUtilisation'),
         higherIsBetter: false,
         digits: 2,
       },
       cpu,
+      clientCpu,
+      clientUtilisation,
     ],
+  },
+  {
+    id: 'd',
+    title: '2,000 msgs/s for 10 s',
+    spec: { ...base, messages: 20_000, rate: 2000 },
+    figures: [p50, p99, p999, cpu],
+  },
+  {
+    id: 'dt',
+    title: '2,000 msgs/s for 10 s, paced by a 1 ms setInterval sending 2 per tick',
+    spec: { ...base, messages: 20_000, rate: 2000, pacing: 'timer' },
+    figures: [p50, p99, p999, { ...publish, name: 'achieved publish msgs/s' }, cpu],
   },
   {
     id: 'e',
@@ -170,6 +225,46 @@ export const SCENARIOS: Scenario[] = [
     title: '1,000 queues over 10 connections',
     spec: { ...base, messages: 100, queues: 1000, connections: 10, window: 100, prefetch: 50 },
     figures: [publish, e2e, p99, cpu],
+  },
+  {
+    id: 'tls',
+    title: '200 AMQPS connections opened 8 at a time, then 100p/100c over 20 queues, 1 KB, 50k',
+    spec: {
+      ...base,
+      producers: 100,
+      consumers: 100,
+      messages: 500,
+      queues: 20,
+      window: 50,
+      prefetch: 50,
+      tls: { connections: 200, opening: 8 },
+    },
+    script: 'tls-load.js',
+    ordered: true,
+    figures: [
+      {
+        name: 'TLS connections opened/s',
+        get: extra('connectionsPerSecond'),
+        higherIsBetter: true,
+      },
+      {
+        name: 'broker CPU ms/connection opened',
+        get: extra('brokerCpuMsPerConnection'),
+        higherIsBetter: false,
+        digits: 2,
+      },
+      e2e,
+      p99,
+      {
+        name: 'broker CPU µs/msg (message phase)',
+        get: extra('brokerCpuUsPerMessage'),
+        higherIsBetter: false,
+        digits: 1,
+      },
+      cpu,
+      { name: 'broker RSS MiB, all open', get: extra('rssAllOpenMiB'), higherIsBetter: false },
+      clientCpu,
+    ],
   },
   {
     id: 'metrics',
@@ -222,6 +317,25 @@ export const SCENARIOS: Scenario[] = [
         get: (r) => r.result.groupInversions,
         higherIsBetter: false,
         digits: 0,
+      },
+    ],
+  },
+  {
+    id: 'sac',
+    title: 'single active consumer: 3 consumers, the active one closed halfway, 1 KB, 50k',
+    spec: { ...base, messages: 50_000, consumers: 3 },
+    script: 'sac-load.js',
+    ordered: true,
+    figures: [
+      e2e,
+      p99,
+      cpu,
+      clientCpu,
+      {
+        name: 'takeover ms (close to next delivery)',
+        get: extra('takeoverMs'),
+        higherIsBetter: false,
+        digits: 1,
       },
     ],
   },
@@ -293,3 +407,12 @@ export const SCENARIOS: Scenario[] = [
     batonOnly: true,
   },
 ];
+
+/** Every scenario also reports broker CPU per message (per round trip for request/reply). */
+export const SCENARIOS: Scenario[] = scenarios.map((s) => ({
+  ...s,
+  figures: [
+    ...s.figures,
+    s.rpc ? { ...cpuPerMessage, name: 'broker CPU µs/round trip' } : cpuPerMessage,
+  ],
+}));

@@ -2,7 +2,9 @@
  * Load with producers and consumers in separate processes, so one client process's CPU is not
  * what is measured. `node dist/bench/split-load.js produce|consume '<json SplitSpec>'`.
  * Consumers print `{"delivered":n}` progress lines and, after "stop" on stdin, a final line
- * with their seen-bitmap and latencies (base64). Producers print one result line.
+ * with their seen-bitmap and latencies (base64). Producers connect, print `{"ready":true}`,
+ * start on "go" on stdin (so every producer is connected when the clock starts) and print one
+ * result line.
  */
 import amqp from 'amqplib';
 
@@ -24,6 +26,10 @@ async function produce(spec: SplitSpec): Promise<void> {
   const conn = await amqp.connect(spec.url);
   const ch = await conn.createConfirmChannel();
   await ch.assertQueue(spec.queue, { durable: true });
+  process.stdout.write('{"ready":true}\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  // An open stdin would keep this process (and so the runner, through its pipes) alive.
+  process.stdin.destroy();
   let outstanding = 0;
   let wake: (() => void) | undefined;
   const onConfirm = (err: unknown): void => {

@@ -5,6 +5,7 @@ import amqp from 'amqplib';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './load.js';
 import type { SplitSpec } from './split-load.js';
+import { cpuSeconds } from './proc.js';
 
 const script = join(fileURLToPath(new URL('.', import.meta.url)), 'split-load.js');
 
@@ -43,21 +44,36 @@ const until = async (cond: () => boolean): Promise<void> => {
   while (!cond()) await new Promise((r) => setTimeout(r, 20));
 };
 
+/**
+ * With `queues` > 1, producer and consumer i use queue `<queue>-<i % queues>` (message ids
+ * stay global, so the exactly-once check covers all of them). With `brokerPid`, the broker's CPU
+ * from "go" to the last delivery is reported as extra.brokerCpuUsPerMessage and its share of
+ * that wall time as extra.brokerUtilisation.
+ */
 export async function runSplit(
   base: Omit<SplitSpec, 'producer'>,
   consumers: number,
+  queues = 1,
+  brokerPid?: number,
 ): Promise<LoadResult> {
   const total = base.producers * base.messages;
-  const cons = Array.from({ length: consumers }, () => start('consume', { ...base, producer: 0 }));
+  const queueOf = (i: number): string => (queues <= 1 ? base.queue : `${base.queue}-${i % queues}`);
+  const cons = Array.from({ length: consumers }, (_, i) =>
+    start('consume', { ...base, queue: queueOf(i), producer: 0 }),
+  );
   await until(() => cons.every((c) => c.lines.some((l) => l.ready === true)));
   const prods = Array.from({ length: base.producers }, (_, i) =>
-    start('produce', { ...base, producer: i }),
+    start('produce', { ...base, queue: queueOf(i), producer: i }),
   );
+  await until(() => prods.every((p) => p.latest?.ready === true));
+  const brokerCpu0 = brokerPid === undefined ? 0 : cpuSeconds(brokerPid);
+  for (const p of prods) p.child.stdin.write('go\n');
   await until(() => prods.every((p) => p.latest !== undefined && 'end' in p.latest));
   const delivered = (): number => cons.reduce((n, c) => n + Number(c.latest?.delivered ?? 0), 0);
   await until(() => delivered() >= total);
+  const brokerCpu = brokerPid === undefined ? NaN : cpuSeconds(brokerPid) - brokerCpu0;
   for (const c of cons) c.child.stdin.write('stop\n');
-  await deleteQueue(base.url, base.queue);
+  for (let i = 0; i < Math.max(1, queues); i++) await deleteQueue(base.url, queueOf(i));
   await until(() => cons.every((c) => c.latest?.final === true));
   const pr = prods.map((p) => p.latest as { start: number; end: number; cpu: number });
   const fin = cons.map(
@@ -109,5 +125,11 @@ export async function runSplit(
     drainRate: NaN,
     latencyMs: { p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), max: lat[lat.length - 1] ?? 0 },
     clientCpuSeconds: pr.reduce((n, p) => n + p.cpu, 0) + fin.reduce((n, f) => n + f.cpu, 0),
+    ...(brokerPid !== undefined && {
+      extra: {
+        brokerCpuUsPerMessage: (brokerCpu * 1e6) / total,
+        brokerUtilisation: brokerCpu / ((tLast - t0) / 1000),
+      },
+    }),
   };
 }
