@@ -73,6 +73,12 @@ export interface LoadSpec {
    * as Prometheus and an open dashboard would. `auth` is a Basic credential (user:pass).
    */
   scrape?: { url: string; everyMs: number; auth?: string }[];
+  /**
+   * Untimed messages at the start of each producer's run (a warm-up at the same rate): their
+   * latencies are left out of the percentiles, so a fresh process's compile time is not in the
+   * tail. Everything else (counts, exactly-once, rates) covers them.
+   */
+  warmup?: number;
   /** Scenario-level interval; run.ts turns it into `scrape` with the target's URLs. */
   scrapeEveryMs?: number;
   /** The `tls` scenario (bench/tls-load.ts); run.ts fills in `ca` and `brokerPid`. */
@@ -169,6 +175,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const total = producerCount * spec.messages;
   const seen = new Uint8Array(total);
   const latencies = new Float64Array(total);
+  const warmup = spec.warmup ?? 0;
+  let timed = 0;
   let delivered = 0;
   let duplicates = 0;
   let inversions = 0;
@@ -253,7 +261,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         if (seen[idx]) duplicates++;
         else {
           seen[idx] = 1;
-          latencies[delivered] = performance.now() - c.readDoubleBE(8);
+          if (seq >= warmup) latencies[timed++] = performance.now() - c.readDoubleBE(8);
           delivered++;
         }
         ch.ack(msg);
@@ -362,7 +370,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (spec.delayMs !== undefined) await cleanup.deleteExchange(delayed);
   if (spec.tx !== undefined) await cleanup.deleteQueue(out);
   for (const c of conns) await c.close().catch(() => {});
-  const sorted = latencies.slice(0, delivered).sort();
+  const sorted = latencies.slice(0, timed).sort();
   const publishSeconds = (tPublished - t0) / 1000;
   const totalSeconds = (lastDelivery - t0) / 1000;
   const drainSeconds = (lastDelivery - tDrainStart) / 1000;

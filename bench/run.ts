@@ -190,6 +190,7 @@ async function runScenario(
   const spec: LoadSpec = {
     ...s.spec,
     messages: scaled(s.spec.messages),
+    ...(s.spec.warmup !== undefined && { warmup: scaled(s.spec.warmup) }),
     url:
       s.spec.tls !== undefined
         ? target.amqpsUrl!
