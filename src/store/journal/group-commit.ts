@@ -4,6 +4,7 @@ import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
 import { Histogram } from '../../util/histogram.js';
 import { COMMIT_BATCH_BUCKETS, FSYNC_SECONDS_BUCKETS } from '../store.js';
+import { clearArray } from '../../util/clear-array.js';
 
 export type SyncCallback = (err: Error | undefined) => void;
 
@@ -21,27 +22,41 @@ const UNSAFE_NO_SYNC = process.env.BATON_TEST_CONFIRM_BEFORE_FSYNC === '1';
 const RETRY_MS = 250;
 const RETRY_MAX_MS = 2000;
 
+/** Chunks kept for reuse: at low rates every message may be a batch of its own. */
+const CHUNK_POOL = 8;
+
 /**
  * A run of consecutive bytes of one batch that go to one segment at one file position. It
- * starts with a BATCH record (filled in when the batch is sealed).
+ * starts with a BATCH record (filled in when the batch is sealed). Reused once its batch is
+ * durable (`reset`), with its `bufs` array.
  */
 class Chunk {
-  readonly segment: Segment;
-  readonly position: number;
+  segment: Segment;
+  position: number;
   readonly bufs: Buffer[] = [];
   bytes = 0;
-  readonly headerSlab: Buffer;
-  readonly headerAt: number;
+  headerSlab: Buffer;
+  headerAt: number;
   constructor(segment: Segment, position: number, headerSlab: Buffer, headerAt: number) {
     this.segment = segment;
     this.position = position;
     this.headerSlab = headerSlab;
     this.headerAt = headerAt;
   }
+
+  reset(segment: Segment, position: number, headerSlab: Buffer, headerAt: number): this {
+    this.segment = segment;
+    this.position = position;
+    this.headerSlab = headerSlab;
+    this.headerAt = headerAt;
+    this.bytes = 0;
+    return this;
+  }
 }
 
+/** Reused once durable and told (see `GroupCommit.recycle`), arrays and all. */
 class Batch {
-  readonly no: number;
+  no: number;
   readonly chunks: Chunk[] = [];
   readonly waiters: SyncCallback[] = [];
   /** Slabs this batch filled; they return to the pool once it is written. */
@@ -114,6 +129,9 @@ export class GroupCommit {
   private dirty = false;
   private scheduled = false;
   private readonly pool: Buffer[] = [];
+  /** A durable batch and chunks emptied for reuse: no objects or arrays per batch. */
+  private spareBatch: Batch | undefined = undefined;
+  private readonly chunkPool: Chunk[] = [];
   private readonly dirFd: number;
   private readonly hooks: GroupCommitHooks;
   /** The journal's secret for BATCH tags (journal-key.ts). */
@@ -143,7 +161,11 @@ export class GroupCommit {
     if (this.chunk === undefined || this.chunk.segment !== segment) {
       if (this.slab.length - this.pos < max + BATCH_SIZE) this.newSlab(max + BATCH_SIZE);
       this.cut();
-      const c = (this.chunk = new Chunk(segment, segment.size, this.slab, this.pos));
+      const spare = this.chunkPool.pop();
+      const c = (this.chunk =
+        spare !== undefined
+          ? spare.reset(segment, segment.size, this.slab, this.pos)
+          : new Chunk(segment, segment.size, this.slab, this.pos));
       this.open.chunks.push(c);
       this.pos += BATCH_SIZE;
       segment.size += BATCH_SIZE;
@@ -219,7 +241,10 @@ export class GroupCommit {
     this.sealedRecords = this.records;
     for (const c of b.chunks)
       writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes, this.key);
-    this.open = new Batch(b.no + 1);
+    const next = this.spareBatch;
+    this.spareBatch = undefined;
+    if (next !== undefined) next.no = b.no + 1;
+    this.open = next ?? new Batch(b.no + 1);
     this.chunk = undefined;
     this.dirty = false;
     this.flying = b;
@@ -342,6 +367,7 @@ export class GroupCommit {
   }
 
   private tellDrained(ok: boolean): void {
+    if (this.drainWaiters.length === 0) return;
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const tell of w) tell(ok);
@@ -412,10 +438,25 @@ export class GroupCommit {
     // Appends made by waiters (and by the hook) join the open batch; with `flying` set
     // nothing schedules a flush for them until this one is durable.
     notify(b.waiters, undefined);
+    // Nothing refers to `b` any more (a waiter's afterSync joined the open or flying batch).
+    this.recycle(b);
     this.hooks.afterDurable();
     if (next !== undefined) this.step();
     else if (this.dirty) this.flush();
     else this.tellDrained(true);
+  }
+
+  /** Empty a told batch and its chunks for reuse. */
+  private recycle(b: Batch): void {
+    for (let i = 0; i < b.chunks.length; i++) {
+      const c = b.chunks[i]!;
+      clearArray(c.bufs);
+      if (this.chunkPool.length < CHUNK_POOL) this.chunkPool.push(c);
+    }
+    clearArray(b.chunks);
+    clearArray(b.waiters);
+    clearArray(b.retired);
+    this.spareBatch = b;
   }
 
   /** Scratch room for a marker past the slab's used bytes, outside every batch. */
