@@ -1,4 +1,4 @@
-import { fdatasync, fsync, open, rename, writeSync, writev } from 'node:fs';
+import { fdatasync, fsync, open, rename, write, writev } from 'node:fs';
 import { StoreFailure } from '../store-failure.js';
 import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
@@ -59,6 +59,11 @@ class Batch {
   no: number;
   readonly chunks: Chunk[] = [];
   readonly waiters: SyncCallback[] = [];
+  /**
+   * Waiters of the batch before, durable already: told once this batch's first write lands,
+   * its BATCH header right after their bytes being their proof.
+   */
+  readonly proven: SyncCallback[] = [];
   /** Slabs this batch filled; they return to the pool once it is written. */
   readonly retired: Buffer[] = [];
   constructor(no: number) {
@@ -129,6 +134,10 @@ export class GroupCommit {
   private dirty = false;
   private scheduled = false;
   private readonly pool: Buffer[] = [];
+  /** The end-of-batch marker's own bytes: appends made while it is written use the slab. */
+  private readonly marker = Buffer.allocUnsafeSlow(BATCH_SIZE);
+  /** The durable batch whose marker is being written; its waiters are told once it lands. */
+  private proving: Batch | undefined = undefined;
   /** A durable batch and chunks emptied for reuse: no objects or arrays per batch. */
   private spareBatch: Batch | undefined = undefined;
   private readonly chunkPool: Chunk[] = [];
@@ -251,6 +260,12 @@ export class GroupCommit {
     this.flyingChunk = 0;
   }
 
+  /** Seal the open batch and return it (now flying). */
+  private sealed(): Batch {
+    this.seal();
+    return this.flying!;
+  }
+
   /** Write and sync the flying batch chunk by chunk, so a segment is complete before the next. */
   private step(): void {
     const b = this.flying!;
@@ -317,6 +332,11 @@ export class GroupCommit {
     }
     c.segment.written = c.position + n;
     this.bytesWritten += n;
+    const b = this.flying!;
+    if (this.flyingChunk === 0 && b.proven.length !== 0) {
+      notify(b.proven, undefined);
+      clearArray(b.proven);
+    }
     this.inFlight = true;
     if (UNSAFE_NO_SYNC) return this.onSync(null);
     this.syncStart = performance.now();
@@ -401,39 +421,54 @@ export class GroupCommit {
 
   private done(b: Batch): void {
     this.durableBatch = b.no;
-    // Before anyone hears "durable", put a BATCH record after these bytes (recovery's proof
-    // that they were synced, so damage in them is corruption, not a torn write): the next
-    // batch's header if one is waiting, else a marker at the end. The marker is not counted
-    // in the segment's size: the next header overwrites it, so unsynced bytes always start
-    // with exactly one BATCH record.
+    // Before anyone hears "durable", a BATCH record is written after these bytes (recovery's
+    // proof that they were synced, so damage in them is corruption, not a torn write): the
+    // next batch's header if one is waiting (its waiters are told when that lands), else a
+    // marker at the end. The marker is not counted in the segment's size: the next header
+    // overwrites it, so unsynced bytes always start with exactly one BATCH record.
     const last = b.chunks[b.chunks.length - 1]?.segment;
     // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
-    let proved = last === undefined || last.sealed;
-    if (!proved && !this.dirty && last!.fd >= 0 && last!.size === last!.written) {
-      const p = this.reserveProof();
-      writeBatch(this.slab, p, last!.id, last!.size, BATCH_SIZE, this.key);
-      proved = this.writeProof(last!, this.slab, p, last!.size);
-      // No room even for the marker: a batch of just a header carries the proof instead.
-      if (!proved) {
-        this.reserve(last!, 0);
-        this.dirty = true;
-      }
+    const proved = last === undefined || last.sealed;
+    if (!proved && !this.dirty && last.fd >= 0 && last.size === last.written) {
+      // The marker is written off the event loop (a synchronous write here held every
+      // connection for its duration, at times milliseconds: it extends the file). `b` stays
+      // flying until it lands, so nothing else is written meanwhile; appends gather in the
+      // open batch, whose header later overwrites the marker.
+      writeBatch(this.marker, 0, last.id, last.size, BATCH_SIZE, this.key);
+      this.proving = b;
+      this.inFlight = true;
+      write(last.fd, this.marker, 0, BATCH_SIZE, last.size, this.onMarker);
+      return;
     }
-    let next: Batch | undefined;
-    if (this.dirty) {
-      this.seal();
-      next = this.flying!;
-      const c = next.chunks[0];
-      if (!proved && c !== undefined && c.segment.fd >= 0)
-        proved = this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
+    this.told(b, proved);
+  }
+
+  private readonly onMarker = (err: Error | null, n: number): void => {
+    if (!this.landed()) return;
+    const b = this.proving!;
+    this.proving = undefined;
+    // Best effort: with no room even for the marker (or a failed write), a batch of just a
+    // header carries the proof instead (or the header of the batch gathered meanwhile).
+    const proved = err === null && n === BATCH_SIZE;
+    if (!proved && !this.dirty) {
+      this.reserve(b.chunks[b.chunks.length - 1]!.segment, 0);
+      this.dirty = true;
     }
+    this.told(b, proved);
+  };
+
+  /** `b` is durable and `proved` says whether its proof is written: tell its waiters. */
+  private told(b: Batch, proved: boolean): void {
+    const next = this.dirty ? this.sealed() : undefined;
     for (const s of b.retired)
       if (s.length === SLAB && this.pool.length < POOL_MAX) this.pool.push(s);
     this.flying = next;
     if (!proved && next !== undefined) {
-      // Confirm these once the next batch (whose header is their proof) is durable.
-      next.waiters.unshift(...b.waiters);
-      b.waiters.length = 0;
+      // Told once the next batch's first write (its header: their proof) lands, rather than
+      // after a write of that header of its own here: a synchronous write per batch on the
+      // event loop (at low rates nearly every batch has a next one waiting: settles).
+      for (let i = 0; i < b.waiters.length; i++) next.proven.push(b.waiters[i]!);
+      clearArray(b.waiters);
     }
     // Appends made by waiters (and by the hook) join the open batch; with `flying` set
     // nothing schedules a flush for them until this one is durable.
@@ -455,23 +490,9 @@ export class GroupCommit {
     }
     clearArray(b.chunks);
     clearArray(b.waiters);
+    clearArray(b.proven);
     clearArray(b.retired);
     this.spareBatch = b;
-  }
-
-  /** Scratch room for a marker past the slab's used bytes, outside every batch. */
-  private reserveProof(): number {
-    if (this.slab.length - this.pos < BATCH_SIZE) this.newSlab(BATCH_SIZE);
-    return this.pos;
-  }
-
-  /** Best effort: if this small write fails, the next batch writes the same bytes anyway. */
-  private writeProof(seg: Segment, buf: Buffer, at: number, position: number): boolean {
-    try {
-      return writeSync(seg.fd, buf, at, BATCH_SIZE, position) === BATCH_SIZE;
-    } catch {
-      return false;
-    }
   }
 
   private fail(err: Error, what: string): void {
@@ -484,6 +505,7 @@ export class GroupCommit {
     this.tellDrained(false);
     const flying = this.flying!;
     this.flying = undefined;
+    notify(flying.proven, this.failure);
     notify(flying.waiters, this.failure);
     notify(this.open.waiters, this.failure);
     this.open.waiters.length = 0;
