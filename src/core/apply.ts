@@ -4,6 +4,7 @@ import { delayedCopy } from './delayed.js';
 import type { Message } from './message.js';
 import type { Routed } from './routing.js';
 import type { VirtualHost } from './vhost.js';
+import { clearArray } from '../util/clear-array.js';
 
 /** The enqueue of a delayed publish's copy under its delayed exchanges' store ids. */
 type DelayedOp = { op: 'enqueue'; message: Message; queueIds: number[]; seqs: number[] };
@@ -47,8 +48,8 @@ function journal(
   const queues = r.queues;
   const ids = r.storeIds;
   const seqs = r.storeSeqs;
-  ids.length = 0;
-  seqs.length = 0;
+  clearArray(ids);
+  clearArray(seqs);
   if (message.persistent)
     for (let i = 0; i < queues.length; i++) {
       const q = queues[i]!;

@@ -4,6 +4,7 @@ import type { Exchange } from './exchange.js';
 import type { Message } from './message.js';
 import { Queue } from './queue.js';
 import type { Session } from './session.js';
+import { clearArray } from '../util/clear-array.js';
 
 /**
  * Where one publish goes, and then what happened to it. The caller owns it and reuses it
@@ -59,8 +60,8 @@ export class Routed {
     this.exchange = exchange;
     this.routingKey = routingKey;
     this.message = message;
-    this.queues.length = 0;
-    this.delays.length = 0;
+    clearArray(this.queues);
+    clearArray(this.delays);
     this.delayMs = -1;
     this.returnTo = undefined;
     this.checkDedup = false;
@@ -76,8 +77,8 @@ export class Routed {
   /** Drop references so a reused result does not keep a message alive. */
   release(): void {
     this.message = undefined;
-    this.queues.length = 0;
-    this.delays.length = 0;
+    clearArray(this.queues);
+    clearArray(this.delays);
     this.returnTo = undefined;
     this.congested = undefined;
     this.rejected = undefined;

@@ -297,7 +297,8 @@ export class Session {
   private armConfirm(): void {
     if (this.confirmArmed) return;
     this.confirmArmed = true;
-    queueMicrotask(this.flushConfirms);
+    // In the drains' microtask, after the drain this publish asked for (one per turn).
+    this.vhost.broker.scheduler.defer(this.flushConfirms);
   }
 
   private readonly flushConfirms = (): void => {

@@ -106,8 +106,14 @@ export class StoreGuard {
 
   settle(queueId: number, seq: number, message: StoredMessage): void {
     if (this.collecting()) this.batch!.push({ op: 'settle', queueId, seq, message });
-    else if (this.store.failure === undefined)
-      this.safely(() => this.store.settle(queueId, seq, message));
+    else if (this.store.failure === undefined) {
+      // As `safely`, without a closure per ack.
+      try {
+        this.store.settle(queueId, seq, message);
+      } catch {
+        // The store is now failed; publishers learn it through afterSync and enqueue.
+      }
+    }
   }
 
   purge(queueId: number, uptoSeq: number, messages: Iterable<Located>): void {

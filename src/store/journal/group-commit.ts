@@ -1,9 +1,10 @@
-import { fdatasync, fsync, open, rename, writeSync, writev } from 'node:fs';
+import { fdatasync, fsync, open, rename, write, writev } from 'node:fs';
 import { StoreFailure } from '../store-failure.js';
 import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
 import { Histogram } from '../../util/histogram.js';
 import { COMMIT_BATCH_BUCKETS, FSYNC_SECONDS_BUCKETS } from '../store.js';
+import { clearArray } from '../../util/clear-array.js';
 
 export type SyncCallback = (err: Error | undefined) => void;
 
@@ -21,29 +22,48 @@ const UNSAFE_NO_SYNC = process.env.BATON_TEST_CONFIRM_BEFORE_FSYNC === '1';
 const RETRY_MS = 250;
 const RETRY_MAX_MS = 2000;
 
+/** Chunks kept for reuse: at low rates every message may be a batch of its own. */
+const CHUNK_POOL = 8;
+
 /**
  * A run of consecutive bytes of one batch that go to one segment at one file position. It
- * starts with a BATCH record (filled in when the batch is sealed).
+ * starts with a BATCH record (filled in when the batch is sealed). Reused once its batch is
+ * durable (`reset`), with its `bufs` array.
  */
 class Chunk {
-  readonly segment: Segment;
-  readonly position: number;
+  segment: Segment;
+  position: number;
   readonly bufs: Buffer[] = [];
   bytes = 0;
-  readonly headerSlab: Buffer;
-  readonly headerAt: number;
+  headerSlab: Buffer;
+  headerAt: number;
   constructor(segment: Segment, position: number, headerSlab: Buffer, headerAt: number) {
     this.segment = segment;
     this.position = position;
     this.headerSlab = headerSlab;
     this.headerAt = headerAt;
   }
+
+  reset(segment: Segment, position: number, headerSlab: Buffer, headerAt: number): this {
+    this.segment = segment;
+    this.position = position;
+    this.headerSlab = headerSlab;
+    this.headerAt = headerAt;
+    this.bytes = 0;
+    return this;
+  }
 }
 
+/** Reused once durable and told (see `GroupCommit.recycle`), arrays and all. */
 class Batch {
-  readonly no: number;
+  no: number;
   readonly chunks: Chunk[] = [];
   readonly waiters: SyncCallback[] = [];
+  /**
+   * Waiters of the batch before, durable already: told once this batch's first write lands,
+   * its BATCH header right after their bytes being their proof.
+   */
+  readonly proven: SyncCallback[] = [];
   /** Slabs this batch filled; they return to the pool once it is written. */
   readonly retired: Buffer[] = [];
   constructor(no: number) {
@@ -114,6 +134,13 @@ export class GroupCommit {
   private dirty = false;
   private scheduled = false;
   private readonly pool: Buffer[] = [];
+  /** The end-of-batch marker's own bytes: appends made while it is written use the slab. */
+  private readonly marker = Buffer.allocUnsafeSlow(BATCH_SIZE);
+  /** The durable batch whose marker is being written; its waiters are told once it lands. */
+  private proving: Batch | undefined = undefined;
+  /** A durable batch and chunks emptied for reuse: no objects or arrays per batch. */
+  private spareBatch: Batch | undefined = undefined;
+  private readonly chunkPool: Chunk[] = [];
   private readonly dirFd: number;
   private readonly hooks: GroupCommitHooks;
   /** The journal's secret for BATCH tags (journal-key.ts). */
@@ -143,7 +170,11 @@ export class GroupCommit {
     if (this.chunk === undefined || this.chunk.segment !== segment) {
       if (this.slab.length - this.pos < max + BATCH_SIZE) this.newSlab(max + BATCH_SIZE);
       this.cut();
-      const c = (this.chunk = new Chunk(segment, segment.size, this.slab, this.pos));
+      const spare = this.chunkPool.pop();
+      const c = (this.chunk =
+        spare !== undefined
+          ? spare.reset(segment, segment.size, this.slab, this.pos)
+          : new Chunk(segment, segment.size, this.slab, this.pos));
       this.open.chunks.push(c);
       this.pos += BATCH_SIZE;
       segment.size += BATCH_SIZE;
@@ -219,11 +250,20 @@ export class GroupCommit {
     this.sealedRecords = this.records;
     for (const c of b.chunks)
       writeBatch(c.headerSlab, c.headerAt, c.segment.id, c.position, c.bytes, this.key);
-    this.open = new Batch(b.no + 1);
+    const next = this.spareBatch;
+    this.spareBatch = undefined;
+    if (next !== undefined) next.no = b.no + 1;
+    this.open = next ?? new Batch(b.no + 1);
     this.chunk = undefined;
     this.dirty = false;
     this.flying = b;
     this.flyingChunk = 0;
+  }
+
+  /** Seal the open batch and return it (now flying). */
+  private sealed(): Batch {
+    this.seal();
+    return this.flying!;
   }
 
   /** Write and sync the flying batch chunk by chunk, so a segment is complete before the next. */
@@ -292,6 +332,11 @@ export class GroupCommit {
     }
     c.segment.written = c.position + n;
     this.bytesWritten += n;
+    const b = this.flying!;
+    if (this.flyingChunk === 0 && b.proven.length !== 0) {
+      notify(b.proven, undefined);
+      clearArray(b.proven);
+    }
     this.inFlight = true;
     if (UNSAFE_NO_SYNC) return this.onSync(null);
     this.syncStart = performance.now();
@@ -342,6 +387,7 @@ export class GroupCommit {
   }
 
   private tellDrained(ok: boolean): void {
+    if (this.drainWaiters.length === 0) return;
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const tell of w) tell(ok);
@@ -375,62 +421,78 @@ export class GroupCommit {
 
   private done(b: Batch): void {
     this.durableBatch = b.no;
-    // Before anyone hears "durable", put a BATCH record after these bytes (recovery's proof
-    // that they were synced, so damage in them is corruption, not a torn write): the next
-    // batch's header if one is waiting, else a marker at the end. The marker is not counted
-    // in the segment's size: the next header overwrites it, so unsynced bytes always start
-    // with exactly one BATCH record.
+    // Before anyone hears "durable", a BATCH record is written after these bytes (recovery's
+    // proof that they were synced, so damage in them is corruption, not a torn write): the
+    // next batch's header if one is waiting (its waiters are told when that lands), else a
+    // marker at the end. The marker is not counted in the segment's size: the next header
+    // overwrites it, so unsynced bytes always start with exactly one BATCH record.
     const last = b.chunks[b.chunks.length - 1]?.segment;
     // (A batch may hold no bytes at all: a watermark dropped by a purge before it was encoded.)
-    let proved = last === undefined || last.sealed;
-    if (!proved && !this.dirty && last!.fd >= 0 && last!.size === last!.written) {
-      const p = this.reserveProof();
-      writeBatch(this.slab, p, last!.id, last!.size, BATCH_SIZE, this.key);
-      proved = this.writeProof(last!, this.slab, p, last!.size);
-      // No room even for the marker: a batch of just a header carries the proof instead.
-      if (!proved) {
-        this.reserve(last!, 0);
-        this.dirty = true;
-      }
+    const proved = last === undefined || last.sealed;
+    if (!proved && !this.dirty && last.fd >= 0 && last.size === last.written) {
+      // The marker is written off the event loop (a synchronous write here held every
+      // connection for its duration, at times milliseconds: it extends the file). `b` stays
+      // flying until it lands, so nothing else is written meanwhile; appends gather in the
+      // open batch, whose header later overwrites the marker.
+      writeBatch(this.marker, 0, last.id, last.size, BATCH_SIZE, this.key);
+      this.proving = b;
+      this.inFlight = true;
+      write(last.fd, this.marker, 0, BATCH_SIZE, last.size, this.onMarker);
+      return;
     }
-    let next: Batch | undefined;
-    if (this.dirty) {
-      this.seal();
-      next = this.flying!;
-      const c = next.chunks[0];
-      if (!proved && c !== undefined && c.segment.fd >= 0)
-        proved = this.writeProof(c.segment, c.headerSlab, c.headerAt, c.position);
+    this.told(b, proved);
+  }
+
+  private readonly onMarker = (err: Error | null, n: number): void => {
+    if (!this.landed()) return;
+    const b = this.proving!;
+    this.proving = undefined;
+    // Best effort: with no room even for the marker (or a failed write), a batch of just a
+    // header carries the proof instead (or the header of the batch gathered meanwhile).
+    const proved = err === null && n === BATCH_SIZE;
+    if (!proved && !this.dirty) {
+      this.reserve(b.chunks[b.chunks.length - 1]!.segment, 0);
+      this.dirty = true;
     }
+    this.told(b, proved);
+  };
+
+  /** `b` is durable and `proved` says whether its proof is written: tell its waiters. */
+  private told(b: Batch, proved: boolean): void {
+    const next = this.dirty ? this.sealed() : undefined;
     for (const s of b.retired)
       if (s.length === SLAB && this.pool.length < POOL_MAX) this.pool.push(s);
     this.flying = next;
     if (!proved && next !== undefined) {
-      // Confirm these once the next batch (whose header is their proof) is durable.
-      next.waiters.unshift(...b.waiters);
-      b.waiters.length = 0;
+      // Told once the next batch's first write (its header: their proof) lands, rather than
+      // after a write of that header of its own here: a synchronous write per batch on the
+      // event loop (at low rates nearly every batch has a next one waiting: settles).
+      for (let i = 0; i < b.waiters.length; i++) next.proven.push(b.waiters[i]!);
+      clearArray(b.waiters);
     }
     // Appends made by waiters (and by the hook) join the open batch; with `flying` set
     // nothing schedules a flush for them until this one is durable.
     notify(b.waiters, undefined);
+    // Nothing refers to `b` any more (a waiter's afterSync joined the open or flying batch).
+    this.recycle(b);
     this.hooks.afterDurable();
     if (next !== undefined) this.step();
     else if (this.dirty) this.flush();
     else this.tellDrained(true);
   }
 
-  /** Scratch room for a marker past the slab's used bytes, outside every batch. */
-  private reserveProof(): number {
-    if (this.slab.length - this.pos < BATCH_SIZE) this.newSlab(BATCH_SIZE);
-    return this.pos;
-  }
-
-  /** Best effort: if this small write fails, the next batch writes the same bytes anyway. */
-  private writeProof(seg: Segment, buf: Buffer, at: number, position: number): boolean {
-    try {
-      return writeSync(seg.fd, buf, at, BATCH_SIZE, position) === BATCH_SIZE;
-    } catch {
-      return false;
+  /** Empty a told batch and its chunks for reuse. */
+  private recycle(b: Batch): void {
+    for (let i = 0; i < b.chunks.length; i++) {
+      const c = b.chunks[i]!;
+      clearArray(c.bufs);
+      if (this.chunkPool.length < CHUNK_POOL) this.chunkPool.push(c);
     }
+    clearArray(b.chunks);
+    clearArray(b.waiters);
+    clearArray(b.proven);
+    clearArray(b.retired);
+    this.spareBatch = b;
   }
 
   private fail(err: Error, what: string): void {
@@ -443,6 +505,7 @@ export class GroupCommit {
     this.tellDrained(false);
     const flying = this.flying!;
     this.flying = undefined;
+    notify(flying.proven, this.failure);
     notify(flying.waiters, this.failure);
     notify(this.open.waiters, this.failure);
     this.open.waiters.length = 0;
