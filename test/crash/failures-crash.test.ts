@@ -74,7 +74,9 @@ function runChild(dir: string, startId: number, seed: number, killAfterMs: numbe
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => (log.stderr += chunk));
     child.on('error', reject);
-    child.on('exit', (_code, signal) => {
+    // 'close', not 'exit': at 'exit' the last lines may still sit unread in the pipe, and a
+    // count recorded in them would look like one never attempted.
+    child.on('close', (_code, signal) => {
       clearTimeout(safety);
       if (timer !== undefined) clearTimeout(timer);
       log.signal = signal;
