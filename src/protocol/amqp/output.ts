@@ -21,7 +21,7 @@ const pool: Buffer[] = [];
  */
 export class FrameOutput {
   private readonly socket: Socket;
-  /** The slab being filled, or undefined between turns. */
+  /** The slab being filled; EMPTY between turns once it went back to the pool. */
   buf: Buffer = EMPTY;
   /** Write position in `buf`: encoders reserve at it and `commit` their end. */
   pos = 0;
