@@ -162,6 +162,16 @@ function priorityOf(seq: number, levels: number): number {
   return (Math.imul(seq + 1, 0x9e3779b1) >>> 16) % levels;
 }
 
+/** p50, p99, p99.9 and max of sorted latencies (ms), as every load reports them. */
+export function latencySummary(sorted: Float64Array): LoadResult['latencyMs'] {
+  return {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    p999: percentile(sorted, 0.999),
+    max: sorted.length ? sorted[sorted.length - 1]! : 0,
+  };
+}
+
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
@@ -391,12 +401,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     endToEndRate: total / totalSeconds,
     // Without a backlog the last delivery can come before the last confirm.
     drainRate: drainSeconds > 0 ? total / drainSeconds : NaN,
-    latencyMs: {
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      p999: percentile(sorted, 0.999),
-      max: sorted.length ? sorted[sorted.length - 1]! : 0,
-    },
+    latencyMs: latencySummary(sorted),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     ...(scrapes === undefined ? {} : { scrapes }),
   };

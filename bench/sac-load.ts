@@ -7,7 +7,7 @@
  */
 import { basename } from 'node:path';
 import amqp from 'amqplib';
-import { body, percentile, type LoadResult, type LoadSpec } from './load.js';
+import { body, latencySummary, type LoadResult, type LoadSpec } from './load.js';
 
 export async function runSac(spec: LoadSpec): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
@@ -134,12 +134,7 @@ export async function runSac(spec: LoadSpec): Promise<LoadResult> {
     publishRate: total / publishSeconds,
     endToEndRate: total / totalSeconds,
     drainRate: NaN,
-    latencyMs: {
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      p999: percentile(sorted, 0.999),
-      max: sorted.length ? sorted[sorted.length - 1]! : 0,
-    },
+    latencyMs: latencySummary(sorted),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     extra: {
       takeoverMs,

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import amqp from 'amqplib';
-import { body, percentile, type LoadResult, type LoadSpec } from './load.js';
+import { body, latencySummary, type LoadResult, type LoadSpec } from './load.js';
 import { cpuSeconds, rssBytes } from './proc.js';
 
 export async function runTls(spec: LoadSpec): Promise<LoadResult> {
@@ -141,12 +141,7 @@ export async function runTls(spec: LoadSpec): Promise<LoadResult> {
     publishRate: total / publishSeconds,
     endToEndRate: total / totalSeconds,
     drainRate: NaN,
-    latencyMs: {
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      p999: percentile(sorted, 0.999),
-      max: sorted.length ? sorted[sorted.length - 1]! : 0,
-    },
+    latencyMs: latencySummary(sorted),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     extra: {
       tls: `${protocol} ${cipher}`,
