@@ -1,6 +1,7 @@
 import { loadConfig, usage } from '../config.js';
 import { createLogger } from '../log/logger.js';
 import { Server } from '../server.js';
+import { applyGcFlags } from './gc-flags.js';
 import { announceReady, READY_FD_HELP, takeReadyFd, type ReadyInfo } from './ready.js';
 
 /** `baton serve --help`: every option with its environment variable and default. */
@@ -27,6 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number | undefined> 
     process.stderr.write(`baton: ${(err as Error).message}\n`);
     return 2;
   }
+  applyGcFlags(process.execArgv, process.env.NODE_OPTIONS);
   const logger = createLogger(config);
   // After a failed fsync the kernel may have dropped the pages: only recovery knows what is on
   // disk, so exit (EX_IOERR) and let the supervisor restart us, as PostgreSQL does.

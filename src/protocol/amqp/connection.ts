@@ -243,7 +243,7 @@ export class AmqpConnection {
       // kernel until our TCP ACK, which our kernel delays until we send something (a confirm
       // only goes out after the fsync). A heartbeat frame may be sent at any time and is the
       // smallest thing that carries the ACK now.
-      if (!this.output.isCorked && ACK_NUDGE) this.write(HEARTBEAT_FRAME);
+      if (ACK_NUDGE) this.output.nudge();
     }
   }
 

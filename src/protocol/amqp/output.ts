@@ -29,6 +29,8 @@ export class FrameOutput {
   private start = 0;
   private scheduled = false;
   private corked = false;
+  /** A heartbeat is owed at the flush unless other bytes go out first (see `nudge`). */
+  private nudgeOwed = false;
   /** False while the socket's buffer is over its high-water mark. */
   writable = true;
   /** Set by every write, cleared by the heartbeat tick (see heartbeat.ts). */
@@ -50,7 +52,7 @@ export class FrameOutput {
     if (this.buf.length - this.pos < n) this.newSlab();
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flushTick);
+      setImmediate(this.flushTick);
     }
     return this.pos;
   }
@@ -85,6 +87,19 @@ export class FrameOutput {
     return this.writable;
   }
 
+  /**
+   * Make sure something leaves on this socket this turn, so the kernel's delayed TCP ACK goes
+   * out with it: a heartbeat frame at the flush, unless other frames are written by then. It
+   * is written after the turn's other sockets are flushed (deliveries to other clients first:
+   * they are what someone waits for).
+   */
+  nudge(): void {
+    if (this.scheduled || this.closed) return;
+    this.nudgeOwed = true;
+    this.scheduled = true;
+    setImmediate(this.flushTick);
+  }
+
   /** True while this turn's writes are still held back. */
   get isCorked(): boolean {
     return this.scheduled;
@@ -94,6 +109,13 @@ export class FrameOutput {
   uncork(): void {
     if (!this.scheduled) return;
     this.scheduled = false;
+    if (this.nudgeOwed) {
+      this.nudgeOwed = false;
+      if (this.pos === this.start && !this.corked && !this.closed) {
+        this.wroteSinceTick = true;
+        this.socket.write(NUDGE_FRAME);
+      }
+    }
     this.push();
     if (this.corked) {
       this.corked = false;
@@ -139,3 +161,5 @@ export class FrameOutput {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** A heartbeat frame (AMQP 0-9-1 §4.2.7: allowed at any time); never written to, so shared. */
+const NUDGE_FRAME = Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]);
