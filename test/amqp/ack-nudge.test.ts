@@ -85,3 +85,69 @@ void test('a closed channel or connection is never nudged after its close', asyn
   const last = c.frames.at(-1);
   assert.equal(last?.method?.id, MethodId.ConnectionCloseOk, `got ${c.describe()}`);
 });
+
+async function rawChannel(t: Parameters<typeof startBroker>[0], port: number): Promise<RawClient> {
+  const c = await RawClient.open(t, port);
+  await c.handshake({ heartbeat: 0 });
+  await c.openChannel(1);
+  return c;
+}
+
+async function declare(c: RawClient, queue: string): Promise<void> {
+  c.sendMethod(1, MethodId.QueueDeclare, {
+    ticket: 0,
+    queue,
+    passive: false,
+    durable: false,
+    exclusive: false,
+    autoDelete: false,
+    nowait: false,
+    arguments: {},
+  });
+  await c.expectFrame((x) => x.method?.id === MethodId.QueueDeclareOk, 'queue.declare-ok');
+}
+
+/** Consumes from `queue` and returns the first delivery's tag. */
+async function consumeOne(c: RawClient, queue: string): Promise<number> {
+  c.sendMethod(1, MethodId.BasicConsume, {
+    ticket: 0,
+    queue,
+    consumerTag: 'c1',
+    noLocal: false,
+    noAck: false,
+    exclusive: false,
+    nowait: false,
+    arguments: {},
+  });
+  const d = await c.expectFrame((x) => x.method?.id === MethodId.BasicDeliver, 'basic.deliver');
+  return Number((d.method as { deliveryTag: number | bigint }).deliveryTag);
+}
+
+for (const role of ['an RPC responder (it also publishes)', 'a pure consumer'] as const) {
+  const producer = role !== 'a pure consumer';
+  void test(`an ack from ${role} ${producer ? 'is' : 'is not'} nudged when nothing else answers it`, async (t) => {
+    const { port } = await startBroker(t);
+    const c = await rawChannel(t, port);
+    await declare(c, 'q');
+    if (producer) {
+      c.write(publish('q', Buffer.from('x')));
+      await c.expectFrame((x) => x.type === FRAME_HEARTBEAT, 'the publish nudge');
+    } else {
+      const p = await rawChannel(t, port);
+      p.write(publish('q', Buffer.from('x')));
+      await p.expectFrame((x) => x.type === FRAME_HEARTBEAT, 'the publisher is nudged');
+    }
+    const tag = await consumeOne(c, 'q');
+    const before = heartbeats(c);
+    // The queue is empty now: the ack gets no delivery back, only (maybe) the nudge.
+    c.sendMethod(1, MethodId.BasicAck, { deliveryTag: tag, multiple: false });
+    if (producer) {
+      await c.expectFrame((x) => x.type === FRAME_HEARTBEAT, 'a heartbeat after the ack');
+      await expectNothingFor(300, () => assert.equal(heartbeats(c), before + 1));
+    } else {
+      await expectNothingFor(300, () => assert.equal(heartbeats(c), before));
+    }
+    // A valid ack either way: the channel stays open.
+    assert.equal(c.closed, false);
+  });
+}

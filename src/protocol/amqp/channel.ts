@@ -108,12 +108,15 @@ export class AmqpChannel implements SessionHandler {
         }
         return;
       case MethodId.BasicAck:
+        this.conn.settled = true;
         this.session.ack(m.deliveryTag, m.multiple);
         return;
       case MethodId.BasicNack:
+        this.conn.settled = true;
         this.session.nack(m.deliveryTag, m.multiple, m.requeue);
         return;
       case MethodId.BasicReject:
+        this.conn.settled = true;
         this.session.nack(m.deliveryTag, false, m.requeue);
         return;
       default:
@@ -130,6 +133,7 @@ export class AmqpChannel implements SessionHandler {
     if (this.publish !== undefined) return false;
     if (id === MethodId.BasicAck) {
       if (o + 9 !== e) return false;
+      this.conn.settled = true;
       this.session.ack(b.readUInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4), (b[o + 8]! & 1) !== 0); // prettier-ignore
       return true;
     }

@@ -76,6 +76,10 @@ export class AmqpConnection {
   private heartbeatSeconds = 0;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
+  /** Set by channels when this input chunk carried a basic.ack, nack or reject. */
+  settled = false;
+  /** Some chunk on this connection completed a publish (a producer, or an RPC responder). */
+  private producer = false;
   /** Frames read while an answer is owed (holdChannel); undefined when none is. */
   private held: HeldFrame[] | undefined = undefined;
   /** The socket closed while frames were held: tear down once they are carried out. */
@@ -236,14 +240,22 @@ export class AmqpConnection {
 
   /** After a batch of input: publisher bookkeeping once per batch. */
   private afterInput(): void {
+    const settled = this.settled;
+    this.settled = false;
     if (this.published) {
       this.published = false;
+      this.producer = true;
       this.gate.published();
       // Most clients (amqplib by default) leave Nagle on, so their next publish sits in their
       // kernel until our TCP ACK, which our kernel delays until we send something (a confirm
       // only goes out after the fsync). A heartbeat frame may be sent at any time and is the
       // smallest thing that carries the ACK now.
       if (ACK_NUDGE) this.output.nudge();
+    } else if (settled && this.producer && ACK_NUDGE) {
+      // The same for an ack that a client which also publishes (an RPC responder: reply, then
+      // ack) sent behind a publish: its next reply waits behind that ack otherwise. A pure
+      // consumer's held ack delays nothing, so it gets no extra frame.
+      this.output.nudge();
     }
   }
 
