@@ -94,16 +94,7 @@ async function rawChannel(t: Parameters<typeof startBroker>[0], port: number): P
 }
 
 async function declare(c: RawClient, queue: string): Promise<void> {
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue,
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, queue);
   await c.expectFrame((x) => x.method?.id === MethodId.QueueDeclareOk, 'queue.declare-ok');
 }
 

@@ -242,16 +242,7 @@ void test('channel.close from the client is answered with close-ok and the chann
   });
   await c.expectMethod(1, MethodId.ChannelCloseOk);
   await c.openChannel(1);
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'reused',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'reused');
   const ok = await c.expectMethod(1, MethodId.QueueDeclareOk);
   assert.equal(ok.queue, 'reused');
 });

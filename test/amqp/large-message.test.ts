@@ -103,16 +103,7 @@ void test('content frames of two channels interleaved on one connection are asse
   await c.handshake({ frameMax: 4096 });
   await c.openChannel(1);
   await c.openChannel(2);
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'mix',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'mix');
   await c.expectMethod(1, MethodId.QueueDeclareOk);
   const publish = (ch: number, key: string): Buffer =>
     encodeMethodFrame(ch, MethodId.BasicPublish, {

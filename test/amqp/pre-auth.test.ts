@@ -67,17 +67,7 @@ const ABUSE: { what: string; codes: number[]; send: (c: RawClient) => void }[] =
   {
     what: 'queue.declare on channel 0',
     codes: [503, 504, 505, 540],
-    send: (c) =>
-      c.sendMethod(0, MethodId.QueueDeclare, {
-        ticket: 0,
-        queue: 'q',
-        passive: false,
-        durable: false,
-        exclusive: false,
-        autoDelete: false,
-        nowait: false,
-        arguments: {},
-      }),
+    send: (c) => c.sendQueueDeclare(0, 'q'),
   },
   {
     what: 'content header and body frames',

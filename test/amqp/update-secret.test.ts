@@ -16,16 +16,7 @@ void test('connection.update-secret is answered with update-secret-ok and an ope
     reason: 'reason',
   });
   await c.expectMethod(0, MethodId.ConnectionUpdateSecretOk);
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'after-update-secret',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'after-update-secret');
   const ok = await c.expectMethod(1, MethodId.QueueDeclareOk);
   assert.equal(ok.queue, 'after-update-secret');
   await c.openChannel(2);

@@ -283,6 +283,20 @@ export class RawClient {
     });
   }
 
+  /** Sends a plain (transient, non-exclusive) queue.declare for `queue` on `channel`. */
+  sendQueueDeclare(channel: number, queue: string): void {
+    this.sendMethod(channel, MethodId.QueueDeclare, {
+      ticket: 0,
+      queue,
+      passive: false,
+      durable: false,
+      exclusive: false,
+      autoDelete: false,
+      nowait: false,
+      arguments: {},
+    });
+  }
+
   async openChannel(channel: number): Promise<void> {
     this.sendMethod(channel, MethodId.ChannelOpen, { outOfBand: '' });
     await this.expectMethod(channel, MethodId.ChannelOpenOk);
