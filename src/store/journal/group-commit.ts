@@ -1,4 +1,4 @@
-import { fdatasync, fsync, open, rename, write, writev } from 'node:fs';
+import { fdatasync, fsync, ftruncate, open, rename, write, writev } from 'node:fs';
 import { StoreFailure } from '../store-failure.js';
 import { BATCH_SIZE, writeBatch } from './record.js';
 import type { Segment } from './segment.js';
@@ -85,6 +85,8 @@ export interface GroupCommitHooks {
   afterDurable(): void;
   /** A spare file to reuse for a new segment (renamed to it), if there is one. */
   takeSpare(): string | undefined;
+  /** A file created for a new segment is extended to this size first (0: left empty). */
+  readonly extendNewFilesTo: number;
 }
 
 /**
@@ -119,6 +121,8 @@ export class GroupCommit {
   private retryTimer: NodeJS.Timeout | undefined = undefined;
   /** An fs call of the flying batch has not called back yet. */
   private inFlight = false;
+  /** The file being opened for the flying chunk is a new one (not a renamed spare). */
+  private creating = false;
   /** Set by `abandon`: callbacks still to come do nothing more. */
   private abandoned: (() => void) | undefined = undefined;
   /** `drained()` callers, told false if the journal stalls or fails first. */
@@ -278,8 +282,13 @@ export class GroupCommit {
     this.inFlight = true;
     if (c.segment.fd >= 0) return writev(c.segment.fd, c.bufs, c.position, this.onWrite);
     const spare = this.hooks.takeSpare();
-    if (spare === undefined) open(c.segment.path, 'wx+', 0o644, this.onOpen);
+    if (spare === undefined) this.create(c.segment.path);
     else rename(spare, c.segment.path, this.onRenamed);
+  }
+
+  private create(path: string): void {
+    this.creating = true;
+    open(path, 'wx+', 0o644, this.onOpen);
   }
 
   /** Every fs callback of the flying batch starts here; false: stop (close abandoned it). */
@@ -296,7 +305,8 @@ export class GroupCommit {
     const path = this.flying!.chunks[this.flyingChunk]!.segment.path;
     // A spare that vanished is no loss: create the file instead.
     this.inFlight = true;
-    open(path, err === null ? 'r+' : 'wx+', 0o644, this.onOpen);
+    if (err === null) open(path, 'r+', 0o644, this.onOpen);
+    else this.create(path);
   };
 
   private readonly onOpen = (err: Error | null, fd: number): void => {
@@ -306,7 +316,23 @@ export class GroupCommit {
     if (err !== null && isNoSpace(err)) return this.stalled(c, err, 0);
     if (err !== null) return this.fail(err, 'create');
     c.segment.fd = fd;
+    this.inFlight = true;
+    const size = this.hooks.extendNewFilesTo;
+    if (this.creating && size > 0) {
+      this.creating = false;
+      // A file that keeps its size while it is written syncs faster: appending changes the
+      // size with every batch, which makes each fdatasync commit the filesystem's journal too
+      // (recycled spares get this for free). The holes read as zeros: the end of the log.
+      return ftruncate(fd, size, this.onExtended);
+    }
+    this.creating = false;
     // The new file's directory entry must be durable before anything in it is confirmed.
+    fsync(this.dirFd, this.onDirSync);
+  };
+
+  /** Extending is only a speed-up: a file that could not be extended is used as it is. */
+  private readonly onExtended = (): void => {
+    if (!this.landed()) return;
     this.inFlight = true;
     fsync(this.dirFd, this.onDirSync);
   };

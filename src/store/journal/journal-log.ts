@@ -45,6 +45,8 @@ export interface JournalStoreOptions {
 
 /** Deleted segment files kept for reuse. */
 const MAX_SPARES = 2;
+/** New segment files are extended to the segment size from this size on (tests use less). */
+const EXTEND_MIN = 16 * 1024 * 1024;
 
 /**
  * The log under JournalStore: the segment list and its head, the group commit, live-count
@@ -61,6 +63,7 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
   head: Segment;
   readonly gc: GroupCommit;
   protected readonly segmentSize: number;
+  readonly extendNewFilesTo: number;
   protected readonly reclaimer: Reclaimer;
   protected liveMessages = 0;
   private settles = Buffer.allocUnsafe(64 * PAIR);
@@ -91,6 +94,7 @@ export abstract class JournalLog implements GroupCommitHooks, ReclaimHost {
     this.dir = dir;
     this.dirFd = dirFd;
     this.segmentSize = o.segmentSize ?? 64 * 1024 * 1024;
+    this.extendNewFilesTo = this.segmentSize >= EXTEND_MIN ? this.segmentSize : 0;
     this.compactRatio = o.compactRatio ?? 0.5;
     this.compactMinSegments = o.compactMinSegments ?? 2;
     this.reader = new RecordReader(o.readAhead ?? WINDOW);
