@@ -9,8 +9,8 @@ import type { Queue } from './queue.js';
  * or whose consumers have gone quiet (a stuck or slow worker), never throttles: there a
  * backlog is what the queue is for, as RabbitMQ users expect.
  */
-export const FLOW_HIGH = 2000;
-export const FLOW_LOW = 1000;
+export const FLOW_HIGH = 500;
+export const FLOW_LOW = 250;
 /** Consumers count as active if the queue saw an ack this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
 
