@@ -17,6 +17,7 @@ import type { QueueEntry } from './queue-entry.js';
 import { redrive, type RedriveOptions, type RedriveResult } from './redrive.js';
 import { Routed } from './routing.js';
 import { Transaction, type SettleFn } from './transaction.js';
+import { UnackedDeliveries } from './unacked.js';
 import { steadyNow } from '../util/steady-clock.js';
 import { serverQueueName, type VirtualHost } from './vhost.js';
 
@@ -69,14 +70,14 @@ export interface SessionOptions {
  * The door into the core: every client operation of a protocol session (an AMQP channel, a
  * STOMP connection, an HTTP lease holder) enters here, so permission checks, counters and
  * transactions have one place to sit. A session owns unacked deliveries; their tags are per
- * session and increase by one per delivery, so `unacked` (a Map, iterated in insertion order)
- * is also in tag order and a multiple ack takes a prefix.
+ * session and increase by one per delivery, so `unacked` (kept in tag order: unacked.ts) gives
+ * a multiple ack its prefix.
  */
 export class Session {
   readonly connection: ClientConnection;
   readonly vhost: VirtualHost;
   handler: SessionHandler;
-  readonly unacked = new Map<number, QueueEntry>();
+  readonly unacked = new UnackedDeliveries();
   readonly consumers = new Map<string, Consumer>();
   private nextTag = 1;
   private consumerCounter = 0;
@@ -487,7 +488,7 @@ export class Session {
       (this.timeoutTimer ??= new DeadlineTimer(this.checkTimeouts, steadyNow)).wakeAt(
         entry.timeoutAt,
       );
-    this.unacked.set(tag, entry);
+    this.unacked.add(tag, entry);
     return tag;
   }
 
@@ -513,11 +514,11 @@ export class Session {
       throw unknownTag(tag);
     const wasBlocked = this.blocked();
     let n = 0;
-    for (const [t, e] of this.unacked) {
-      if (t > tag) break;
+    for (const e of this.unacked.values()) {
+      if (e.tag > tag) break;
       // By object: an earlier consumer under the same tag keeps its deliveries.
       if (e.consumer !== consumer) continue;
-      this.unacked.delete(t);
+      this.unacked.take(e.tag);
       this.finish(e, settleAck);
       n++;
     }
@@ -535,15 +536,12 @@ export class Session {
     const wasBlocked = this.blocked();
     if (multiple) {
       if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
-      for (const [t, entry] of this.unacked) {
-        if (tag !== 0 && t > tag) break;
-        this.unacked.delete(t);
-        this.finish(entry, fn);
-      }
+      const upto = tag === 0 ? Infinity : tag;
+      let entry;
+      while ((entry = this.unacked.takeFirst(upto)) !== undefined) this.finish(entry, fn);
     } else {
-      const entry = this.unacked.get(tag);
+      const entry = this.unacked.take(tag);
       if (entry === undefined) throw unknownTag(tag);
-      this.unacked.delete(tag);
       this.finish(entry, fn);
     }
     this.afterSettle(wasBlocked);
@@ -607,7 +605,7 @@ export class Session {
     if (held.length === 0) return;
     const all = [...this.unacked.values(), ...held].sort((a, b) => a.tag - b.tag);
     this.unacked.clear();
-    for (const e of all) this.unacked.set(e.tag, e);
+    for (const e of all) this.unacked.add(e.tag, e);
     // Their deadlines may have passed unseen while they were held.
     for (const e of held) {
       if (e.deadline !== 0) this.leaseTimer?.wakeAt(e.deadline);
@@ -643,9 +641,9 @@ export class Session {
   private readonly expireLeases = (now: number): void => {
     const wasBlocked = this.blocked();
     let next = Infinity;
-    for (const [t, e] of this.unacked) {
+    for (const e of this.unacked.values()) {
       if (e.deadline <= now) {
-        this.unacked.delete(t);
+        this.unacked.take(e.tag);
         this.release(e);
         settleRequeue(e);
       } else if (e.deadline < next) next = e.deadline;
@@ -662,8 +660,10 @@ export class Session {
   private readonly checkTimeouts = (now: number): void => {
     if (this.closed) return;
     let next = Infinity;
-    for (const [t, e] of this.unacked) {
-      if (e.timeoutAt === 0) continue;
+    for (const e of this.unacked.values()) {
+      const t = e.tag;
+      // A copy is walked: skip what the handler settled meanwhile.
+      if (e.timeoutAt === 0 || !this.unacked.has(t)) continue;
       if (e.timeoutAt <= now) {
         const timeout = e.queue.consumerTimeout;
         if (this.handler.deliveryTimedOut !== undefined) {
@@ -671,7 +671,7 @@ export class Session {
           if (this.closed || !this.unacked.has(t)) return;
         }
         // Not closed by the handler: the delivery alone goes back.
-        this.unacked.delete(t);
+        this.unacked.take(t);
         const wasBlocked = this.blocked();
         this.release(e);
         settleRequeue(e);
@@ -683,6 +683,7 @@ export class Session {
 
   /** basic.recover: requeue every unacked delivery. */
   recover(): void {
+    // Requeued in tag order while all still count as unacked, then forgotten at once.
     for (const entry of this.unacked.values()) {
       this.release(entry);
       settleRequeue(entry);

@@ -136,8 +136,14 @@ export class StoreGuard {
 
   markDelivered(queueId: number, seq: number): void {
     if (this.collecting()) this.batch!.push({ op: 'markDelivered', queueId, seq });
-    else if (this.store.failure === undefined)
-      this.safely(() => this.store.markDelivered(queueId, seq));
+    else if (this.store.failure === undefined) {
+      // As `safely`, without a closure per drain.
+      try {
+        this.store.markDelivered(queueId, seq);
+      } catch {
+        // The store is now failed; publishers learn it through afterSync and enqueue.
+      }
+    }
   }
 
   putDefinition(key: string, value: unknown): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FLOW_HIGH } from '../../src/core/flow.js';
+import { FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
 import { collectingSession, eventually, msg, openBroker, tick } from '../helpers/core.js';
 
 void test('flow control: a publisher outrunning active consumers is paused, then released', async (t) => {
@@ -64,4 +64,22 @@ void test('flow control: a publish that reaches no congested queue never throttl
   assert.deepEqual(flow, []);
   busy.session.connection.close();
   assert.equal(busy.session.connection.throttledBy, undefined);
+});
+
+void test('flow control: consumers whose last ack is older than the active window never throttle', async (t) => {
+  const { broker } = await openBroker(t);
+  const consumer = collectingSession(broker);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  broker.vhost().declareQueue('q', {}, undefined);
+  consumer.session.consume('q', { prefetch: 10 });
+  producer.session.publish('', 'q', msg('first', false));
+  await tick();
+  // The ack's time is taken by the drain it schedules, not when the next publish looks.
+  consumer.session.ack(0, true);
+  await tick();
+  await new Promise((r) => setTimeout(r, FLOW_ACTIVE_MS * 2));
+  for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  assert.deepEqual(flow, []);
 });
