@@ -28,7 +28,7 @@ export async function serveCommand(argv: string[]): Promise<number | undefined> 
     process.stderr.write(`baton: ${(err as Error).message}\n`);
     return 2;
   }
-  applyGcFlags(process.execArgv, process.env.NODE_OPTIONS);
+  applyGcFlags(process.execArgv);
   const logger = createLogger(config);
   // After a failed fsync the kernel may have dropped the pages: only recovery knows what is on
   // disk, so exit (EX_IOERR) and let the supervisor restart us, as PostgreSQL does.
