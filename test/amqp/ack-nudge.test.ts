@@ -18,7 +18,7 @@ import { startBroker } from '../helpers/server.js';
  * answered with a heartbeat frame; one that got an answer (a confirm) needs none. Heartbeats
  * are negotiated off here, so every heartbeat frame seen is a nudge.
  */
-function publish(routingKey: string, body: Buffer): Buffer {
+function publish(routingKey: string, body: Buffer, replyTo?: string): Buffer {
   return Buffer.concat([
     encodeMethodFrame(1, MethodId.BasicPublish, {
       ticket: 0,
@@ -27,7 +27,7 @@ function publish(routingKey: string, body: Buffer): Buffer {
       mandatory: false,
       immediate: false,
     }),
-    contentHeader(1, body.length, {}),
+    contentHeader(1, body.length, replyTo === undefined ? {} : { replyTo }),
     contentBody(1, body),
   ]);
 }
@@ -142,3 +142,26 @@ for (const role of ['an RPC responder (it also publishes)', 'a pure consumer'] a
     assert.equal(c.closed, false);
   });
 }
+
+void test('a direct reply-to request gets no nudge: its reply comes back on this connection and carries the ACK', async (t) => {
+  const { port } = await startBroker(t);
+  const responder = await rawChannel(t, port);
+  await declare(responder, 'rpc');
+  const caller = await rawChannel(t, port);
+  caller.sendMethod(1, MethodId.BasicConsume, {
+    ticket: 0,
+    queue: 'amq.rabbitmq.reply-to',
+    consumerTag: 'replies',
+    noLocal: false,
+    noAck: true,
+    exclusive: false,
+    nowait: false,
+    arguments: {},
+  });
+  await caller.expectFrame((x) => x.method?.id === MethodId.BasicConsumeOk, 'basic.consume-ok');
+  caller.write(publish('rpc', Buffer.from('request'), 'amq.rabbitmq.reply-to'));
+  // The request reached the responder's queue, and the caller got nothing back for it.
+  const tag = await consumeOne(responder, 'rpc');
+  assert.ok(tag > 0);
+  await expectNothingFor(300, () => assert.equal(heartbeats(caller), 0));
+});

@@ -210,6 +210,7 @@ export class AmqpChannel implements SessionHandler {
     // Direct reply-to: the request names this channel's reply endpoint.
     if (peek.replyToLength === REPLY_TO.length && isReplyTo(props, peek.replyToOffset))
       props = withReplyTo(props, this.session.replyAddress());
+    else this.conn.publishedPlain = true;
     if (peek.userId !== undefined && peek.userId !== this.conn.user)
       throw new PreconditionFailedError(
         `user_id property set to '${peek.userId}' but authenticated user was '${this.conn.user}'`,

@@ -76,6 +76,8 @@ export class AmqpConnection {
   private heartbeatSeconds = 0;
   /** Set by channels when this input chunk completed a publish. */
   published = false;
+  /** Set by channels when this input chunk completed a publish that is no direct reply-to request. */
+  publishedPlain = false;
   /** Set by channels when this input chunk carried a basic.ack, nack or reject. */
   settled = false;
   /** Some chunk on this connection completed a publish (a producer, or an RPC responder). */
@@ -241,22 +243,21 @@ export class AmqpConnection {
   /** After a batch of input: publisher bookkeeping once per batch. */
   private afterInput(): void {
     const settled = this.settled;
-    this.settled = false;
+    const plain = this.publishedPlain;
+    this.settled = this.publishedPlain = false;
     if (this.published) {
       this.published = false;
       this.producer = true;
       this.gate.published();
-      // Most clients (amqplib by default) leave Nagle on, so their next publish sits in their
-      // kernel until our TCP ACK, which our kernel delays until we send something (a confirm
-      // only goes out after the fsync). A heartbeat frame may be sent at any time and is the
-      // smallest thing that carries the ACK now.
-      if (ACK_NUDGE) this.output.nudge();
-    } else if (settled && this.producer && ACK_NUDGE) {
-      // The same for an ack that a client which also publishes (an RPC responder: reply, then
-      // ack) sent behind a publish: its next reply waits behind that ack otherwise. A pure
-      // consumer's held ack delays nothing, so it gets no extra frame.
-      this.output.nudge();
     }
+    // Most clients (amqplib by default) leave Nagle on, so their next publish sits in their
+    // kernel until our TCP ACK, which our kernel delays until we send something (a confirm
+    // only goes out after the fsync). A heartbeat frame may be sent at any time and is the
+    // smallest thing that carries the ACK now. The same for an ack from a client that also
+    // publishes (an RPC responder: reply, then ack): its next reply waits behind that ack
+    // otherwise. Not for a pure consumer's ack (nothing waits behind it), nor for direct
+    // reply-to requests: their replies come back on this connection and carry the ACK.
+    if (ACK_NUDGE && (plain || (settled && this.producer))) this.output.nudge();
   }
 
   private onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
