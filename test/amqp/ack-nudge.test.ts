@@ -32,14 +32,19 @@ function publish(routingKey: string, body: Buffer, replyTo?: string): Buffer {
   ]);
 }
 
+async function rawChannel(t: Parameters<typeof startBroker>[0], port: number): Promise<RawClient> {
+  const c = await RawClient.open(t, port);
+  await c.handshake({ heartbeat: 0 });
+  await c.openChannel(1);
+  return c;
+}
+
 const heartbeats = (c: RawClient): number =>
   c.frames.filter((f) => f.type === FRAME_HEARTBEAT).length;
 
 void test('a publish that gets no reply is answered with one heartbeat frame, so a Nagle client can send on', async (t) => {
   const { port } = await startBroker(t);
-  const c = await RawClient.open(t, port);
-  await c.handshake({ heartbeat: 0 });
-  await c.openChannel(1);
+  const c = await rawChannel(t, port);
   assert.equal(heartbeats(c), 0, 'no heartbeats before any publish (they are negotiated off)');
   c.write(publish('nowhere', Buffer.from('x')));
   const f = await c.expectFrame((x) => x.type === FRAME_HEARTBEAT, 'a heartbeat after the publish');
@@ -51,9 +56,7 @@ void test('a publish that gets no reply is answered with one heartbeat frame, so
 
 void test('a publish answered in the same turn (a confirm) gets no heartbeat: the answer carries the ACK', async (t) => {
   const { port } = await startBroker(t);
-  const c = await RawClient.open(t, port);
-  await c.handshake({ heartbeat: 0 });
-  await c.openChannel(1);
+  const c = await rawChannel(t, port);
   c.sendMethod(1, MethodId.ConfirmSelect, { nowait: false });
   await c.expectFrame((x) => x.method?.id === MethodId.ConfirmSelectOk, 'confirm.select-ok');
   // Unroutable: confirmed at once, with nothing to write to disk.
@@ -65,9 +68,7 @@ void test('a publish answered in the same turn (a confirm) gets no heartbeat: th
 
 void test('a closed channel or connection is never nudged after its close', async (t) => {
   const { port } = await startBroker(t);
-  const c = await RawClient.open(t, port);
-  await c.handshake({ heartbeat: 0 });
-  await c.openChannel(1);
+  const c = await rawChannel(t, port);
   // A publish and a connection.close in one chunk: the close-ok is the last frame we get.
   c.write(
     Buffer.concat([
@@ -85,13 +86,6 @@ void test('a closed channel or connection is never nudged after its close', asyn
   const last = c.frames.at(-1);
   assert.equal(last?.method?.id, MethodId.ConnectionCloseOk, `got ${c.describe()}`);
 });
-
-async function rawChannel(t: Parameters<typeof startBroker>[0], port: number): Promise<RawClient> {
-  const c = await RawClient.open(t, port);
-  await c.handshake({ heartbeat: 0 });
-  await c.openChannel(1);
-  return c;
-}
 
 async function declare(c: RawClient, queue: string): Promise<void> {
   c.sendQueueDeclare(1, queue);

@@ -129,16 +129,7 @@ void test('a frame size of 2^31 or more is refused from the header alone with 50
 
 void test('body frames of exactly frame-max - 8 payload bytes are accepted (AMQP 0-9-1 §4.2.3)', async (t) => {
   const { c } = await opened(t, { frameMax: 4096 });
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'fm',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'fm');
   await c.expectMethod(1, MethodId.QueueDeclareOk);
   const body = randomBytes(3 * 4088);
   c.write(publishMethod(1, 'fm'));
@@ -234,16 +225,7 @@ void test('a method frame between a content header and its body closes the conne
 
 void test('body frames carrying more than the header announced close the connection with 501 FRAME_ERROR (RabbitMQ rabbit_command_assembler)', async (t) => {
   const { c, url } = await opened(t);
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'q',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'q');
   await c.expectMethod(1, MethodId.QueueDeclareOk);
   c.write(publishMethod(1));
   c.write(contentHeader(1, 10));
@@ -297,16 +279,7 @@ void test('a field array nested 10,000 deep is refused with 502/501, not a stack
 
 void test('message headers nested 10,000 deep, routed through a headers exchange, close the connection with 502/501 (reliability E3)', async (t) => {
   const { c, url } = await opened(t);
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'hq',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'hq');
   await c.expectMethod(1, MethodId.QueueDeclareOk);
   c.sendMethod(1, MethodId.QueueBind, {
     ticket: 0,

@@ -254,16 +254,7 @@ void test('after the broker closes a channel, frames for it are ignored until th
   await c.openChannel(1);
   c.sendMethod(1, MethodId.BasicAck, { deliveryTag: 77, multiple: false });
   // Before answering close-ok, keep talking on the closing channel: it must be dropped.
-  c.sendMethod(1, MethodId.QueueDeclare, {
-    ticket: 0,
-    queue: 'ignored',
-    passive: false,
-    durable: false,
-    exclusive: false,
-    autoDelete: false,
-    nowait: false,
-    arguments: {},
-  });
+  c.sendQueueDeclare(1, 'ignored');
   const close = await c.expectChannelClose(1);
   assert.equal(close.replyCode, 406);
   await c.openChannel(1);
