@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { HEARTBEAT_FRAME } from './frame-writer.js';
 
 /** Output slab size; frames bigger than `INLINE_MAX` are written as buffers of their own. */
 const SLAB = 64 * 1024;
@@ -100,11 +101,6 @@ export class FrameOutput {
     setImmediate(this.flushTick);
   }
 
-  /** True while this turn's writes are still held back. */
-  get isCorked(): boolean {
-    return this.scheduled;
-  }
-
   /** Flush now (before a close, so the close frame is not held behind a timer). */
   uncork(): void {
     if (!this.scheduled) return;
@@ -113,7 +109,7 @@ export class FrameOutput {
       this.nudgeOwed = false;
       if (this.pos === this.start && !this.corked && !this.closed) {
         this.wroteSinceTick = true;
-        this.socket.write(NUDGE_FRAME);
+        this.socket.write(HEARTBEAT_FRAME);
       }
     }
     this.push();
@@ -161,5 +157,3 @@ export class FrameOutput {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** A heartbeat frame (AMQP 0-9-1 §4.2.7: allowed at any time); never written to, so shared. */
-const NUDGE_FRAME = Buffer.from([8, 0, 0, 0, 0, 0, 0, 0xce]);
