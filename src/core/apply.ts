@@ -95,7 +95,8 @@ function putNow(vhost: VirtualHost, r: Routed, delayed: DelayedOp | undefined): 
     // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.
     if (q.deleted) continue;
     q.push(message, q.nextSeq++, r.journaled && q.durable);
-    if (q.congested()) r.congested = q;
+    const c = q.congestion();
+    if (c !== undefined) r.congested = c;
   }
   if (r.delays.length === 0) return;
   const copy = delayed?.message ?? delayedCopy(message, r.dueAt);

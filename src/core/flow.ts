@@ -13,6 +13,15 @@ export const FLOW_HIGH = 500;
 export const FLOW_LOW = 250;
 /** Consumers count as active if the queue saw an ack this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
+/**
+ * A queue whose expiry lags (its head overdue by more than EXPIRY_LAG_HIGH ms) throttles its
+ * publishers until the head is no more than EXPIRY_LAG_LOW ms late. Expiring and dead-lettering
+ * cost the broker more than accepting a publish, so without it a fast publisher to a TTL queue
+ * outruns the expiry, the backlog grows, and every message expires later than its TTL says.
+ * Expiry runs on the broker's own timers, so the gate always opens again.
+ */
+export const EXPIRY_LAG_HIGH = 50;
+export const EXPIRY_LAG_LOW = 10;
 
 /** The throttled connections of one queue, released together. */
 export class FlowGate {

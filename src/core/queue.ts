@@ -3,7 +3,14 @@ import type { ClientConnection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
-import { FLOW_ACTIVE_MS, FLOW_HIGH, FLOW_LOW, FlowGate } from './flow.js';
+import {
+  EXPIRY_LAG_HIGH,
+  EXPIRY_LAG_LOW,
+  FLOW_ACTIVE_MS,
+  FLOW_HIGH,
+  FLOW_LOW,
+  FlowGate,
+} from './flow.js';
 import { bySeq, MessageGroups, type DeliveryOrder } from './message-groups.js';
 import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
@@ -81,6 +88,8 @@ export class Queue {
   tracer: Tracer = Tracer.OFF;
   /** x-message-deduplication: the ids it holds (set by the vhost). */
   dedup: DedupCache | undefined = undefined;
+  /** A congested dead-letter target of this queue (see `congestion`). */
+  private deadLetterBacklog: Queue | undefined = undefined;
   /** Publishers throttled by this queue's backlog. */
   readonly flow = new FlowGate();
   readonly consumers: Consumer[] = [];
@@ -418,18 +427,64 @@ export class Queue {
     if (this.lengthLimited) this.dropHeadOverLimit();
   }
 
-  /** True when publishers should pause: a backlog builds while consumers work through it. */
+  /**
+   * True when publishers should pause: a backlog builds while consumers work through it, or
+   * expiry has fallen behind.
+   */
   congested(): boolean {
     return (
+      (this.ready.length > FLOW_HIGH && this.consumersActive()) ||
+      (this.expiring && this.expiryLags(EXPIRY_LAG_HIGH))
+    );
+  }
+
+  /** Consumers are working through this queue: one settled a delivery lately. */
+  private consumersActive(): boolean {
+    return (
       this.consumers.length !== 0 &&
-      this.ready.length > FLOW_HIGH &&
       (this.settledUnstamped || performance.now() - this.lastSettleAt < FLOW_ACTIVE_MS)
     );
   }
 
+  /**
+   * The queue whose backlog publishers to this one should wait for, if any: this queue, or the
+   * dead-letter target it moved a message to while that was congested, for as long as the
+   * target's consumers are busy. Dead-lettering is the broker's own publish, which nothing
+   * would slow down, so the source's publishers wait instead (RabbitMQ's credit flow reaches
+   * through the dead-letter path the same way).
+   */
+  congestion(): Queue | undefined {
+    if (this.congested()) return this;
+    const d = this.deadLetterBacklog;
+    if (d === undefined) return undefined;
+    if (d.deleted || !d.consumersActive()) {
+      this.deadLetterBacklog = undefined;
+      return undefined;
+    }
+    return d.congested() ? d : undefined;
+  }
+
+  /** A dead-lettering from this queue found its target congested (see `congestion`). */
+  deadLetterCongested(target: Queue): void {
+    if (target !== this) this.deadLetterBacklog = target;
+  }
+
+  /** Whether the head should have expired more than `ms` ago (housekeeping is behind). */
+  private expiryLags(ms: number): boolean {
+    if (this.ctx.stopping()) return false;
+    const e = this.ready.peek();
+    if (e === undefined) return false;
+    const exp = this.expiryOf(e.message);
+    return exp !== 0 && exp + ms < Date.now() && !this.inGrace(e);
+  }
+
   /** Release throttled publishers once the backlog is small again (or nobody consumes). */
   private checkFlow(): void {
-    if (this.flow.blocked && (this.ready.length <= FLOW_LOW || this.consumers.length === 0))
+    if (
+      this.flow.blocked &&
+      (this.ready.length <= FLOW_LOW || this.consumers.length === 0) &&
+      !(this.expiring && this.expiryLags(EXPIRY_LAG_LOW))
+    )
       this.flow.open(this);
   }
 

@@ -141,7 +141,10 @@ export class Transaction {
     } finally {
       this.routed.release();
       const refused = guard.endBatch();
-      for (const q of reached) if (q.congested()) out.congested = q;
+      for (const q of reached) {
+        const c = q.congestion();
+        if (c !== undefined) out.congested = c;
+      }
       if (refused !== undefined) {
         // Refused while healthy (a commit past the store's record limit): the publishes are on
         // no queue; the settles happened in memory only, so after a restart their messages

@@ -1,22 +1,33 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
+import { EXPIRY_LAG_HIGH, FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
+import type { Broker } from '../../src/core/broker.js';
+import type { Queue } from '../../src/core/queue.js';
 import { collectingSession, eventually, msg, openBroker, tick } from '../helpers/core.js';
 
-void test('flow control: a publisher outrunning active consumers is paused, then released', async (t) => {
-  const { broker } = await openBroker(t);
+/**
+ * A consumer of `consumeFrom` acks once (so it is active), a publisher to `publishTo` outruns it
+ * and must be throttled by `congested`, then released as the consumer catches up.
+ */
+async function outrunActiveConsumer(
+  broker: Broker,
+  publishTo: string,
+  consumeFrom: string,
+  congested: Queue,
+): Promise<void> {
   const consumer = collectingSession(broker);
   const producer = collectingSession(broker);
   const flow: boolean[] = [];
   producer.session.connection.onFlow = (blocked) => flow.push(blocked);
-  const q = broker.vhost().declareQueue('q', {}, undefined);
-  consumer.session.consume('q', { prefetch: 10 });
-  producer.session.publish('', 'q', msg('first', false));
+  consumer.session.consume(consumeFrom, { prefetch: 10 });
+  producer.session.publish('', publishTo, msg('first', false));
   await tick();
-  consumer.session.ack(0, true); // the consumer is active
-  for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  assert.equal(consumer.received.length, 1);
+  consumer.session.ack(0, true);
+  for (let i = 0; i < FLOW_HIGH + 100; i++)
+    producer.session.publish('', publishTo, msg(`m${i}`, false));
   assert.deepEqual(flow, [true]);
-  assert.equal(producer.session.connection.throttledBy, q);
+  assert.equal(producer.session.connection.throttledBy, congested);
   // The consumer catches up: the publisher is let go.
   await eventually(async () => {
     consumer.session.ack(0, true);
@@ -25,6 +36,12 @@ void test('flow control: a publisher outrunning active consumers is paused, then
     assert.deepEqual(flow, [true, false]);
   });
   assert.equal(producer.session.connection.throttledBy, undefined);
+}
+
+void test('flow control: a publisher outrunning active consumers is paused, then released', async (t) => {
+  const { broker } = await openBroker(t);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  await outrunActiveConsumer(broker, 'q', 'q', q);
 });
 
 void test('flow control: a stuck consumer (no acks) or no consumer never blocks publishers', async (t) => {
@@ -81,5 +98,75 @@ void test('flow control: consumers whose last ack is older than the active windo
   await tick();
   await new Promise((r) => setTimeout(r, FLOW_ACTIVE_MS * 2));
   for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  assert.deepEqual(flow, []);
+});
+
+/** Queue `src` dead-letters into `dlq`; TTL 0 and no consumer: every message, as it arrives. */
+function declareDeadLettering(broker: Broker): Queue {
+  const vhost = broker.vhost();
+  vhost.declareQueue(
+    'src',
+    {
+      arguments: {
+        'x-message-ttl': 0,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': 'dlq',
+      },
+    },
+    undefined,
+  );
+  return vhost.declareQueue('dlq', {}, undefined);
+}
+
+void test('flow control: a dead-letter queue whose consumers fall behind throttles the publishers of its source', async (t) => {
+  const { broker } = await openBroker(t);
+  const dlq = declareDeadLettering(broker);
+  await outrunActiveConsumer(broker, 'src', 'dlq', dlq);
+});
+
+void test('flow control: a dead-letter queue without consumers never throttles the source', async (t) => {
+  const { broker } = await openBroker(t);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const dlq = declareDeadLettering(broker);
+  for (let i = 0; i < FLOW_HIGH * 2; i++) producer.session.publish('', 'src', msg(`m${i}`, false));
+  await tick();
+  assert.equal(dlq.messageCount, FLOW_HIGH * 2);
+  assert.deepEqual(flow, []);
+});
+
+void test('flow control: a queue whose expiry falls behind throttles its publishers until it catches up', async (t) => {
+  const { broker } = await openBroker(t);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const q = broker.vhost().declareQueue('q', { arguments: { 'x-message-ttl': 5 } }, undefined);
+  producer.session.publish('', 'q', msg('old', false));
+  // The broker's thread is busy past the head's expiry by more than the lag allowed.
+  const until = Date.now() + 5 + EXPIRY_LAG_HIGH * 2;
+  while (Date.now() < until);
+  producer.session.publish('', 'q', msg('new', false));
+  assert.deepEqual(flow, [true]);
+  assert.equal(producer.session.connection.throttledBy, q);
+  // The expiry timer runs: both expire and the publisher is let go.
+  await eventually(() => {
+    assert.deepEqual(flow, [true, false]);
+    assert.equal(q.messageCount, 0);
+  });
+});
+
+void test('flow control: a connection that consumes the congested dead-letter queue is never throttled by it', async (t) => {
+  const { broker } = await openBroker(t);
+  declareDeadLettering(broker);
+  const both = collectingSession(broker);
+  const flow: boolean[] = [];
+  both.session.connection.onFlow = (blocked) => flow.push(blocked);
+  both.session.consume('dlq', { prefetch: 10 });
+  both.session.publish('', 'src', msg('first', false));
+  await tick();
+  both.session.ack(0, true);
+  // Its acks are what would release it: pausing its socket would stall it for good.
+  for (let i = 0; i < FLOW_HIGH + 100; i++) both.session.publish('', 'src', msg(`m${i}`, false));
   assert.deepEqual(flow, []);
 });
