@@ -112,6 +112,11 @@ export interface LoadResult {
   endToEndRate: number;
   drainRate: number;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
+  /**
+   * The same without each producer's first tenth of messages: the tail once both sides are
+   * warm (a fresh client's first burst, compiled as it goes, is most of an unpaced run's p99).
+   */
+  steadyLatencyMs?: { p50: number; p99: number; p999: number; max: number };
   clientCpuSeconds: number;
   /** Successful scrapes (with `scrape`); a failed one fails the run. */
   scrapes?: number;
@@ -187,6 +192,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies = new Float64Array(total);
   const warmup = spec.warmup ?? 0;
   let timed = 0;
+  const steadyFrom = Math.max(warmup, Math.floor(spec.messages / 10));
+  const steady = new Float64Array(total);
+  let steadyTimed = 0;
   let delivered = 0;
   let duplicates = 0;
   let inversions = 0;
@@ -271,7 +279,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         if (seen[idx]) duplicates++;
         else {
           seen[idx] = 1;
-          if (seq >= warmup) latencies[timed++] = performance.now() - c.readDoubleBE(8);
+          if (seq >= warmup) {
+            const ms = performance.now() - c.readDoubleBE(8);
+            latencies[timed++] = ms;
+            if (seq >= steadyFrom) steady[steadyTimed++] = ms;
+          }
           delivered++;
         }
         ch.ack(msg);
@@ -402,6 +414,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     // Without a backlog the last delivery can come before the last confirm.
     drainRate: drainSeconds > 0 ? total / drainSeconds : NaN,
     latencyMs: latencySummary(sorted),
+    steadyLatencyMs: latencySummary(steady.slice(0, steadyTimed).sort()),
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     ...(scrapes === undefined ? {} : { scrapes }),
   };

@@ -74,6 +74,13 @@ const p99: Figure = {
   higherIsBetter: false,
   digits: 2,
 };
+/** p99 without each producer's first tenth (load.ts `steadyLatencyMs`): the warm tail. */
+const steadyP99: Figure = {
+  name: 'latency p99 after the first 10 % ms',
+  get: (r) => r.result.steadyLatencyMs?.p99 ?? NaN,
+  higherIsBetter: false,
+  digits: 2,
+};
 const p50: Figure = {
   name: 'latency p50 ms',
   get: (r) => r.result.latencyMs.p50,
@@ -149,18 +156,23 @@ function rpc(
 }
 
 const scenarios: Scenario[] = [
-  { id: 'a', title: '1p/1c 1 KB', spec: base, figures: [publish, e2e, p99, cpu, clientCpu] },
+  {
+    id: 'a',
+    title: '1p/1c 1 KB',
+    spec: base,
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
+  },
   {
     id: 'b',
     title: '1p/1c 16 B',
     spec: { ...base, size: 16 },
-    figures: [publish, e2e, p99, cpu, clientCpu],
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
     id: 'c',
     title: '4p/4c one queue 1 KB',
     spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },
-    figures: [publish, e2e, p99, cpu, clientCpu],
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
     id: 'a2',
@@ -225,7 +237,7 @@ const scenarios: Scenario[] = [
     id: 'f',
     title: '1,000 queues over 10 connections',
     spec: { ...base, messages: 100, queues: 1000, connections: 10, window: 100, prefetch: 50 },
-    figures: [publish, e2e, p99, cpu],
+    figures: [publish, e2e, p99, steadyP99, cpu],
   },
   {
     id: 'tls',
@@ -275,6 +287,7 @@ const scenarios: Scenario[] = [
       publish,
       e2e,
       p99,
+      steadyP99,
       cpu,
       {
         // All answered (a failed scrape fails the run); fewer only because the run is shorter.
@@ -290,19 +303,26 @@ const scenarios: Scenario[] = [
     title: '1p/1c 1 KB as a non-guest user with anchored regex permissions on vhost bench',
     spec: base,
     auth: true,
-    figures: [publish, e2e, p99, cpu, clientCpu],
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
     id: 'dlx',
     title: 'dead-lettering: every message rejected (requeue=false) into a DLQ, 1 KB',
     spec: { ...base, messages: 50_000, failure: 'dlx' },
-    figures: [publish, { ...e2e, name: 'dead-lettered msgs/s' }, p99, cpu, clientCpu],
+    figures: [publish, { ...e2e, name: 'dead-lettered msgs/s' }, p99, steadyP99, cpu, clientCpu],
   },
   {
     id: 'ttl',
     title: 'expiry: x-message-ttl 100 ms, no consumer, dead-lettered into a DLQ, 1 KB',
     spec: { ...base, messages: 50_000, failure: 'ttl', ttlMs: 100 },
-    figures: [publish, { ...e2e, name: 'expired+dead-lettered msgs/s' }, p99, cpu, clientCpu],
+    figures: [
+      publish,
+      { ...e2e, name: 'expired+dead-lettered msgs/s' },
+      p99,
+      steadyP99,
+      cpu,
+      clientCpu,
+    ],
   },
   {
     id: 'groups',
@@ -312,6 +332,7 @@ const scenarios: Scenario[] = [
       publish,
       e2e,
       p99,
+      steadyP99,
       cpu,
       {
         name: 'deliveries out of group order',
@@ -352,7 +373,7 @@ const scenarios: Scenario[] = [
     id: 'dedup',
     title: 'deduplication: x-message-deduplication queue, 1 KB, every 10th publish a duplicate',
     spec: { ...base, messages: 50_000, dedupEvery: 10 },
-    figures: [publish, e2e, p99, cpu, clientCpu],
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
     // RabbitMQ needs the rabbitmq-message-deduplication plugin, which Debian does not package.
     batonOnly: true,
   },
@@ -360,7 +381,7 @@ const scenarios: Scenario[] = [
     id: 'prio',
     title: 'priority queue: x-max-priority 10, priorities 0..9, 1p/1c 1 KB',
     spec: { ...base, maxPriority: 10 },
-    figures: [publish, e2e, p99, cpu, clientCpu],
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
     id: 'prio-e',
