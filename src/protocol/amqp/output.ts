@@ -30,8 +30,10 @@ export class FrameOutput {
   private start = 0;
   private scheduled = false;
   private corked = false;
-  /** A heartbeat is owed at the flush unless other bytes go out first (see `nudge`). */
-  private nudgeOwed = false;
+  /** Socket writes so far: a nudge is owed only if none happened since it was asked for. */
+  private sent = 0;
+  /** `sent` when a nudge was asked for; -1 when none is pending (see `nudge`). */
+  private nudgeMark = -1;
   /** False while the socket's buffer is over its high-water mark. */
   writable = true;
   /** Set by every write, cleared by the heartbeat tick (see heartbeat.ts). */
@@ -53,7 +55,7 @@ export class FrameOutput {
     if (this.buf.length - this.pos < n) this.newSlab();
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flushTick);
+      process.nextTick(this.flushTick);
     }
     return this.pos;
   }
@@ -84,34 +86,36 @@ export class FrameOutput {
       this.socket.cork();
     }
     this.wroteSinceTick = true;
+    this.sent++;
     if (!this.socket.write(buf)) this.writable = false;
     return this.writable;
   }
 
   /**
-   * Make sure something leaves on this socket this turn, so the kernel's delayed TCP ACK goes
-   * out with it: a heartbeat frame at the flush, unless other frames are written by then. It
-   * is written after the turn's other sockets are flushed (deliveries to other clients first:
-   * they are what someone waits for).
+   * Make sure something leaves on this socket soon, so the kernel's delayed TCP ACK goes out
+   * with it: a heartbeat frame after the event loop's poll phase, unless other bytes were
+   * written by then. Written that late, it follows the deliveries to other clients that the
+   * same input caused (they are what someone waits for), which leave on the next tick.
    */
   nudge(): void {
-    if (this.scheduled || this.closed) return;
-    this.nudgeOwed = true;
-    this.scheduled = true;
-    setImmediate(this.flushTick);
+    if (this.scheduled || this.nudgeMark !== -1 || this.closed) return;
+    this.nudgeMark = this.sent;
+    setImmediate(this.nudgeTick);
   }
+
+  private readonly nudgeTick = (): void => {
+    const due = this.nudgeMark === this.sent;
+    this.nudgeMark = -1;
+    if (!due || this.closed) return;
+    this.wroteSinceTick = true;
+    this.sent++;
+    this.socket.write(HEARTBEAT_FRAME);
+  };
 
   /** Flush now (before a close, so the close frame is not held behind a timer). */
   uncork(): void {
     if (!this.scheduled) return;
     this.scheduled = false;
-    if (this.nudgeOwed) {
-      this.nudgeOwed = false;
-      if (this.pos === this.start && !this.corked && !this.closed) {
-        this.wroteSinceTick = true;
-        this.socket.write(HEARTBEAT_FRAME);
-      }
-    }
     this.push();
     if (this.corked) {
       this.corked = false;
@@ -139,6 +143,7 @@ export class FrameOutput {
     }
     const chunk = this.buf.subarray(this.start, this.pos);
     this.start = this.pos;
+    this.sent++;
     if (!this.socket.write(chunk)) this.writable = false;
   }
 
