@@ -21,6 +21,11 @@ function collect(dir) {
 const filter = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 let files = collect('dist/test').sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
+// With no files node's runner would discover every test itself, the long ones included.
+if (files.length === 0) {
+  console.error(`no test file under dist/test matches ${filter.join(', ')}`);
+  process.exit(1);
+}
 const r = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files],

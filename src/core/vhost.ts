@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import type { Broker } from './broker.js';
 import type { ClientConnection } from './connection.js';
 import {
@@ -8,32 +7,22 @@ import {
   PreconditionFailedError,
   ResourceLockedError,
 } from './errors.js';
-import {
-  Binding,
-  EXCHANGE_TYPES,
-  Exchange,
-  type ExchangeOptions,
-  type ExchangeType,
-} from './exchange.js';
+import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
 import type { SenderKeys } from './properties.js';
 import { Queue, type QueueOptions } from './queue.js';
 import { parseQueuePolicy } from './queue-policy.js';
 import { Definitions, type ExchangeDefinition, type QueueDefinition } from './definitions.js';
+import { checkEquivalent } from './equivalence.js';
+import { ExchangeRegistry, type BindingArgs } from './exchange-registry.js';
 import { Router, type Routed } from './routing.js';
 import { DeadLetters } from './dead-letter.js';
-import { DELAYED_TYPE, DelayedMessages, delayOf } from './delayed.js';
+import { delayOf } from './delayed.js';
 import { applyRouted } from './apply.js';
 import { DirectReplies } from './direct-reply.js';
-import {
-  claimIds,
-  DedupCache,
-  type DedupClaim,
-  type DedupPolicy,
-  parseDedupPolicy,
-} from './dedup.js';
+import { claimIds, DedupCache, type DedupClaim } from './dedup.js';
 import type { StoreOp } from '../store/store.js';
-import { TRACE_EXCHANGE, Tracer } from './trace.js';
+import { Tracer } from './trace.js';
 import { VhostStats } from './stats.js';
 import { underLimit, type VhostLimits } from './access/limits.js';
 
@@ -42,16 +31,6 @@ export function serverQueueName(): string {
   return `amq.gen-${randomBytes(16).toString('base64url')}`;
 }
 
-const BUILTIN_EXCHANGES: [string, ExchangeType][] = [
-  ['', 'direct'],
-  ['amq.direct', 'direct'],
-  ['amq.fanout', 'fanout'],
-  ['amq.topic', 'topic'],
-  ['amq.headers', 'headers'],
-  ['amq.match', 'headers'],
-  [TRACE_EXCHANGE, 'topic'], // the firehose's: internal, as RabbitMQ's
-];
-
 /** A namespace of queues and exchanges, and the routing walk between them. */
 export class VirtualHost {
   readonly name: string;
@@ -59,6 +38,7 @@ export class VirtualHost {
   readonly queues = new Map<string, Queue>();
   readonly exchanges = new Map<string, Exchange>();
   readonly definitions: Definitions;
+  private readonly exchangeRegistry: ExchangeRegistry;
   private readonly router: Router;
   private readonly deadLetters = new DeadLetters(this);
   /** Direct reply-to endpoints (amq.rabbitmq.reply-to.…): routed to, never listed. */
@@ -84,12 +64,7 @@ export class VirtualHost {
     this.router = new Router(this.exchanges, broker.headersOf, (m) =>
       delayOf(broker.properties.header(m, 'x-delay')),
     );
-    for (const [n, type] of BUILTIN_EXCHANGES) {
-      this.exchanges.set(
-        n,
-        new Exchange(n, type, { durable: true, internal: n === TRACE_EXCHANGE }),
-      );
-    }
+    this.exchangeRegistry = new ExchangeRegistry(this, this.exchanges);
   }
 
   /** Tracing on (RabbitMQ's trace_on): not kept across a restart, as RabbitMQ's. */
@@ -125,7 +100,7 @@ export class VirtualHost {
     }
     if (existing !== undefined) {
       this.checkExclusive(existing, connection);
-      this.checkEquivalent('queue', name, existing, options);
+      checkEquivalent('queue', name, this.name, existing, options);
       existing.touch();
       this.stats.queuesDeclared++;
       return existing;
@@ -224,37 +199,6 @@ export class VirtualHost {
       );
   }
 
-  private checkEquivalent(
-    kind: 'queue' | 'exchange',
-    name: string,
-    current: { durable: boolean; autoDelete: boolean; arguments: Record<string, unknown> } & {
-      exclusive?: boolean;
-    },
-    wanted: {
-      durable?: boolean;
-      autoDelete?: boolean;
-      exclusive?: boolean;
-      arguments?: Record<string, unknown>;
-    },
-  ): void {
-    const fields: ['durable' | 'autoDelete' | 'exclusive', string][] = [
-      ['durable', 'durable'],
-      ['autoDelete', 'auto_delete'],
-    ];
-    if (kind === 'queue') fields.push(['exclusive', 'exclusive']);
-    for (const [field, wire] of fields) {
-      const have = current[field] ?? false;
-      const want = wanted[field] ?? false;
-      if (have !== want) throw inequivalent(wire, kind, name, this.name, want, have);
-    }
-    const a = xArgs(current.arguments);
-    const b = xArgs(wanted.arguments ?? {});
-    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      if (!isDeepStrictEqual(a[key], b[key]))
-        throw inequivalent(key, kind, name, this.name, b[key], a[key]);
-    }
-  }
-
   deleteQueue(
     name: string,
     options: { ifUnused?: boolean; ifEmpty?: boolean },
@@ -280,9 +224,7 @@ export class VirtualHost {
       q.removeConsumer(c);
       c.session.cancelledByBroker(c);
     }
-    for (const ex of this.exchanges.values()) {
-      for (const b of [...ex.bindings]) if (b.destination === q) this.removeBinding(b);
-    }
+    this.exchangeRegistry.unbindAll(q);
     const n = q.destroy();
     if (q.dedup !== undefined) {
       q.dedup.drop();
@@ -296,140 +238,31 @@ export class VirtualHost {
     return this.getQueue(name, connection).purge();
   }
 
-  // ---- exchanges ----------------------------------------------------------------------
+  // ---- exchanges and bindings (exchange-registry.ts) -----------------------------------
 
   declareExchange(name: string, type: string, options: ExchangeOptions, passive = false): Exchange {
-    const existing = this.exchanges.get(name);
-    if (passive) {
-      if (existing === undefined)
-        throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
-      return existing;
-    }
-    if (name === '')
-      throw new AccessRefusedError(
-        `operation not permitted on the default exchange; it always exists`,
-      );
-    // A channel error, as RabbitMQ since 3.12.x (rabbitmq-server#11214); it closed the whole
-    // connection (503) before.
-    if (type !== DELAYED_TYPE && !(EXCHANGE_TYPES as readonly string[]).includes(type))
-      throw new PreconditionFailedError(
-        `unknown exchange type '${type}'; Baton supports ${EXCHANGE_TYPES.join(', ')}, ${DELAYED_TYPE}`,
-      );
-    if (existing !== undefined) {
-      if (existing.declaredType !== type)
-        throw inequivalent('type', 'exchange', name, this.name, type, existing.declaredType);
-      this.checkEquivalent('exchange', name, existing, options);
-      if ((options.internal ?? false) !== existing.internal)
-        throw inequivalent(
-          'internal',
-          'exchange',
-          name,
-          this.name,
-          options.internal ?? false,
-          existing.internal,
-        );
-      return existing;
-    }
-    if (name.startsWith('amq.'))
-      throw new AccessRefusedError(
-        `exchange name '${name}' contains reserved prefix 'amq.*'; choose another name`,
-      );
-    const ex = this.createExchange(name, type, options);
-    if (ex.durable) this.definitions.putExchange(ex);
-    return ex;
+    return this.exchangeRegistry.declare(name, type, options, passive);
   }
 
   /** Recreate a durable exchange from its stored definition (a delayed one keeps its store id). */
   restoreExchange(d: ExchangeDefinition): Exchange {
-    const options = {
-      durable: true,
-      autoDelete: d.autoDelete,
-      internal: d.internal,
-      arguments: d.arguments,
-      ...(d.dedupScope !== undefined && { dedupScope: d.dedupScope }),
-    };
-    return this.createExchange(d.name, d.exchangeType, options, d.delayStore, d.delayPageStore);
-  }
-
-  private createExchange(
-    name: string,
-    type: string,
-    options: ExchangeOptions,
-    delayStore?: number,
-    pageStore?: number,
-  ): Exchange {
-    const restoring = this.definitions.muted;
-    const dedup = this.exchangeDedup(name, options, restoring);
-    // LavinMQ's form: any type with x-delayed-exchange: true delays like x-delayed-message.
-    const byArgument = options.arguments?.['x-delayed-exchange'];
-    if (byArgument !== undefined && typeof byArgument !== 'boolean')
-      throw new PreconditionFailedError(
-        `invalid arg 'x-delayed-exchange' for exchange '${name}' in vhost '${this.name}': must be a boolean`,
-      );
-    const delayed = type === DELAYED_TYPE || byArgument === true;
-    const ex = new Exchange(
-      name,
-      type === DELAYED_TYPE
-        ? delayedType(name, this.name, options.arguments)
-        : (type as ExchangeType),
-      options,
-    );
-    ex.delayedByArgument = delayed && type !== DELAYED_TYPE;
-    if (delayed) {
-      // Its pending messages are journaled under a store id of their own, like a queue's.
-      const id = delayStore ?? (ex.durable ? this.broker.allocateQueueId() : 0);
-      // Transient ones page out under another (an older definition has none: held in memory).
-      const pageId = pageStore ?? (ex.durable && !restoring ? this.broker.allocateQueueId() : 0);
-      ex.delayed = new DelayedMessages(this, ex, id, pageId);
-      if (delayStore === undefined) ex.delayed.start();
-    }
-    if (dedup !== undefined) {
-      const scope = options.dedupScope ?? (restoring ? 0 : this.broker.allocateQueueId());
-      if (scope === 0)
-        // Declared by a Baton that ignored these arguments: no scope was kept for its ids, and
-        // none can be written during recovery, so they stay in memory until it is redeclared.
-        this.broker.reportError(
-          new Error(`exchange '${name}' has no journaled deduplication scope`),
-          'its deduplication ids are kept in memory only',
-        );
-      ex.dedup = new DedupCache(scope, dedup, ex.durable && scope !== 0, this.broker.journal);
-    }
-    this.exchanges.set(name, ex);
-    return ex;
-  }
-
-  private exchangeDedup(
-    name: string,
-    options: ExchangeOptions,
-    restoring: boolean,
-  ): DedupPolicy | undefined {
-    const where = { kind: 'exchange' as const, name, vhost: this.name };
-    try {
-      return parseDedupPolicy(options.arguments ?? {}, where);
-    } catch (err) {
-      if (!restoring) throw err;
-      // Declared by an older Baton that did not check exchange arguments: keep the exchange.
-      this.broker.reportError(err, `exchange '${name}': deduplication arguments ignored`);
-      return undefined;
-    }
+    return this.exchangeRegistry.restore(d);
   }
 
   getExchange(name: string): Exchange {
-    const ex = this.exchanges.get(name);
-    if (ex === undefined) throw new NotFoundError(`no exchange '${name}' in vhost '${this.name}'`);
-    return ex;
+    return this.exchangeRegistry.get(name);
   }
 
   deleteExchange(name: string, ifUnused: boolean): void {
-    if (name === '' || name.startsWith('amq.'))
-      throw new AccessRefusedError(
-        `exchange '${name || '(AMQP default)'}' is built in and cannot be deleted`,
-      );
-    const ex = this.exchanges.get(name);
-    if (ex === undefined) return; // As RabbitMQ: deleting a missing exchange succeeds.
-    if (ifUnused && ex.bindings.length > 0)
-      throw new PreconditionFailedError(`exchange '${name}' in vhost '${this.name}' in use`);
-    this.deleteExchangeNow(ex);
+    this.exchangeRegistry.delete(name, ifUnused);
+  }
+
+  bind(...binding: BindingArgs): void {
+    this.exchangeRegistry.bind(...binding);
+  }
+
+  unbind(...binding: BindingArgs): void {
+    this.exchangeRegistry.unbind(...binding);
   }
 
   /**
@@ -440,85 +273,8 @@ export class VirtualHost {
     this.deleted = true;
     this.tracing = false;
     for (const q of [...this.queues.values()]) this.deleteQueueNow(q);
-    for (const ex of [...this.exchanges.values()]) {
-      if (this.exchanges.get(ex.name) !== ex) continue; // auto-deleted meanwhile
-      if (!BUILTIN_EXCHANGES.some(([n]) => n === ex.name)) this.deleteExchangeNow(ex);
-      // Bindings between built-in exchanges are journaled too.
-      else for (const b of [...ex.bindings]) this.removeBinding(b, false);
-    }
+    this.exchangeRegistry.destroy();
     this.definitions.deleteVhost();
-  }
-
-  private deleteExchangeNow(ex: Exchange): void {
-    this.exchanges.delete(ex.name);
-    ex.delayed?.destroy();
-    ex.dedup?.drop();
-    for (const b of [...ex.bindings]) this.removeBinding(b, false);
-    for (const other of this.exchanges.values()) {
-      for (const b of [...other.bindings]) if (b.destination === ex) this.removeBinding(b);
-    }
-    if (ex.durable) this.definitions.deleteExchange(ex);
-  }
-
-  // ---- bindings -----------------------------------------------------------------------
-
-  bind(
-    source: string,
-    destination: string,
-    destinationType: 'queue' | 'exchange',
-    routingKey: string,
-    args: Record<string, unknown>,
-    connection: ClientConnection | undefined,
-  ): void {
-    const { ex, dest } = this.bindingEnds(source, destination, destinationType, connection);
-    if (ex.findBinding(dest, routingKey, args, isDeepStrictEqual) !== undefined) return;
-    const b = new Binding(ex, dest, routingKey, args);
-    ex.addBinding(b);
-    if (ex.durable && dest.durable && !(dest instanceof Queue && dest.exclusive))
-      this.definitions.putBinding(b);
-  }
-
-  unbind(
-    source: string,
-    destination: string,
-    destinationType: 'queue' | 'exchange',
-    routingKey: string,
-    args: Record<string, unknown>,
-    connection: ClientConnection | undefined,
-  ): void {
-    const { ex, dest } = this.bindingEnds(source, destination, destinationType, connection);
-    const b = ex.findBinding(dest, routingKey, args, isDeepStrictEqual);
-    if (b !== undefined) this.removeBinding(b);
-  }
-
-  private bindingEnds(
-    source: string,
-    destination: string,
-    destinationType: 'queue' | 'exchange',
-    connection: ClientConnection | undefined,
-  ): { ex: Exchange; dest: Queue | Exchange } {
-    if (source === '')
-      throw new AccessRefusedError(
-        `operation not permitted on the default exchange; every queue is already bound to it by name`,
-      );
-    const dest =
-      destinationType === 'queue'
-        ? this.getQueue(destination, connection)
-        : this.getExchange(destination);
-    return { ex: this.getExchange(source), dest };
-  }
-
-  private removeBinding(b: Binding, autoDeleteSource = true): void {
-    b.source.removeBinding(b);
-    this.definitions.deleteBinding(b);
-    const src = b.source;
-    if (
-      autoDeleteSource &&
-      src.autoDelete &&
-      src.bindings.length === 0 &&
-      this.exchanges.get(src.name) === src
-    )
-      this.deleteExchangeNow(src);
   }
 
   // ---- publish ------------------------------------------------------------------------
@@ -610,33 +366,6 @@ export class VirtualHost {
   }
 }
 
-/**
- * The routing type of an x-delayed-message exchange: its x-delayed-type argument, one of the
- * built-in types (406 when missing or not a string, as the plugin; 503 for an unknown type,
- * as RabbitMQ's check of an exchange type).
- */
-function delayedType(
-  name: string,
-  vhost: string,
-  args: Record<string, unknown> | undefined,
-): ExchangeType {
-  let t = args?.['x-delayed-type'];
-  if (Buffer.isBuffer(t)) t = t.toString();
-  if (typeof t !== 'string')
-    throw new PreconditionFailedError(
-      `exchange '${name}' in vhost '${vhost}' of type '${DELAYED_TYPE}' needs the argument 'x-delayed-type': the type that routes its messages when due (${EXCHANGE_TYPES.join(', ')})`,
-    );
-  if (t === DELAYED_TYPE)
-    throw new PreconditionFailedError(
-      `invalid 'x-delayed-type' of exchange '${name}' in vhost '${vhost}': it cannot be '${DELAYED_TYPE}' itself`,
-    );
-  if (!(EXCHANGE_TYPES as readonly string[]).includes(t))
-    throw new PreconditionFailedError(
-      `unknown exchange type '${t}' in 'x-delayed-type' of exchange '${name}' in vhost '${vhost}'; it must be one of ${EXCHANGE_TYPES.join(', ')}`,
-    );
-  return t as ExchangeType;
-}
-
 /** Quorum queues are durable, never exclusive or auto-delete (RabbitMQ's rules and texts). */
 function checkQuorum(name: string, vhost: string, options: QueueOptions): void {
   const bad =
@@ -651,29 +380,4 @@ function checkQuorum(name: string, vhost: string, options: QueueOptions): void {
     throw new PreconditionFailedError(
       `invalid property '${bad}' for queue '${name}' in vhost '${vhost}'`,
     );
-}
-
-function xArgs(args: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(args)) if (k.startsWith('x-')) out[k] = args[k];
-  return out;
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'none';
-  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function inequivalent(
-  arg: string,
-  kind: string,
-  name: string,
-  vhost: string,
-  received: unknown,
-  current: unknown,
-): PreconditionFailedError {
-  return new PreconditionFailedError(
-    `inequivalent arg '${arg}' for ${kind} '${name}' in vhost '${vhost}': received '${show(received)}' but current is '${show(current)}'`,
-  );
 }
