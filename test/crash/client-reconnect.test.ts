@@ -11,7 +11,10 @@
  *   come from a second stored copy: every send also goes, with the same id, to a `ledger` queue
  *   no one consumes, drained at the end with amqplib: each id must be in it exactly once; and on
  *   the consumed queue no id may arrive twice with `redelivered=false` (a recovered or requeued
- *   copy is flagged redelivered).
+ *   copy is flagged redelivered), except one case docs/storage.md names: a message delivered in
+ *   the last moment before a SIGKILL whose record had not reached the OS yet is gone after the
+ *   restart, unconfirmed, so the producer's resend is a first delivery again. Such a pair must
+ *   straddle a kill, its first delivery just before it.
  * Both queues are declared `x-message-deduplication: true`, so a resend after a lost confirm
  * must not add a copy.
  */
@@ -30,6 +33,8 @@ import { until } from '../helpers/core.js';
 const DEDUP = { 'x-message-deduplication': true, 'x-cache-size': 1_000_000 };
 const RECONNECT = { initialDelayMs: 50, maxDelayMs: 500 };
 const BROKER_ARGS = ['--segment-size', String(1024 * 1024)];
+/** How long before a kill a delivery can be of a message the kill then loses (a batch or two). */
+const KILL_WINDOW_MS = 100;
 
 /** A broker child on a data dir that outlives it, restartable on the same port. */
 async function restartableBroker(
@@ -114,6 +119,9 @@ void test('SIGKILL the broker mid-stream three times: producer and consumer carr
   // Consumer: every delivery, and the ones that came as first deliveries.
   const deliveries = new Map<string, number>();
   const fresh = new Map<string, number>();
+  /** When each id was first delivered with redelivered=false (performance.now()). */
+  const firstFreshAt = new Map<string, number>();
+  const killedAt: number[] = [];
   const bodyOf = new Map<string, number>();
   const consumer = await worker.consume<{ i: number }>(
     'orders',
@@ -121,7 +129,10 @@ void test('SIGKILL the broker mid-stream three times: producer and consumer carr
       await sleep(0);
       const id = msg.messageId!;
       deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
-      if (!msg.redelivered) fresh.set(id, (fresh.get(id) ?? 0) + 1);
+      if (!msg.redelivered) {
+        fresh.set(id, (fresh.get(id) ?? 0) + 1);
+        if (!firstFreshAt.has(id)) firstFreshAt.set(id, performance.now());
+      }
       bodyOf.set(id, msg.body.i);
     },
     { concurrency: 4 },
@@ -164,6 +175,7 @@ void test('SIGKILL the broker mid-stream three times: producer and consumer carr
   const cycles = 3;
   for (let cycle = 1; cycle <= cycles; cycle++) {
     await progress(`before kill ${cycle}`);
+    killedAt.push(performance.now());
     await broker.current().kill('SIGKILL');
     await sleep(100 + 200 * cycle);
     await broker.restart();
@@ -188,7 +200,15 @@ void test('SIGKILL the broker mid-stream three times: producer and consumer carr
   const restOfOrders = await drainWithAmqplib(url, 'orders');
   for (const m of restOfOrders)
     if (!m.redelivered) fresh.set(m.messageId, (fresh.get(m.messageId) ?? 0) + 1);
-  const freshTwice = [...fresh].filter(([, c]) => c > 1).map(([id]) => id);
+  // Lost in a kill before its record was written, then resent (see the top): first delivered
+  // within a moment before a kill, and no more than twice.
+  const lostInKill = (id: string, count: number): boolean => {
+    const at = firstFreshAt.get(id);
+    return (
+      count === 2 && at !== undefined && killedAt.some((k) => at <= k && k - at < KILL_WINDOW_MS)
+    );
+  };
+  const freshTwice = [...fresh].filter(([id, c]) => c > 1 && !lostInKill(id, c)).map(([id]) => id);
   assert.deepEqual(
     freshTwice.slice(0, 20),
     [],
