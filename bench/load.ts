@@ -81,6 +81,8 @@ export interface LoadSpec {
   warmup?: number;
   /** Scenario-level interval; run.ts turns it into `scrape` with the target's URLs. */
   scrapeEveryMs?: number;
+  /** The broker's pid, for loads that read its CPU themselves (run.ts fills it in for `sat`). */
+  brokerPid?: number;
   /** The `tls` scenario (bench/tls-load.ts); run.ts fills in `ca` and `brokerPid`. */
   tls?: TlsLoad;
 }
@@ -466,17 +468,23 @@ async function txWorker(
   })().catch(() => {});
 }
 
-// Exactly load.js: sac-load.js and tls-load.js import this file.
-if (process.argv[1] !== undefined && basename(process.argv[1]) === 'load.js' && process.argv[2]) {
-  const spec = JSON.parse(process.argv[2]) as LoadSpec;
-  runLoad(spec).then(
+/**
+ * Runs `run` on the spec in argv[2] and prints its result as one JSON line, when the process
+ * was started as `script` (the other load files import this one, so the name must match).
+ */
+export function mainOf(script: string, run: (spec: LoadSpec) => Promise<LoadResult>): void {
+  if (process.argv[1] === undefined || basename(process.argv[1]) !== script || !process.argv[2])
+    return;
+  run(JSON.parse(process.argv[2]) as LoadSpec).then(
     (r) => {
       process.stdout.write(JSON.stringify(r) + '\n');
       process.exit(0);
     },
     (err: unknown) => {
-      process.stderr.write(`load failed: ${String(err)}\n`);
+      process.stderr.write(`${script}: load failed: ${String(err)}\n`);
       process.exit(1);
     },
   );
 }
+
+mainOf('load.js', runLoad);

@@ -200,6 +200,7 @@ async function runScenario(
     // The bench user may only use queues named bench.*.
     queue: `${s.auth === true ? BENCH_QUEUE_PREFIX : 'bench-'}${s.id}-${target.name}-${round}-${Date.now()}`,
   };
+  if (s.script === 'blast-load.js') spec.brokerPid = target.pid;
   if (s.spec.tls !== undefined) spec.tls = { ...s.spec.tls, ca: cert!.cert, brokerPid: target.pid };
   const every = s.spec.scrapeEveryMs;
   if (every !== undefined) {

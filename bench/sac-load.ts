@@ -5,9 +5,8 @@
  * counted exactly once, in publish order, and by one consumer at a time.
  * `node dist/bench/sac-load.js '<json LoadSpec>'`; prints one JSON line (a LoadResult).
  */
-import { basename } from 'node:path';
 import amqp from 'amqplib';
-import { body, latencySummary, type LoadResult, type LoadSpec } from './load.js';
+import { body, latencySummary, mainOf, type LoadResult, type LoadSpec } from './load.js';
 
 export async function runSac(spec: LoadSpec): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
@@ -147,14 +146,4 @@ export async function runSac(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-if (process.argv[1] !== undefined && basename(process.argv[1]) === 'sac-load.js' && process.argv[2])
-  runSac(JSON.parse(process.argv[2]) as LoadSpec).then(
-    (r) => {
-      process.stdout.write(JSON.stringify(r) + '\n');
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`sac load failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
+mainOf('sac-load.js', runSac);

@@ -7,10 +7,9 @@
  * opening and the message phase. `node dist/bench/tls-load.js '<json LoadSpec>'`.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import amqp from 'amqplib';
-import { body, latencySummary, type LoadResult, type LoadSpec } from './load.js';
+import { body, latencySummary, mainOf, type LoadResult, type LoadSpec } from './load.js';
 import { cpuSeconds, rssBytes } from './proc.js';
 
 export async function runTls(spec: LoadSpec): Promise<LoadResult> {
@@ -156,14 +155,4 @@ export async function runTls(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-if (process.argv[1] !== undefined && basename(process.argv[1]) === 'tls-load.js' && process.argv[2])
-  runTls(JSON.parse(process.argv[2]) as LoadSpec).then(
-    (r) => {
-      process.stdout.write(JSON.stringify(r) + '\n');
-      process.exit(0);
-    },
-    (err: unknown) => {
-      process.stderr.write(`tls load failed: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
+mainOf('tls-load.js', runTls);
