@@ -79,6 +79,12 @@ export interface LoadSpec {
    * tail. Everything else (counts, exactly-once, rates) covers them.
    */
   warmup?: number;
+  /**
+   * Fire and forget, as amqplib's tutorials and many apps run: producers on plain channels (no
+   * confirms, no window: only the socket's drain paces them), consumers with noAck. Durable
+   * queue and persistent messages as everywhere else.
+   */
+  plain?: boolean;
   /** Scenario-level interval; run.ts turns it into `scrape` with the target's URLs. */
   scrapeEveryMs?: number;
   /** The broker's pid, for loads that read its CPU themselves (run.ts fills it in for `sat`). */
@@ -261,8 +267,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     for (let i = 0; i < n; i++) {
       const conn = nq > 1 ? pool[i % nconn]! : await open();
       const ch = await conn.createChannel();
-      await ch.prefetch(spec.prefetch);
-      await ch.consume(consumeFrom(nq > 1 ? i : 0), (msg) => {
+      const noAck = spec.plain === true;
+      if (!noAck) await ch.prefetch(spec.prefetch);
+      const consumed = (msg: amqp.ConsumeMessage | null): void => {
         if (msg === null) return;
         const c = msg.content;
         const producer = c.readUInt32BE(0);
@@ -288,12 +295,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           }
           delivered++;
         }
-        ch.ack(msg);
+        if (!noAck) ch.ack(msg);
         if (delivered === total) {
           lastDelivery = performance.now();
           allDelivered();
         }
-      });
+      };
+      await ch.consume(consumeFrom(nq > 1 ? i : 0), consumed, { noAck });
     }
   };
 
@@ -311,7 +319,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const perProducerRate = spec.rate > 0 ? spec.rate / spec.producers : 0;
   const publishOne = async (p: number): Promise<void> => {
     const conn = nq > 1 ? pool[p % nconn]! : await open();
-    const ch = await conn.createConfirmChannel();
+    const plain = spec.plain === true;
+    const ch = plain ? await conn.createChannel() : await conn.createConfirmChannel();
     const q = queueName(nq > 1 ? p : 0);
     let outstanding = 0;
     let wake: (() => void) | undefined;
@@ -326,6 +335,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       }
     };
     const send = (seq: number): boolean => {
+      if (plain) return ch.publish('', q, body(spec.size, p, seq), { persistent: true });
       outstanding++;
       const every = spec.dedupEvery;
       const options: amqp.Options.Publish = { persistent: true };

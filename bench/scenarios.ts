@@ -185,6 +185,12 @@ const scenarios: Scenario[] = [
     figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
+    id: 'plain',
+    title: '1p/1c 1 KB fire and forget (no confirms, noAck consumer)',
+    spec: { ...base, plain: true },
+    figures: [publish, e2e, p99, cpu, clientCpu, clientUtilisation],
+  },
+  {
     id: 'c',
     title: '4p/4c one queue 1 KB',
     spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },

@@ -563,7 +563,11 @@ export class Queue {
     if (this.tracer.on) this.tracer.delivered(this, entry, session, consumer.tag, consumer.noAck);
     this.countDelivery(entry, consumer.noAck, false);
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
-    if (consumer.noAck) this.remove(entry, 'acked');
+    if (consumer.noAck) {
+      // Taken is settled: a no-ack consumer that is keeping up counts as active for flow control.
+      this.noteSettle();
+      this.remove(entry, 'acked');
+    }
   }
 
   /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */

@@ -44,6 +44,42 @@ void test('flow control: a publisher outrunning active consumers is paused, then
   await outrunActiveConsumer(broker, 'q', 'q', q);
 });
 
+void test('flow control: a no-ack consumer whose transport is full throttles publishers, then releases them', async (t) => {
+  const { broker } = await openBroker(t);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  // A socket that takes 10 deliveries, then reports full until drained.
+  let room = 10;
+  let taken = 0;
+  const connection = broker.connect({ user: 'test', trusted: true });
+  const session = connection.openSession({
+    deliver() {
+      taken++;
+      return --room > 0;
+    },
+    consumerCancelled() {},
+  });
+  const consumer = session.consume('q', { noAck: true });
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  producer.session.publish('', 'q', msg('first', false));
+  await tick();
+  assert.equal(taken, 1);
+  for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  await tick();
+  assert.equal(taken, 10);
+  assert.deepEqual(flow, [true]);
+  assert.equal(producer.session.connection.throttledBy, q);
+  // The transport drains: deliveries go on and the publisher is let go.
+  room = Infinity;
+  consumer.resume();
+  await eventually(async () => {
+    await tick();
+    assert.deepEqual(flow, [true, false]);
+    assert.equal(taken, FLOW_HIGH + 101);
+  });
+});
+
 void test('flow control: a stuck consumer (no acks) or no consumer never blocks publishers', async (t) => {
   const { broker } = await openBroker(t);
   const consumer = collectingSession(broker);
