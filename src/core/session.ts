@@ -1,3 +1,4 @@
+import { PublisherConfirms } from './confirms.js';
 import { Consumer, type ConsumeOptions } from './consumer.js';
 import type { ClientConnection } from './connection.js';
 import { DeadlineTimer } from './deadline-timer.js';
@@ -8,7 +9,6 @@ import {
   NotAllowedError,
   NotImplementedError,
   PreconditionFailedError,
-  ResourceError,
 } from './errors.js';
 import type { Exchange, ExchangeOptions } from './exchange.js';
 import type { Message } from './message.js';
@@ -93,29 +93,8 @@ export class Session {
   number = 0;
   /** This session's publish, reused: routing allocates nothing per message. */
   private readonly routed = new Routed();
-  // ---- publisher confirms ----
-  private confirming = false;
-  private publishSeq = 0;
-  private confirmedSeq = 0;
-  /** Highest publish seq not nacked, and the highest one acked: a nacked seq is never acked. */
-  private lastAccepted = 0;
-  private ackedSeq = 0;
-  /** Publishes accepted (not nacked), those an in-flight sync covers, and those acked. */
-  private acceptedCount = 0;
-  private syncAccepted = 0;
-  private ackedCount = 0;
-  private confirmArmed = false;
-  private waitingForSync = false;
-  /** Highest publish seq the in-flight afterSync covers, and the highest to ack of those. */
-  private syncCovers = 0;
-  private syncAcks = 0;
-  private confirmsFailedTold = false;
-  /**
-   * A publish since the last sync wait began wrote to the store. Without one the confirm need
-   * not wait for a sync (another session's fsync, say): a transient publish is confirmed once
-   * its queues hold it, as RabbitMQ does — an RPC's reply can otherwise overtake its ack.
-   */
-  private needsSync = false;
+  /** Set by `enableConfirms` (AMQP confirm.select). */
+  private confirming: PublisherConfirms | undefined;
   // ---- transactions (src/core/transaction.ts) ----
   /** Set by `selectTx`: the session is transactional for good. */
   private tx: Transaction | undefined;
@@ -241,11 +220,11 @@ export class Session {
   enableConfirms(): void {
     if (this.tx !== undefined)
       throw new PreconditionFailedError('cannot switch from tx to confirm mode');
-    this.confirming = true;
+    this.confirming ??= new PublisherConfirms(this);
   }
 
   get confirms(): boolean {
-    return this.confirming;
+    return this.confirming !== undefined;
   }
 
   /**
@@ -263,7 +242,8 @@ export class Session {
     if (this.vhost.tracing) this.vhost.tracer.published(this, r, mandatory);
     const stats = this.vhost.stats;
     stats.received++;
-    if (this.confirming) stats.receivedConfirm++;
+    const confirming = this.confirming;
+    if (confirming !== undefined) stats.receivedConfirm++;
     if (r.queues.length !== 0 || r.delays.length !== 0) stats.routed++;
     else if (mandatory) stats.unroutableReturned++;
     else stats.unroutableDropped++;
@@ -278,63 +258,10 @@ export class Session {
     // The result reports where it went; it must not keep the message (and its body) alive.
     r.message = undefined;
     if (r.congested !== undefined) this.connection.throttle(r.congested);
-    if (this.confirming) {
-      const seq = ++this.publishSeq;
-      // Refused by a healthy store: not enqueued, so it is nacked (a nack means just that). A
-      // failed store leaves it unconfirmed, told through confirmsFailed.
-      if (r.failed !== undefined && !r.storeFailed) this.handler.refused?.(seq, r.failed);
-      else if (r.rejected !== undefined) this.handler.refused?.(seq, queueFull(r.rejected));
-      else {
-        this.lastAccepted = seq;
-        this.acceptedCount++;
-      }
-      if (r.journaled) this.needsSync = true;
-      this.armConfirm();
-    } else if (r.failed !== undefined) throw r.failed;
+    if (confirming !== undefined) confirming.published(r);
+    else if (r.failed !== undefined) throw r.failed;
     return r;
   }
-
-  /** Wait for the store once for everything published in this turn of the event loop. */
-  private armConfirm(): void {
-    if (this.confirmArmed) return;
-    this.confirmArmed = true;
-    // In the drains' microtask, after the drain this publish asked for (one per turn).
-    this.vhost.broker.scheduler.defer(this.flushConfirms);
-  }
-
-  private readonly flushConfirms = (): void => {
-    this.confirmArmed = false;
-    if (this.closed || this.waitingForSync || this.publishSeq === this.confirmedSeq) return;
-    this.waitingForSync = true;
-    this.syncCovers = this.publishSeq;
-    this.syncAcks = this.lastAccepted;
-    this.syncAccepted = this.acceptedCount;
-    if (!this.needsSync && !this.confirmsFailedTold) return this.onSynced(undefined);
-    this.needsSync = false;
-    this.vhost.broker.afterSync(this.onSynced);
-  };
-
-  private readonly onSynced = (err: Error | undefined): void => {
-    this.waitingForSync = false;
-    if (this.closed) return;
-    if (err !== undefined) {
-      // Sticky: every later wait fails too, and the handler hears it once.
-      if (!this.confirmsFailedTold) this.handler.confirmsFailed?.(err);
-      this.confirmsFailedTold = true;
-      return;
-    }
-    const upto = this.syncCovers;
-    if (upto > this.confirmedSeq) this.confirmedSeq = upto;
-    // Ack up to the newest accepted publish only: an ack (multiple) naming a seq already
-    // nacked confirms it twice, which pika's BlockingChannel takes as a protocol error.
-    if (this.syncAcks > this.ackedSeq) {
-      this.ackedSeq = this.syncAcks;
-      this.vhost.stats.confirmed += this.syncAccepted - this.ackedCount;
-      this.ackedCount = this.syncAccepted;
-      this.handler.confirmed?.(this.syncAcks);
-    }
-    if (this.publishSeq !== this.confirmedSeq) this.flushConfirms();
-  };
 
   // ---- consuming ----------------------------------------------------------------------
 
@@ -560,7 +487,7 @@ export class Session {
 
   /** Publishes numbered under confirms and not confirmed yet. */
   get unconfirmedCount(): number {
-    return this.publishSeq - this.confirmedSeq;
+    return this.confirming?.unconfirmed ?? 0;
   }
 
   get transactional(): boolean {
@@ -569,7 +496,8 @@ export class Session {
 
   /** AMQP tx.select: from now on publishes and settles wait for `commitTx`. */
   selectTx(): void {
-    if (this.confirming) throw new PreconditionFailedError('cannot switch from confirm to tx mode');
+    if (this.confirming !== undefined)
+      throw new PreconditionFailedError('cannot switch from confirm to tx mode');
     this.tx ??= new Transaction(this.vhost);
   }
 
@@ -739,12 +667,6 @@ function settleRequeue(entry: QueueEntry): void {
 
 function settleNackRequeue(entry: QueueEntry): void {
   entry.queue.requeue(entry, true);
-}
-
-function queueFull(q: Queue): ResourceError {
-  return new ResourceError(
-    `queue '${q.name}' in vhost '${q.vhostName}' is full (x-overflow ${q.policy.overflow})`,
-  );
 }
 
 /**
