@@ -433,9 +433,17 @@ export class Queue {
    */
   congested(): boolean {
     return (
-      (this.ready.length > FLOW_HIGH && this.consumersActive()) ||
+      (this.waitingCount() > FLOW_HIGH && this.consumersActive()) ||
       (this.expiring && this.expiryLags(EXPIRY_LAG_HIGH))
     );
+  }
+
+  /**
+   * Messages that wait for a consumer now: the ready ones and those set aside behind their
+   * busy message group (a backlog all the same, though not in the ready list).
+   */
+  private waitingCount(): number {
+    return this.ready.length + (this.groups?.heldCount ?? 0);
   }
 
   /** Consumers are working through this queue: one settled a delivery lately. */
@@ -482,7 +490,7 @@ export class Queue {
   private checkFlow(): void {
     if (
       this.flow.blocked &&
-      (this.ready.length <= FLOW_LOW || this.consumers.length === 0) &&
+      (this.waitingCount() <= FLOW_LOW || this.consumers.length === 0) &&
       !(this.expiring && this.expiryLags(EXPIRY_LAG_LOW))
     )
       this.flow.open(this);

@@ -3,7 +3,15 @@ import { test } from 'node:test';
 import { EXPIRY_LAG_HIGH, FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
 import type { Broker } from '../../src/core/broker.js';
 import type { Queue } from '../../src/core/queue.js';
+import { Message } from '../../src/core/message.js';
+import { encodeProperties } from '../../src/protocol/amqp/generated/properties.js';
 import { collectingSession, eventually, msg, openBroker, tick } from '../helpers/core.js';
+
+/** A transient message of group `group` (header x-group-id). */
+function grouped(body: string, group: string): Message {
+  const props = encodeProperties({ deliveryMode: 1, headers: { 'x-group-id': group } });
+  return new Message('', '', props, Buffer.from(body), false);
+}
 
 /**
  * A consumer of `consumeFrom` acks once (so it is active), a publisher to `publishTo` outruns it
@@ -77,6 +85,31 @@ void test('flow control: a no-ack consumer whose transport is full throttles pub
     await tick();
     assert.deepEqual(flow, [true, false]);
     assert.equal(taken, FLOW_HIGH + 101);
+  });
+});
+
+void test('flow control: messages set aside behind a busy group count as backlog', async (t) => {
+  const { broker } = await openBroker(t);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  const consumer = collectingSession(broker);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  consumer.session.consume('q', { prefetch: 10 });
+  producer.session.publish('', 'q', grouped('first', 'G'));
+  await tick();
+  consumer.session.ack(0, true);
+  // One group: one message out at a time, the rest set aside, not in the ready list.
+  for (let i = 0; i < FLOW_HIGH + 100; i++) {
+    producer.session.publish('', 'q', grouped(`m${i}`, 'G'));
+    if (i % 50 === 0) await tick();
+  }
+  assert.deepEqual(flow, [true]);
+  assert.equal(producer.session.connection.throttledBy, q);
+  await eventually(async () => {
+    consumer.session.ack(0, true);
+    await tick();
+    assert.deepEqual(flow, [true, false]);
   });
 });
 
