@@ -3,7 +3,8 @@ import type { Queue } from './queue.js';
 
 /**
  * Publisher flow control, in the spirit of RabbitMQ's credit flow: when a queue whose consumers
- * are actively acking holds more than FLOW_HIGH ready messages, connections publishing to it
+ * are actively settling (acks, or no-ack deliveries taken) holds more than FLOW_HIGH waiting
+ * messages (ready, or set aside behind a busy message group), connections publishing to it
  * stop being read until the backlog is under FLOW_LOW. Without it a fast publisher grows the
  * backlog, and everyone's latency, while the consumers fall behind. A queue without consumers,
  * or whose consumers have gone quiet (a stuck or slow worker), never throttles: there a
