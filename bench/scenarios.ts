@@ -212,7 +212,7 @@ const scenarios: Scenario[] = [
   },
   {
     id: 'busy',
-    title: 'broker saturated: 4p/4c over 2 queues 1 KB, 8 client processes, 200k',
+    title: '4p/4c over 2 queues 1 KB, 8 client processes, 200k',
     spec: { ...base, producers: 4, consumers: 4, messages: 50_000 },
     split: { consumers: 4, queues: 2 },
     // Issue 14's figure: broker CPU per message from the first publish to the last delivery.
