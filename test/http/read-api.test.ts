@@ -473,6 +473,27 @@ void test('reads need credentials: 401 without, problem JSON for unknown objects
   assert.match(String(body.reason), /queue 'nope' in vhost '\/' not found/);
 });
 
+void test('a publisher paused by flow control shows as state flow, then running again', async (t) => {
+  const api = await startApi(t);
+  const conn = await connect(t, api.amqpUrl);
+  const ch = await conn.createChannel();
+  await ch.assertQueue('busy');
+  const queue = api.broker.vhost().getQueue('busy', undefined);
+  // The amqplib connection (the only one with details: the API's own are not listed) does not
+  // consume from 'busy', so flow control may pause it, as a backlog there would.
+  const core = [...api.broker.connections].find((c) => c.details !== undefined)!;
+  core.throttle(queue);
+  await eventually(async () =>
+    assert.equal((await api.list('/api/connections'))[0]!.state, 'flow'),
+  );
+  queue.flow.open(queue);
+  await eventually(async () =>
+    assert.equal((await api.list('/api/connections'))[0]!.state, 'running'),
+  );
+  ch.sendToQueue('busy', Buffer.from('x'));
+  await eventually(async () => assert.equal((await ch.checkQueue('busy')).messageCount, 1));
+});
+
 void test('a resource alarm fails the alarm checks, shows on the node and blocks a publishing connection', async (t) => {
   const api = await startApi(t);
   const conn = await connect(t, api.amqpUrl);

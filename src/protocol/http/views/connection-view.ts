@@ -47,7 +47,8 @@ export function connectionView(l: Listed, rates: Rates): Item {
     port: d.port,
     peer_host: d.peerHost,
     peer_port: d.peerPort,
-    state: d.blocked ? 'blocked' : 'running',
+    // RabbitMQ's words: 'flow' for publisher flow control, 'blocked' for a resource alarm.
+    state: !d.blocked ? 'running' : c.throttledBy !== undefined ? 'flow' : 'blocked',
     channels: c.sessions.size,
     client_properties: jsonTable(d.clientProperties),
     connected_at: d.connectedAt,
