@@ -28,7 +28,10 @@ export interface Scenario {
    * `queues` queues (default one).
    */
   split?: { consumers: number; queues?: number };
-  /** A load of its own instead of load.js: the single-active-consumer or the TLS load. */
+  /**
+   * A load of its own instead of load.js: the single-active-consumer, the TLS or the bare-client
+   * (sat) load.
+   */
   script?: 'sac-load.js' | 'tls-load.js' | 'blast-load.js';
   /** Fail on any out-of-order delivery even with several consumers (sac, tls check it). */
   ordered?: boolean;
@@ -215,7 +218,7 @@ const scenarios: Scenario[] = [
     title: '4p/4c over 2 queues 1 KB, 8 client processes, 200k',
     spec: { ...base, producers: 4, consumers: 4, messages: 50_000 },
     split: { consumers: 4, queues: 2 },
-    // Issue 14's figure: broker CPU per message from the first publish to the last delivery.
+    // Broker CPU per message from the first publish to the last delivery, with amqplib clients.
     figures: [e2e, p99, ...messagePhaseCpu, cpu, clientCpu, clientUtilisation],
   },
   {
