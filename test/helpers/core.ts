@@ -35,17 +35,20 @@ export async function openBroker(
   const owned = options.dataDir === undefined;
   const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'baton-'));
   const opts = { segmentSize: 64 * 1024, ...options, dataDir: dir };
-  let broker = await newBroker(opts);
-  // Close before deleting: a closing journal may still create or rename files.
+  let broker: Broker | undefined;
+  // Close before deleting: a closing journal may still create or rename files. Registered
+  // first, so a broker that fails to open leaves no directory behind either.
   t.after(async () => {
-    await broker.close();
+    await broker?.close();
     if (owned) rmSync(dir, { recursive: true, force: true });
   });
+  broker = await newBroker(opts);
   return {
     broker,
     dir,
     reopen: async () => {
-      await broker.close();
+      await broker?.close();
+      broker = undefined;
       broker = await newBroker(opts);
       return broker;
     },

@@ -38,20 +38,24 @@ export async function startBroker(
     ...overrides,
     dataDir,
   };
-  let server = await Server.start(config, pino({ level: 'silent' }));
-  // Stop before deleting the data dir: a closing journal may still touch files.
+  let server: Server | undefined;
+  // Stop before deleting the data dir: a closing journal may still touch files. Registered
+  // first, so a server that fails to start leaves no directory behind either.
   t.after(async () => {
-    await server.stop();
+    await server?.stop();
     if (owned) rmSync(dataDir, { recursive: true, force: true });
   });
-  const port = server.ports.get('amqp')!;
+  const first = await Server.start(config, pino({ level: 'silent' }));
+  server = first;
+  const port = first.ports.get('amqp')!;
   const result = {
-    server,
+    server: first,
     url: `amqp://guest:guest@127.0.0.1:${port}`,
     port,
     dataDir,
     restart: async () => {
-      await server.stop();
+      await server?.stop();
+      server = undefined;
       server = await Server.start({ ...config, amqpPort: port }, pino({ level: 'silent' }));
       result.server = server;
       return server;
