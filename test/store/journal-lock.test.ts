@@ -88,3 +88,20 @@ void it('stale lock files are taken over; a live one in this process is not', as
   writeFileSync(lock, '');
   await assert.rejects(JournalStore.open({ dir }), /is being locked by another process/);
 });
+
+void it('the lock file is written whole before it appears; drafts of dead lockers are removed', async (t) => {
+  const dir = tempDir(t);
+  // What a process killed while locking leaves now: its draft, never an empty LOCK.
+  const dead = join(dir, `LOCK.draft-${deadPid()}`);
+  writeFileSync(dead, `pid 1\n`);
+  // A live process's draft (it may be locking right now) is left alone.
+  const live = join(dir, 'LOCK.draft-1');
+  writeFileSync(live, `pid 1\n`);
+  const store = await JournalStore.open({ dir });
+  assert.match(readFileSync(join(dir, 'LOCK'), 'utf8'), new RegExp(`^pid ${process.pid}\n`));
+  assert.equal(existsSync(dead), false);
+  assert.equal(existsSync(live), true);
+  assert.equal(existsSync(join(dir, `LOCK.draft-${process.pid}`)), false);
+  await store.close();
+  assert.equal(existsSync(join(dir, 'LOCK')), false);
+});

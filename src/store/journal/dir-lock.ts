@@ -1,7 +1,9 @@
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -51,7 +53,8 @@ function alive(owner: Owner, dir: string): boolean {
 
 /**
  * An exclusive lock on a data directory, so two brokers never append to the same journal:
- * the file `<dir>/LOCK`, created with O_EXCL and holding the owner's pid and boot id. A lock
+ * the file `<dir>/LOCK`, created whole (a draft hard-linked into place, which fails if it
+ * exists) and holding the owner's pid and boot id. A lock
  * whose owner is gone (no such pid, or written before the last reboot, or naming this process
  * without this process holding it, as in a copied directory) is stale and taken over; one
  * whose owner is alive makes `acquire` throw. Released (deleted) on close; after a crash the
@@ -75,24 +78,36 @@ export class DirLock {
     const path = join(dir, LOCK_FILE);
     const boot = bootId();
     const text = `pid ${process.pid}\n${boot === '' ? '' : `boot ${boot}\n`}`;
-    for (let attempt = 0; ; attempt++) {
-      let fd: number;
-      try {
-        fd = openSync(path, 'wx', 0o644);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
-        takeOverStale(dir, path);
-        continue;
+    // Written whole under a name of its own, then linked as LOCK (which fails if LOCK exists):
+    // a process killed while locking never leaves an empty LOCK that the next start, moments
+    // later in a crash loop, would have to take for one being written.
+    const draft = join(dir, `${DRAFT_PREFIX}${process.pid}`);
+    writeDurably(draft, text);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          linkSync(draft, path);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST' && attempt < 3) {
+            takeOverStale(dir, path);
+            continue;
+          }
+          // A file system without hard links: create LOCK in place, as before.
+          if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+            createInPlace(path, text, dir);
+            break;
+          }
+          throw err;
+        }
+        break;
       }
-      try {
-        writeSync(fd, text);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      held.add(dir);
-      return new DirLock(dir, text);
+    } finally {
+      unlinkQuietly(draft);
     }
+    removeDeadDrafts(dir);
+    held.add(dir);
+    return new DirLock(dir, text);
   }
 
   /** Delete the lock file if it is still ours. Idempotent. */
@@ -105,6 +120,64 @@ export class DirLock {
     } catch {
       // Already gone: nothing to release.
     }
+  }
+}
+
+/** `LOCK.draft-<pid>`: a lock file being written, before it is linked as LOCK. */
+const DRAFT_PREFIX = `${LOCK_FILE}.draft-`;
+
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'w', 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** O_EXCL creation, then the content (a crash in between leaves an empty LOCK). */
+function createInPlace(path: string, text: string, dir: string): void {
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+      takeOverStale(dir, path);
+      continue;
+    }
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+}
+
+/** Drafts left by processes killed while locking (the lock holder cleans up after them). */
+function removeDeadDrafts(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(DRAFT_PREFIX)) continue;
+    const pid = Number(name.slice(DRAFT_PREFIX.length));
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!alive({ pid, boot: '' }, dir)) unlinkQuietly(join(dir, name));
   }
 }
 
