@@ -7,7 +7,7 @@
  * load.ts). Broker CPU is read from /proc (`brokerPid`) around the message phase.
  * `node dist/bench/blast-load.js '<json LoadSpec>'`.
  */
-import { latencySummary, mainOf, type LoadResult, type LoadSpec } from './load.js';
+import { mainOf, scriptResult, type LoadResult, type LoadSpec } from './load.js';
 import { cpuSeconds } from './proc.js';
 import { Args, BASIC, method, publishTemplate, RawConnection } from './raw-amqp.js';
 
@@ -134,7 +134,6 @@ export async function runBlast(spec: LoadSpec): Promise<LoadResult> {
   const tPublished = performance.now();
   await done;
   const brokerCpu = cpuSeconds(spec.brokerPid) - brokerCpu0;
-  const wall = (lastDelivery - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   for (const c of producers) await c.close();
   for (let q = 0; q < nq; q++) {
@@ -144,30 +143,22 @@ export async function runBlast(spec: LoadSpec): Promise<LoadResult> {
     await c.close();
   }
 
-  let missing = 0;
-  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
-  const publishSeconds = (tPublished - t0) / 1000;
-  return {
-    published: total,
-    confirmed: total,
+  return scriptResult({
+    total,
+    seen,
+    latencies,
     delivered,
     duplicates,
-    missing,
     inversions,
-    groupInversions: NaN,
-    publishSeconds,
-    totalSeconds: wall,
-    drainSeconds: (lastDelivery - tPublished) / 1000,
-    publishRate: total / publishSeconds,
-    endToEndRate: total / wall,
-    drainRate: NaN,
-    latencyMs: latencySummary(latencies.slice(0, delivered).sort()),
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    t0,
+    tPublished,
+    lastDelivery,
+    cpu,
     extra: {
       brokerCpuUsPerMessage: (brokerCpu * 1e6) / total,
-      brokerUtilisation: brokerCpu / wall,
+      brokerUtilisation: brokerCpu / ((lastDelivery - t0) / 1000),
     },
-  };
+  });
 }
 
 mainOf('blast-load.js', runBlast);

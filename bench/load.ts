@@ -175,6 +175,52 @@ function priorityOf(seq: number, levels: number): number {
   return (Math.imul(seq + 1, 0x9e3779b1) >>> 16) % levels;
 }
 
+/** What a script load (sac, tls, sat) counted, for `scriptResult`. */
+export interface ScriptCounts {
+  /** Messages published (each confirmed: a script load waits for every confirm). */
+  total: number;
+  /** Per message id, 1 once delivered. */
+  seen: Uint8Array;
+  /** First deliveries' latencies (ms), `delivered` of them. */
+  latencies: Float64Array;
+  delivered: number;
+  duplicates: number;
+  inversions: number;
+  /** performance.now() at the first publish, the last confirm and the last delivery. */
+  t0: number;
+  tPublished: number;
+  lastDelivery: number;
+  /** The client's CPU over the load (process.cpuUsage(start)). */
+  cpu: NodeJS.CpuUsage;
+  extra: Record<string, number | string>;
+}
+
+/** The LoadResult of a script load: one pass, every publish confirmed, no backlog phase. */
+export function scriptResult(c: ScriptCounts): LoadResult {
+  let missing = 0;
+  for (let i = 0; i < c.total; i++) if (!c.seen[i]) missing++;
+  const publishSeconds = (c.tPublished - c.t0) / 1000;
+  const totalSeconds = (c.lastDelivery - c.t0) / 1000;
+  return {
+    published: c.total,
+    confirmed: c.total,
+    delivered: c.delivered,
+    duplicates: c.duplicates,
+    missing,
+    inversions: c.inversions,
+    groupInversions: NaN,
+    publishSeconds,
+    totalSeconds,
+    drainSeconds: (c.lastDelivery - c.tPublished) / 1000,
+    publishRate: c.total / publishSeconds,
+    endToEndRate: c.total / totalSeconds,
+    drainRate: NaN,
+    latencyMs: latencySummary(c.latencies.slice(0, c.delivered).sort()),
+    clientCpuSeconds: (c.cpu.user + c.cpu.system) / 1e6,
+    extra: c.extra,
+  };
+}
+
 /** p50, p99, p99.9 and max of sorted latencies (ms), as every load reports them. */
 export function latencySummary(sorted: Float64Array): LoadResult['latencyMs'] {
   return {

@@ -6,7 +6,7 @@
  * `node dist/bench/sac-load.js '<json LoadSpec>'`; prints one JSON line (a LoadResult).
  */
 import amqp from 'amqplib';
-import { body, latencySummary, mainOf, type LoadResult, type LoadSpec } from './load.js';
+import { body, mainOf, scriptResult, type LoadResult, type LoadSpec } from './load.js';
 
 export async function runSac(spec: LoadSpec): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
@@ -112,29 +112,19 @@ export async function runSac(spec: LoadSpec): Promise<LoadResult> {
   await setup.deleteQueue(spec.queue);
   for (const c of conns) await c.close().catch(() => {});
 
-  const sorted = latencies.slice(0, delivered).sort();
-  let missing = 0;
-  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
   const used = perConsumer.filter((n) => n > 0).length;
-  const publishSeconds = (tPublished - t0) / 1000;
-  const totalSeconds = (lastDelivery - t0) / 1000;
-  return {
-    published: total,
-    confirmed: total,
+  return scriptResult({
+    total,
+    seen,
+    latencies,
     delivered,
     duplicates,
-    missing,
     // Out of order, two consumers active at once, or other than exactly two used: all fail.
     inversions: outOfOrder + overlaps + (used === 2 ? 0 : 1),
-    groupInversions: NaN,
-    publishSeconds,
-    totalSeconds,
-    drainSeconds: (lastDelivery - tPublished) / 1000,
-    publishRate: total / publishSeconds,
-    endToEndRate: total / totalSeconds,
-    drainRate: NaN,
-    latencyMs: latencySummary(sorted),
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    t0,
+    tPublished,
+    lastDelivery,
+    cpu,
     extra: {
       takeoverMs,
       redelivered,
@@ -143,7 +133,7 @@ export async function runSac(spec: LoadSpec): Promise<LoadResult> {
       overlaps,
       perConsumer: perConsumer.join('/'),
     },
-  };
+  });
 }
 
 mainOf('sac-load.js', runSac);

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import amqp from 'amqplib';
-import { body, latencySummary, mainOf, type LoadResult, type LoadSpec } from './load.js';
+import { body, mainOf, scriptResult, type LoadResult, type LoadSpec } from './load.js';
 import { cpuSeconds, rssBytes } from './proc.js';
 
 export async function runTls(spec: LoadSpec): Promise<LoadResult> {
@@ -120,28 +120,18 @@ export async function runTls(spec: LoadSpec): Promise<LoadResult> {
   for (let i = 0; i < nq; i++) await setup.deleteQueue(queueName(i));
   for (const c of conns) await c?.close().catch(() => {});
 
-  const sorted = latencies.slice(0, delivered).sort();
-  let missing = 0;
-  for (let i = 0; i < total; i++) if (!seen[i]) missing++;
-  const publishSeconds = (tPublished - t0) / 1000;
-  const totalSeconds = (lastDelivery - t0) / 1000;
   const MiB = 2 ** 20;
-  return {
-    published: total,
-    confirmed: total,
+  return scriptResult({
+    total,
+    seen,
+    latencies,
     delivered,
     duplicates,
-    missing,
     inversions,
-    groupInversions: NaN,
-    publishSeconds,
-    totalSeconds,
-    drainSeconds: (lastDelivery - tPublished) / 1000,
-    publishRate: total / publishSeconds,
-    endToEndRate: total / totalSeconds,
-    drainRate: NaN,
-    latencyMs: latencySummary(sorted),
-    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    t0,
+    tPublished,
+    lastDelivery,
+    cpu,
     extra: {
       tls: `${protocol} ${cipher}`,
       openSeconds,
@@ -152,7 +142,7 @@ export async function runTls(spec: LoadSpec): Promise<LoadResult> {
       rssPeakMiB: rssPeak / MiB,
       brokerCpuUsPerMessage: (brokerCpuMessages * 1e6) / total,
     },
-  };
+  });
 }
 
 mainOf('tls-load.js', runTls);

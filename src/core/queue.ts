@@ -303,7 +303,7 @@ export class Queue {
   isFull(message: Message): boolean {
     const p = this.policy;
     const g = this.groups;
-    const n = this.ready.length + (g?.heldCount ?? 0) + this.pendingCount;
+    const n = this.waitingCount() + this.pendingCount;
     const bytes = this.readyBytes + (g?.heldBytes ?? 0) + this.pendingBytes;
     return (
       (p.maxLength !== undefined && n >= p.maxLength) ||
@@ -323,8 +323,7 @@ export class Queue {
     let dropped = false;
     const g = this.groups;
     for (;;) {
-      const held = g?.heldCount ?? 0;
-      const n = this.ready.length + held;
+      const n = this.waitingCount();
       const bytes = this.readyBytes + (g?.heldBytes ?? 0);
       if (n <= max && (bytes <= maxBytes || n === 0)) break;
       // The ready list first; entries set aside for busy groups when it is empty.

@@ -3,15 +3,7 @@ import { test } from 'node:test';
 import { EXPIRY_LAG_HIGH, FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
 import type { Broker } from '../../src/core/broker.js';
 import type { Queue } from '../../src/core/queue.js';
-import { Message } from '../../src/core/message.js';
-import { encodeProperties } from '../../src/protocol/amqp/generated/properties.js';
-import { collectingSession, eventually, msg, openBroker, tick } from '../helpers/core.js';
-
-/** A transient message of group `group` (header x-group-id). */
-function grouped(body: string, group: string): Message {
-  const props = encodeProperties({ deliveryMode: 1, headers: { 'x-group-id': group } });
-  return new Message('', '', props, Buffer.from(body), false);
-}
+import { collectingSession, eventually, hmsg, msg, openBroker, tick } from '../helpers/core.js';
 
 /**
  * A consumer of `consumeFrom` acks once (so it is active), a publisher to `publishTo` outruns it
@@ -96,12 +88,12 @@ void test('flow control: messages set aside behind a busy group count as backlog
   const flow: boolean[] = [];
   producer.session.connection.onFlow = (blocked) => flow.push(blocked);
   consumer.session.consume('q', { prefetch: 10 });
-  producer.session.publish('', 'q', grouped('first', 'G'));
+  producer.session.publish('', 'q', hmsg('first', { 'x-group-id': 'G' }, false));
   await tick();
   consumer.session.ack(0, true);
   // One group: one message out at a time, the rest set aside, not in the ready list.
   for (let i = 0; i < FLOW_HIGH + 100; i++) {
-    producer.session.publish('', 'q', grouped(`m${i}`, 'G'));
+    producer.session.publish('', 'q', hmsg(`m${i}`, { 'x-group-id': 'G' }, false));
     if (i % 50 === 0) await tick();
   }
   assert.deepEqual(flow, [true]);

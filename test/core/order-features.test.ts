@@ -1,15 +1,9 @@
 // Regressions from the review of issue 10's merged features (core, real journal).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Message } from '../../src/core/message.js';
-import { encodeProperties } from '../../src/protocol/amqp/generated/properties.js';
 import type { Broker } from '../../src/core/broker.js';
-import { collectingSession, eventually, openBroker, synced, tick } from '../helpers/core.js';
+import { collectingSession, eventually, hmsg, openBroker, synced, tick } from '../helpers/core.js';
 
-function hmsg(body: string, headers: Record<string, unknown>, persistent = true): Message {
-  const props = encodeProperties({ deliveryMode: persistent ? 2 : 1, headers } as never);
-  return new Message('', '', props, Buffer.from(body), persistent);
-}
 const sleep = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
 
 /** Wait until the delayed exchange `name` holds nothing more. */

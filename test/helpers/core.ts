@@ -6,6 +6,8 @@ import { Broker, type BrokerOptions } from '../../src/core/broker.js';
 import { DEFAULT_BODY_BUDGET } from '../../src/util/body-budget.js';
 import { openStores, type StoreSetup } from '../../src/store/open-stores.js';
 import { amqpPropertiesCodec } from '../../src/protocol/amqp/properties-codec.js';
+import { encodeProperties } from '../../src/protocol/amqp/generated/properties.js';
+import type { FieldTable } from '../../src/protocol/amqp/field-table.js';
 import type { Consumer } from '../../src/core/consumer.js';
 import { Message } from '../../src/core/message.js';
 import type { Delivery } from '../../src/core/delivery.js';
@@ -81,6 +83,12 @@ export function collectingSession(broker: Broker): { session: Session; received:
   };
   const connection = broker.connect({ user: 'test', trusted: true });
   return { session: connection.openSession(handler), received };
+}
+
+/** A message with AMQP `headers` (x-group-id and the like), persistent unless told. */
+export function hmsg(body: string, headers: FieldTable, persistent = true): Message {
+  const props = encodeProperties({ deliveryMode: persistent ? 2 : 1, headers });
+  return new Message('', '', props, Buffer.from(body), persistent);
 }
 
 export function msg(body: string, persistent = true): Message {
