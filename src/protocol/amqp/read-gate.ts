@@ -28,6 +28,8 @@ export interface ReadGateHost {
 export class ReadGate {
   private readonly host: ReadGateHost;
   private readonly alarms: Alarms;
+  /** True while the core throttles this connection (a queue it feeds is congested). */
+  private flowHeld = false;
   /** True while flow control has stopped reading this socket. */
   private flowPaused = false;
   private flowTimer: NodeJS.Timeout | undefined;
@@ -50,18 +52,17 @@ export class ReadGate {
 
   /** Flow control from the core: stop reading this client while a queue it feeds catches up. */
   readonly onFlow = (blocked: boolean): void => {
-    this.flowPaused = blocked;
-    clearTimeout(this.flowTimer);
-    if (blocked) {
-      this.host.socket.pause();
-      // Bound each pause, so a client's own connection.close is read within seconds.
-      this.flowTimer = setTimeout(() => this.resumeFromFlow(), MAX_FLOW_PAUSE_MS).unref();
-    } else this.resumeFromFlow();
+    this.flowHeld = blocked;
+    if (blocked) this.pauseForFlow();
+    else this.resumeFromFlow();
   };
 
   /** This input chunk completed a publish. */
   published(): void {
     this.publisher = true;
+    // A pause ran out while the queue is still congested: what waited was read (a close
+    // among it would have been seen), and this publisher waits again.
+    if (this.flowHeld && !this.flowPaused && !this.host.isClosed()) this.pauseForFlow();
     // As RabbitMQ: a connection is blocked once it publishes while an alarm is on.
     if (this.alarms.blocked && !this.alarmBlocked) this.blockForAlarm();
   }
@@ -92,7 +93,16 @@ export class ReadGate {
     clearTimeout(this.flowTimer);
   }
 
+  private pauseForFlow(): void {
+    this.flowPaused = true;
+    clearTimeout(this.flowTimer);
+    this.host.socket.pause();
+    // Bound each pause, so a client's own connection.close is read within seconds.
+    this.flowTimer = setTimeout(() => this.resumeFromFlow(), MAX_FLOW_PAUSE_MS).unref();
+  }
+
   private resumeFromFlow(): void {
+    clearTimeout(this.flowTimer);
     this.flowPaused = false;
     // Read only when neither flow control nor an alarm holds the socket.
     if (this.alarmBlocked) return;
