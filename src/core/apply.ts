@@ -95,7 +95,7 @@ function putNow(vhost: VirtualHost, r: Routed, delayed: DelayedOp | undefined): 
     // Deleted meanwhile (a transaction applies routes made earlier): nothing to put.
     if (q.deleted) continue;
     q.push(message, q.nextSeq++, r.journaled && q.durable);
-    const c = q.congestion();
+    const c = q.flow.congestion();
     if (c !== undefined) r.congested = c;
   }
   if (r.delays.length === 0) return;

@@ -156,7 +156,7 @@ export class ClientConnection {
     if (this.throttledBy !== undefined || this.closed) return;
     for (const c of queue.consumers) if (c.session.connection === this) return;
     this.throttledBy = queue;
-    queue.flow.add(queue, this);
+    queue.flow.add(this);
     this.onFlow(true);
   }
 

@@ -85,7 +85,7 @@ export class DeadLetters {
       vhost.broker.reportError(r.failed, `queue '${queue.name}': dead-lettering refused`);
       return false;
     }
-    if (r.congested !== undefined) queue.deadLetterCongested(r.congested);
+    if (r.congested !== undefined) queue.flow.deadLetterCongested(r.congested);
     if (vhost.tracing) vhost.tracer.deadLettered(queue, source, reason, r);
     return true;
   }

@@ -24,20 +24,106 @@ export const FLOW_ACTIVE_MS = 250;
 export const EXPIRY_LAG_HIGH = 50;
 export const EXPIRY_LAG_LOW = 10;
 
-/** The throttled connections of one queue, released together. */
-export class FlowGate {
+/**
+ * One queue's publisher flow control: whether it is congested, judged from its backlog, its
+ * consumers' settles and its expiry, and the connections it throttles, released together.
+ */
+export class QueueFlow {
+  private readonly queue: Queue;
+  /** A congested dead-letter target of this queue (see `congestion`). */
+  private deadLetterBacklog: Queue | undefined = undefined;
+  /** When an ack last settled a delivery of this queue (performance.now()). */
+  private lastSettleAt = 0;
+  /**
+   * Settled since the last drain, which stamps `lastSettleAt` for them all: one clock read per
+   * drain instead of one per ack (a settle with consumers always schedules a drain).
+   */
+  private settledUnstamped = false;
+  /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
+
+  constructor(queue: Queue) {
+    this.queue = queue;
+  }
+
+  /**
+   * True when publishers should pause: a backlog builds while consumers work through it, or
+   * expiry has fallen behind.
+   */
+  congested(): boolean {
+    const q = this.queue;
+    return (
+      (q.waitingCount() > FLOW_HIGH && this.consumersActive()) || q.expiryLags(EXPIRY_LAG_HIGH)
+    );
+  }
+
+  /** Consumers are working through this queue: one settled a delivery lately. */
+  private consumersActive(): boolean {
+    return (
+      this.queue.consumers.length !== 0 &&
+      (this.settledUnstamped || performance.now() - this.lastSettleAt < FLOW_ACTIVE_MS)
+    );
+  }
+
+  /**
+   * The queue whose backlog publishers to this one should wait for, if any: this queue, or the
+   * dead-letter target it moved a message to while that was congested, for as long as the
+   * target's consumers are busy. Dead-lettering is the broker's own publish, which nothing
+   * would slow down, so the source's publishers wait instead (RabbitMQ's credit flow reaches
+   * through the dead-letter path the same way).
+   */
+  congestion(): Queue | undefined {
+    if (this.congested()) return this.queue;
+    const d = this.deadLetterBacklog;
+    if (d === undefined) return undefined;
+    if (d.deleted || !d.flow.consumersActive()) {
+      this.deadLetterBacklog = undefined;
+      return undefined;
+    }
+    return d.flow.congested() ? d : undefined;
+  }
+
+  /** A dead-lettering from this queue found its target congested (see `congestion`). */
+  deadLetterCongested(target: Queue): void {
+    if (target !== this.queue) this.deadLetterBacklog = target;
+  }
+
+  /** Consumers settled a delivery now (see `settledUnstamped`). */
+  noteSettle(): void {
+    const q = this.queue;
+    if (q.consumers.length !== 0 && !q.deleted) this.settledUnstamped = true;
+    else this.lastSettleAt = performance.now();
+  }
+
+  /** The queue drains: the settles since its last drain count from now. */
+  stampSettles(): void {
+    if (this.settledUnstamped) {
+      this.settledUnstamped = false;
+      this.lastSettleAt = performance.now();
+    }
+  }
+
+  /** Release throttled publishers once the backlog is small again (or nobody consumes). */
+  check(): void {
+    const q = this.queue;
+    if (
+      this.blocked &&
+      (q.waitingCount() <= FLOW_LOW || q.consumers.length === 0) &&
+      !q.expiryLags(EXPIRY_LAG_LOW)
+    )
+      this.open();
+  }
 
   get blocked(): boolean {
     return this.waiting.length !== 0;
   }
 
-  add(queue: Queue, c: ClientConnection): void {
+  add(c: ClientConnection): void {
     this.waiting.push(c);
     // Consumers may stop acking while publishers wait: look again now and then.
     this.timer ??= setInterval(() => {
-      if (!queue.congested()) this.open(queue);
+      if (!this.congested()) this.open();
     }, FLOW_ACTIVE_MS).unref();
   }
 
@@ -48,11 +134,11 @@ export class FlowGate {
   }
 
   /** Let every waiting publisher go (backlog drained, consumers idle or gone, queue deleted). */
-  open(queue: Queue): void {
+  open(): void {
     clearInterval(this.timer);
     this.timer = undefined;
     const list = this.waiting;
     this.waiting = [];
-    for (const c of list) c.unthrottle(queue);
+    for (const c of list) c.unthrottle(this.queue);
   }
 }

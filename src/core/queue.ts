@@ -3,14 +3,7 @@ import type { ClientConnection } from './connection.js';
 import type { Consumer } from './consumer.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { DRAIN_BUDGET } from './dispatch.js';
-import {
-  EXPIRY_LAG_HIGH,
-  EXPIRY_LAG_LOW,
-  FLOW_ACTIVE_MS,
-  FLOW_HIGH,
-  FLOW_LOW,
-  FlowGate,
-} from './flow.js';
+import { QueueFlow } from './flow.js';
 import { bySeq, MessageGroups, type DeliveryOrder } from './message-groups.js';
 import type { Message } from './message.js';
 import type { QueueContext } from './queue-context.js';
@@ -62,10 +55,11 @@ export type RemovalHook = (queue: Queue, entry: QueueEntry, reason: RemovalReaso
 
 /**
  * A queue with competing consumers. What is ready, and in which order it is delivered, is the
- * ready list's business (oldest first, or by priority: src/core/ready/); the queue does
- * dispatch (round robin among consumers with credit), unacked bookkeeping, the removal path, publisher flow control and
- * its policies: expiry (checked at the head and at delivery, as RabbitMQ, so no scan), length
- * limits, delivery limits, retry delays and unused-queue expiry.
+ * ready list's business (oldest first, or by priority: src/core/ready/), and publisher flow
+ * control its `flow`'s (src/core/flow.ts); the queue does dispatch (round robin among
+ * consumers with credit), unacked bookkeeping, the removal path and its policies: expiry
+ * (checked at the head and at delivery, as RabbitMQ, so no scan), length limits, delivery
+ * limits, retry delays and unused-queue expiry.
  */
 export class Queue {
   readonly id: number;
@@ -88,10 +82,8 @@ export class Queue {
   tracer: Tracer = Tracer.OFF;
   /** x-message-deduplication: the ids it holds (set by the vhost). */
   dedup: DedupCache | undefined = undefined;
-  /** A congested dead-letter target of this queue (see `congestion`). */
-  private deadLetterBacklog: Queue | undefined = undefined;
-  /** Publishers throttled by this queue's backlog. */
-  readonly flow = new FlowGate();
+  /** Publisher flow control: congestion, and the publishers it throttles. */
+  readonly flow = new QueueFlow(this);
   readonly consumers: Consumer[] = [];
   private rr = 0;
   nextSeq = 1;
@@ -104,13 +96,6 @@ export class Queue {
   private hadConsumer = false;
   /** Routing walk marker: the publish generation that last reached this queue. */
   routeMark = 0;
-  /** When an ack last settled a delivery of this queue (performance.now()). */
-  private lastSettleAt = 0;
-  /**
-   * Settled since the last drain, which stamps `lastSettleAt` for them all: one clock read per
-   * drain instead of one per ack (a settle with consumers always schedules a drain).
-   */
-  private settledUnstamped = false;
   /** Body bytes of the ready messages (x-max-length-bytes). */
   private readyBytes = 0;
   /** Requeued entries waiting out their retry delay. */
@@ -427,72 +412,21 @@ export class Queue {
   }
 
   /**
-   * True when publishers should pause: a backlog builds while consumers work through it, or
-   * expiry has fallen behind.
-   */
-  congested(): boolean {
-    return (
-      (this.waitingCount() > FLOW_HIGH && this.consumersActive()) ||
-      (this.expiring && this.expiryLags(EXPIRY_LAG_HIGH))
-    );
-  }
-
-  /**
    * Messages that wait for a consumer now: the ready ones and those set aside behind their
    * busy message group (a backlog all the same, though not in the ready list).
    */
-  private waitingCount(): number {
+  waitingCount(): number {
     return this.ready.length + (this.groups?.heldCount ?? 0);
   }
 
-  /** Consumers are working through this queue: one settled a delivery lately. */
-  private consumersActive(): boolean {
-    return (
-      this.consumers.length !== 0 &&
-      (this.settledUnstamped || performance.now() - this.lastSettleAt < FLOW_ACTIVE_MS)
-    );
-  }
-
-  /**
-   * The queue whose backlog publishers to this one should wait for, if any: this queue, or the
-   * dead-letter target it moved a message to while that was congested, for as long as the
-   * target's consumers are busy. Dead-lettering is the broker's own publish, which nothing
-   * would slow down, so the source's publishers wait instead (RabbitMQ's credit flow reaches
-   * through the dead-letter path the same way).
-   */
-  congestion(): Queue | undefined {
-    if (this.congested()) return this;
-    const d = this.deadLetterBacklog;
-    if (d === undefined) return undefined;
-    if (d.deleted || !d.consumersActive()) {
-      this.deadLetterBacklog = undefined;
-      return undefined;
-    }
-    return d.congested() ? d : undefined;
-  }
-
-  /** A dead-lettering from this queue found its target congested (see `congestion`). */
-  deadLetterCongested(target: Queue): void {
-    if (target !== this) this.deadLetterBacklog = target;
-  }
-
   /** Whether the head should have expired more than `ms` ago (housekeeping is behind). */
-  private expiryLags(ms: number): boolean {
-    if (this.ctx.stopping()) return false;
+  expiryLags(ms: number): boolean {
+    // No expiring message seen: nothing can lag, and no peek on the publish path.
+    if (!this.expiring || this.ctx.stopping()) return false;
     const e = this.ready.peek();
     if (e === undefined) return false;
     const exp = this.expiryOf(e.message);
     return exp !== 0 && exp + ms < Date.now() && !this.inGrace(e);
-  }
-
-  /** Release throttled publishers once the backlog is small again (or nobody consumes). */
-  private checkFlow(): void {
-    if (
-      this.flow.blocked &&
-      (this.waitingCount() <= FLOW_LOW || this.consumers.length === 0) &&
-      !(this.expiring && this.expiryLags(EXPIRY_LAG_LOW))
-    )
-      this.flow.open(this);
   }
 
   scheduleDrain(): void {
@@ -501,10 +435,7 @@ export class Queue {
 
   /** Hand ready entries to consumers with credit, round robin, up to the turn's budget. */
   drain(): void {
-    if (this.settledUnstamped) {
-      this.settledUnstamped = false;
-      this.lastSettleAt = performance.now();
-    }
+    this.flow.stampSettles();
     if (this.deleted) return;
     const consumers = this.consumers;
     const ready = this.ready;
@@ -543,7 +474,7 @@ export class Queue {
     }
     if (this.expiring) this.armHeadExpiry();
     this.flushDeliveredMark();
-    this.checkFlow();
+    this.flow.check();
     if (budget === 0 && ready.length !== 0) this.ctx.scheduler.addLater(this);
   }
 
@@ -572,7 +503,7 @@ export class Queue {
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
     if (consumer.noAck) {
       // Taken is settled: a no-ack consumer that is keeping up counts as active for flow control.
-      this.noteSettle();
+      this.flow.noteSettle();
       this.remove(entry, 'acked');
     }
   }
@@ -672,15 +603,9 @@ export class Queue {
   /** An unacked entry is done with: acked, or rejected / nacked without requeue. */
   settle(entry: QueueEntry, reason: RemovalReason = 'acked'): void {
     this.unackedCount--;
-    this.noteSettle();
+    this.flow.noteSettle();
     this.remove(entry, reason);
     if (this.consumers.length !== 0) this.scheduleDrain();
-  }
-
-  /** Consumers settled a delivery now (see `settledUnstamped`). */
-  private noteSettle(): void {
-    if (this.consumers.length !== 0 && !this.deleted) this.settledUnstamped = true;
-    else this.lastSettleAt = performance.now();
   }
 
   /** The one path by which a single message leaves the queue for good. */
@@ -723,7 +648,7 @@ export class Queue {
     entry.sentProperties = undefined;
     const p = this.policy;
     if (p.deliveryLimit !== undefined && entry.failures > p.deliveryLimit) {
-      this.noteSettle();
+      this.flow.noteSettle();
       this.remove(entry, 'delivery_limit');
       if (this.consumers.length !== 0) this.scheduleDrain();
       return;
@@ -797,7 +722,7 @@ export class Queue {
       // Single active consumer: the next one takes over now, not at the next publish.
       if (this.singleActive && i === 0 && this.consumers.length !== 0) this.scheduleDrain();
     }
-    this.checkFlow();
+    this.flow.check();
     if (this.consumers.length === 0) this.touch();
     return this.autoDelete && this.hadConsumer && this.consumers.length === 0;
   }
@@ -819,7 +744,7 @@ export class Queue {
         for (const e of entries) store.settle(this.id, e.seq, e.message);
       }
     }
-    this.checkFlow();
+    this.flow.check();
     return n;
   }
 
@@ -835,7 +760,7 @@ export class Queue {
     this.timer.stop();
     clearTimeout(this.unusedTimer);
     this.unusedTimer = undefined;
-    this.flow.open(this);
+    this.flow.open();
     return n;
   }
 
@@ -883,7 +808,7 @@ export class Queue {
   moved(entry: QueueEntry): void {
     if (entry.group !== undefined) this.releaseGroup(entry);
     this.ctx.bodies.unhold(entry.message);
-    this.checkFlow();
+    this.flow.check();
   }
 
   /** A taken entry that was not moved regains its place (not marked redelivered). */

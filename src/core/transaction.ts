@@ -142,7 +142,7 @@ export class Transaction {
       this.routed.release();
       const refused = guard.endBatch();
       for (const q of reached) {
-        const c = q.congestion();
+        const c = q.flow.congestion();
         if (c !== undefined) out.congested = c;
       }
       if (refused !== undefined) {

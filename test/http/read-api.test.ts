@@ -486,7 +486,7 @@ void test('a publisher paused by flow control shows as state flow, then running 
   await eventually(async () =>
     assert.equal((await api.list('/api/connections'))[0]!.state, 'flow'),
   );
-  queue.flow.open(queue);
+  queue.flow.open();
   await eventually(async () =>
     assert.equal((await api.list('/api/connections'))[0]!.state, 'running'),
   );
