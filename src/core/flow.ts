@@ -3,7 +3,7 @@ import type { Queue } from './queue.js';
 
 /**
  * Publisher flow control, in the spirit of RabbitMQ's credit flow: when a queue whose consumers
- * are actively settling (acks, or no-ack deliveries taken) holds more than FLOW_HIGH waiting
+ * are at work (taking deliveries or settling them) holds more than FLOW_HIGH waiting
  * messages (ready, or set aside behind a busy message group), connections publishing to it
  * stop being read until the backlog is under FLOW_LOW. Without it a fast publisher grows the
  * backlog, and everyone's latency, while the consumers fall behind. A queue without consumers,
@@ -12,7 +12,7 @@ import type { Queue } from './queue.js';
  */
 export const FLOW_HIGH = 500;
 export const FLOW_LOW = 250;
-/** Consumers count as active if the queue saw an ack this recently (ms). */
+/** Consumers count as active if they took a delivery or settled one this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
 /**
  * A queue whose expiry lags (its head overdue by more than EXPIRY_LAG_HIGH ms) throttles its
@@ -32,7 +32,7 @@ export class QueueFlow {
   private readonly queue: Queue;
   /** A congested dead-letter target of this queue (see `congestion`). */
   private deadLetterBacklog: Queue | undefined = undefined;
-  /** When an ack last settled a delivery of this queue (performance.now()). */
+  /** When consumers last took or settled a delivery of this queue (performance.now()). */
   private lastSettleAt = 0;
   /**
    * Settled since the last drain, which stamps `lastSettleAt` for them all: one clock read per
@@ -58,7 +58,7 @@ export class QueueFlow {
     );
   }
 
-  /** Consumers are working through this queue: one settled a delivery lately. */
+  /** Consumers are working through this queue: one took or settled a delivery lately. */
   private consumersActive(): boolean {
     return (
       this.queue.consumers.length !== 0 &&
@@ -94,6 +94,16 @@ export class QueueFlow {
     const q = this.queue;
     if (q.consumers.length !== 0 && !q.deleted) this.settledUnstamped = true;
     else this.lastSettleAt = performance.now();
+  }
+
+  /**
+   * Consumers took deliveries in this drain: they count as active from their first one on,
+   * before any ack (a client busy publishing from the same process may not ack for a while),
+   * and a no-ack delivery is settled as it is taken. One that stops taking them (prefetch
+   * full and no acks, or a transport that stays full) goes quiet.
+   */
+  tookDeliveries(): void {
+    this.lastSettleAt = performance.now();
   }
 
   /** The queue drains: the settles since its last drain count from now. */

@@ -445,6 +445,7 @@ export class Queue {
     if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
     const timeoutAt = this.consumerTimeout !== 0 ? steadyNow() + this.consumerTimeout : 0;
     let budget = DRAIN_BUDGET;
+    let delivered = false;
     while (budget > 0 && ready.length !== 0) {
       // Single active consumer: the others wait their turn in subscription order.
       const n = this.singleActive && consumers.length > 1 ? 1 : consumers.length;
@@ -466,7 +467,9 @@ export class Queue {
         continue;
       }
       this.deliver(chosen, entry, timeoutAt);
+      delivered = true;
     }
+    if (delivered) this.flow.tookDeliveries();
     if (this.graceCount !== 0) {
       // The TTL-0 messages no consumer could take now expire.
       this.graceCount = 0;
@@ -501,11 +504,7 @@ export class Queue {
     if (this.tracer.on) this.tracer.delivered(this, entry, session, consumer.tag, consumer.noAck);
     this.countDelivery(entry, consumer.noAck, false);
     if (!session.handler.deliver(consumer, entry, tag)) consumer.paused = true;
-    if (consumer.noAck) {
-      // Taken is settled: a no-ack consumer that is keeping up counts as active for flow control.
-      this.flow.noteSettle();
-      this.remove(entry, 'acked');
-    }
+    if (consumer.noAck) this.remove(entry, 'acked');
   }
 
   /** basic.get: the oldest ready entry, tracked by `session` unless noAck. */

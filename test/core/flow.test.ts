@@ -122,6 +122,27 @@ void test('flow control: a stuck consumer (no acks) or no consumer never blocks 
   assert.deepEqual(flow, []);
 });
 
+void test('flow control: a consumer given deliveries it has not acked yet throttles a publisher that outruns it, until it goes quiet', async (t) => {
+  const { broker } = await openBroker(t);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  const consumer = collectingSession(broker);
+  const producer = collectingSession(broker);
+  const flow: boolean[] = [];
+  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  consumer.session.consume('q', { prefetch: 10 });
+  producer.session.publish('', 'q', msg('first', false));
+  await tick();
+  // Its first delivery is out, no ack yet (a client busy publishing from the same process).
+  assert.equal(consumer.received.length, 1);
+  for (let i = 0; i < FLOW_HIGH + 100; i++) producer.session.publish('', 'q', msg(`m${i}`, false));
+  assert.deepEqual(flow, [true]);
+  assert.equal(producer.session.connection.throttledBy, q);
+  // It never acks: once its last delivery is older than the active window, the backlog is what
+  // the queue is for, and the publisher is let go.
+  await eventually(() => assert.deepEqual(flow, [true, false]));
+  assert.ok(consumer.received.length <= 10);
+});
+
 void test('flow control: a publish that reaches no congested queue never throttles', async (t) => {
   const { broker } = await openBroker(t);
   const consumer = collectingSession(broker);
