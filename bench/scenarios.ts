@@ -194,6 +194,14 @@ const scenarios: Scenario[] = [
     figures: [publish, e2e, p99, cpu, clientCpu, clientUtilisation],
   },
   {
+    // The shape of many amqplib programs: publish everything, then wait for the confirms. A
+    // consumer in the same process gets to run only when the publishing loop yields.
+    id: 'burst',
+    title: '1p/1c 1 KB, every publish handed over at once (no confirm window, only drain)',
+    spec: { ...base, window: 1e9 },
+    figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
+  },
+  {
     id: 'c',
     title: '4p/4c one queue 1 KB',
     spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },
