@@ -3,12 +3,13 @@ import type { Queue } from './queue.js';
 
 /**
  * Publisher flow control, in the spirit of RabbitMQ's credit flow: when a queue whose consumers
- * are at work (taking deliveries or settling them) holds more than FLOW_HIGH waiting
- * messages (ready, or set aside behind a busy message group), connections publishing to it
- * stop being read until the backlog is under FLOW_LOW. Without it a fast publisher grows the
- * backlog, and everyone's latency, while the consumers fall behind. A queue without consumers,
- * or whose consumers have gone quiet (a stuck or slow worker), never throttles: there a
- * backlog is what the queue is for, as RabbitMQ users expect.
+ * are at work (taking deliveries or settling them) holds more than FLOW_HIGH waiting messages
+ * (ready, or set aside behind a busy message group), connections publishing to it stop being
+ * read until the backlog is under FLOW_LOW, for 5 s at most per congestion (the protocol's read
+ * gate bounds it, so a producer is never tied to its consumers' pace for good). Without it a
+ * fast publisher grows the backlog, and everyone's latency, while the consumers fall behind. A
+ * queue without consumers, or whose consumers have gone quiet (a stuck or slow worker), never
+ * throttles: there a backlog is what the queue is for, as RabbitMQ users expect.
  */
 export const FLOW_HIGH = 500;
 export const FLOW_LOW = 250;

@@ -3,7 +3,14 @@ import type { Alarms } from '../../core/alarms.js';
 import type { MethodArgs, MethodKey } from './generated/methods.js';
 import { MethodId } from './generated/methods.js';
 
-/** Longest a publisher's socket stays unread under flow control in one go. */
+/**
+ * Longest a publisher's socket stays unread under flow control, per congestion. Flow control
+ * smooths a publisher that outruns working consumers; it must not tie a producer to its
+ * consumers' pace for good. If they have not caught up within this, the backlog is what the
+ * queue is for (as in RabbitMQ, which never paces publishers to consumers), and the connection
+ * is read freely until that queue has caught up once. It also bounds how long a client's own
+ * connection.close waits unread.
+ */
 const MAX_FLOW_PAUSE_MS = 5000;
 
 /** What the gate needs from its connection. */
@@ -28,8 +35,6 @@ export interface ReadGateHost {
 export class ReadGate {
   private readonly host: ReadGateHost;
   private readonly alarms: Alarms;
-  /** True while the core throttles this connection (a queue it feeds is congested). */
-  private flowHeld = false;
   /** True while flow control has stopped reading this socket. */
   private flowPaused = false;
   private flowTimer: NodeJS.Timeout | undefined;
@@ -52,17 +57,18 @@ export class ReadGate {
 
   /** Flow control from the core: stop reading this client while a queue it feeds catches up. */
   readonly onFlow = (blocked: boolean): void => {
-    this.flowHeld = blocked;
-    if (blocked) this.pauseForFlow();
-    else this.resumeFromFlow();
+    this.flowPaused = blocked;
+    clearTimeout(this.flowTimer);
+    if (blocked) {
+      this.host.socket.pause();
+      // Bounded: see MAX_FLOW_PAUSE_MS.
+      this.flowTimer = setTimeout(() => this.resumeFromFlow(), MAX_FLOW_PAUSE_MS).unref();
+    } else this.resumeFromFlow();
   };
 
   /** This input chunk completed a publish. */
   published(): void {
     this.publisher = true;
-    // A pause ran out while the queue is still congested: what waited was read (a close
-    // among it would have been seen), and this publisher waits again.
-    if (this.flowHeld && !this.flowPaused && !this.host.isClosed()) this.pauseForFlow();
     // As RabbitMQ: a connection is blocked once it publishes while an alarm is on.
     if (this.alarms.blocked && !this.alarmBlocked) this.blockForAlarm();
   }
@@ -93,16 +99,7 @@ export class ReadGate {
     clearTimeout(this.flowTimer);
   }
 
-  private pauseForFlow(): void {
-    this.flowPaused = true;
-    clearTimeout(this.flowTimer);
-    this.host.socket.pause();
-    // Bound each pause, so a client's own connection.close is read within seconds.
-    this.flowTimer = setTimeout(() => this.resumeFromFlow(), MAX_FLOW_PAUSE_MS).unref();
-  }
-
   private resumeFromFlow(): void {
-    clearTimeout(this.flowTimer);
     this.flowPaused = false;
     // Read only when neither flow control nor an alarm holds the socket.
     if (this.alarmBlocked) return;
