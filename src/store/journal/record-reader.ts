@@ -147,7 +147,8 @@ function corrupt(seg: Segment, offset: number, reason: string): StoreCorruptErro
   return new StoreCorruptError(seg.path, offset, reason);
 }
 
-const EMPTY = Buffer.alloc(0);
+/** A shared empty buffer (never written to). */
+export const EMPTY = Buffer.alloc(0);
 
 /**
  * Shares one Buffer between consecutive messages with identical properties (the common case:

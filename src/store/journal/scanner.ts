@@ -1,4 +1,5 @@
 import type { RecoveryVisitor, StoredMessage } from '../store.js';
+import { EMPTY } from './record-reader.js';
 import {
   checkRecord,
   DEDUP_FIXED,
@@ -31,8 +32,6 @@ import {
  * the visitor. Apart from segment-scan.ts: it sees only buffers of records, never a file or
  * what damage in it means.
  */
-
-const EMPTY = Buffer.alloc(0);
 
 /**
  * The scan keeps no object per message: each ENQUEUE record gets an entry in its segment's

@@ -13,6 +13,7 @@ import {
 import { dirname, join } from 'node:path';
 import type { JournalDamage } from '../store.js';
 import { StoreCorruptError } from '../store-failure.js';
+import { EMPTY } from './record-reader.js';
 import {
   checkRecord,
   describeCheck,
@@ -34,7 +35,6 @@ import type { Segment } from './segment.js';
  * hand it and never sees a file or decides what damage means.
  */
 
-const EMPTY = Buffer.alloc(0);
 /** Bytes of a segment read and scanned at a time. */
 const SCAN_CHUNK = 8 << 20;
 
