@@ -5,14 +5,23 @@ import type { Queue } from './queue.js';
  * Publisher flow control, in the spirit of RabbitMQ's credit flow: when a queue whose consumers
  * are at work (taking deliveries or settling them) holds more than FLOW_HIGH waiting messages
  * (ready, or set aside behind a busy message group), connections publishing to it stop being
- * read until the backlog is under FLOW_LOW, for 5 s at most per congestion (the protocol's read
- * gate bounds it, so a producer is never tied to its consumers' pace for good). Without it a
- * fast publisher grows the backlog, and everyone's latency, while the consumers fall behind. A
- * queue without consumers, or whose consumers have gone quiet (a stuck or slow worker), never
- * throttles: there a backlog is what the queue is for, as RabbitMQ users expect.
+ * read until the backlog is under FLOW_LOW. Without it a fast publisher grows the backlog, and
+ * everyone's latency, while the consumers fall behind. A queue without consumers, or whose
+ * consumers have gone quiet (a stuck or slow worker), or that has paced for FLOW_PACE_MAX_MS
+ * without catching up (consumers far slower than publishers) does not throttle: there a
+ * backlog is what the queue is for, as RabbitMQ users expect.
  */
 export const FLOW_HIGH = 500;
 export const FLOW_LOW = 250;
+/**
+ * Longest a queue paces its publishers in one stretch (ms): from its first congestion until its
+ * backlog is down to FLOW_LOW, however many pauses and releases lie between. Consumers that
+ * keep up get there within milliseconds; a stretch that lasts longer means they are slower
+ * than the publishers, and pacing would tie the producers to their pace. After that the queue
+ * takes the backlog instead (RabbitMQ never paces publishers to consumers), until it is down to
+ * FLOW_LOW again or its consumers go quiet.
+ */
+export const FLOW_PACE_MAX_MS = 2000;
 /** Consumers count as active if they took a delivery or settled one this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
 /**
@@ -40,6 +49,10 @@ export class QueueFlow {
    * drain instead of one per ack (a settle with consumers always schedules a drain).
    */
   private settledUnstamped = false;
+  /** When the current stretch of pacing began (performance.now()); 0 when none is under way. */
+  private pacingSince = 0;
+  /** The stretch outlasted FLOW_PACE_MAX_MS: the backlog is taken, nobody is paced. */
+  private gaveUp = false;
   /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -54,9 +67,19 @@ export class QueueFlow {
    */
   congested(): boolean {
     const q = this.queue;
-    return (
-      (q.waitingCount() > FLOW_HIGH && this.consumersActive()) || q.expiryLags(EXPIRY_LAG_HIGH)
-    );
+    return (q.waitingCount() > FLOW_HIGH && this.pacing()) || q.expiryLags(EXPIRY_LAG_HIGH);
+  }
+
+  /** The backlog is over FLOW_HIGH: pace its publishers, unless this stretch has gone on too long. */
+  private pacing(): boolean {
+    if (this.gaveUp || !this.consumersActive()) return false;
+    const now = performance.now();
+    if (this.pacingSince === 0) this.pacingSince = now;
+    else if (now - this.pacingSince > FLOW_PACE_MAX_MS) {
+      this.gaveUp = true;
+      return false;
+    }
+    return true;
   }
 
   /** Consumers are working through this queue: one took or settled a delivery lately. */
@@ -118,12 +141,13 @@ export class QueueFlow {
   /** Release throttled publishers once the backlog is small again (or nobody consumes). */
   check(): void {
     const q = this.queue;
-    if (
-      this.blocked &&
-      (q.waitingCount() <= FLOW_LOW || q.consumers.length === 0) &&
-      !q.expiryLags(EXPIRY_LAG_LOW)
-    )
-      this.open();
+    const caughtUp = q.waitingCount() <= FLOW_LOW || q.consumers.length === 0;
+    // Caught up: the stretch of pacing is over, and the next backlog may be paced again.
+    if (caughtUp && this.pacingSince !== 0) {
+      this.pacingSince = 0;
+      this.gaveUp = false;
+    }
+    if (this.blocked && caughtUp && !q.expiryLags(EXPIRY_LAG_LOW)) this.open();
   }
 
   get blocked(): boolean {

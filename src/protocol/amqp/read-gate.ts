@@ -4,12 +4,10 @@ import type { MethodArgs, MethodKey } from './generated/methods.js';
 import { MethodId } from './generated/methods.js';
 
 /**
- * Longest a publisher's socket stays unread under flow control, per congestion. Flow control
- * smooths a publisher that outruns working consumers; it must not tie a producer to its
- * consumers' pace for good. If they have not caught up within this, the backlog is what the
- * queue is for (as in RabbitMQ, which never paces publishers to consumers), and the connection
- * is read freely until that queue has caught up once. It also bounds how long a client's own
- * connection.close waits unread.
+ * Longest a publisher's socket stays unread under flow control in one go, whatever the core
+ * says (it ends a long stretch of pacing itself, see FLOW_PACE_MAX_MS): a client's own
+ * connection.close is read within seconds. The connection is then read freely until the queue
+ * that held it has caught up once.
  */
 const MAX_FLOW_PAUSE_MS = 5000;
 
