@@ -19,7 +19,7 @@ export const FLOW_LOW = 250;
  * keep up get there within milliseconds; a stretch that lasts longer means they are slower
  * than the publishers, and pacing would tie the producers to their pace. After that the queue
  * takes the backlog instead (RabbitMQ never paces publishers to consumers), until it is down to
- * FLOW_LOW again or its consumers go quiet.
+ * FLOW_LOW again or has no consumers left.
  */
 export const FLOW_PACE_MAX_MS = 2000;
 /** Consumers count as active if they took a delivery or settled one this recently (ms). */
