@@ -49,10 +49,11 @@ export class QueueFlow {
    * drain instead of one per ack (a settle with consumers always schedules a drain).
    */
   private settledUnstamped = false;
-  /** When the current stretch of pacing began (performance.now()); 0 when none is under way. */
+  /**
+   * When the current stretch of pacing began (performance.now()); 0 when none is under way.
+   * Past FLOW_PACE_MAX_MS from it the backlog is taken and nobody is paced.
+   */
   private pacingSince = 0;
-  /** The stretch outlasted FLOW_PACE_MAX_MS: the backlog is taken, nobody is paced. */
-  private gaveUp = false;
   /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -72,14 +73,10 @@ export class QueueFlow {
 
   /** The backlog is over FLOW_HIGH: pace its publishers, unless this stretch has gone on too long. */
   private pacing(): boolean {
-    if (this.gaveUp || !this.consumersActive()) return false;
+    if (!this.consumersActive()) return false;
     const now = performance.now();
     if (this.pacingSince === 0) this.pacingSince = now;
-    else if (now - this.pacingSince > FLOW_PACE_MAX_MS) {
-      this.gaveUp = true;
-      return false;
-    }
-    return true;
+    return now - this.pacingSince <= FLOW_PACE_MAX_MS;
   }
 
   /** Consumers are working through this queue: one took or settled a delivery lately. */
@@ -143,10 +140,7 @@ export class QueueFlow {
     const q = this.queue;
     const caughtUp = q.waitingCount() <= FLOW_LOW || q.consumers.length === 0;
     // Caught up: the stretch of pacing is over, and the next backlog may be paced again.
-    if (caughtUp && this.pacingSince !== 0) {
-      this.pacingSince = 0;
-      this.gaveUp = false;
-    }
+    if (caughtUp) this.pacingSince = 0;
     if (this.blocked && caughtUp && !q.expiryLags(EXPIRY_LAG_LOW)) this.open();
   }
 

@@ -1,5 +1,10 @@
 import type { SpillStream } from '../store/spill.js';
-import type { MessageRef, PagedMessage, StoredMessage } from '../store/store.js';
+import {
+  locationOnly,
+  type MessageRef,
+  type PagedMessage,
+  type StoredMessage,
+} from '../store/store.js';
 import { PagedRing } from '../util/paged-ring.js';
 import { RingBuffer } from '../util/ring-buffer.js';
 import { Message } from './message.js';
@@ -250,8 +255,12 @@ export class PagedTail {
     while (ring.length !== 0) {
       const flags = ring.flagsAt0();
       if ((flags & SPILLED) === 0) {
-        paged(ring.seqAt0(), refOnly(ring.aAt0(), ring.bAt0(), ring.cAt0()));
-      } else if ((flags & JOURNALED) !== 0) paged(ring.seqAt0(), refOnly(0, 0, 0));
+        paged(
+          ring.seqAt0(),
+          locationOnly({ segment: ring.aAt0(), offset: ring.bAt0(), size: ring.cAt0() }),
+        );
+      } else if ((flags & JOURNALED) !== 0)
+        paged(ring.seqAt0(), locationOnly({ segment: 0, offset: 0, size: 0 }));
       this.ctx.bodies.paged -= ring.cAt0();
       ring.shift();
     }
@@ -263,19 +272,3 @@ export class PagedTail {
     this.wake();
   }
 }
-
-function refOnly(a: number, b: number, c: number): StoredMessage {
-  return {
-    exchange: '',
-    routingKey: '',
-    properties: EMPTY,
-    body: undefined,
-    bodySize: 0,
-    priority: 0,
-    expiresAt: 0,
-    timestamp: 0,
-    location: { segment: a, offset: b, size: c },
-  };
-}
-
-const EMPTY = Buffer.alloc(0);

@@ -54,6 +54,26 @@ export interface MessageRef {
 /** The older name of MessageRef. */
 export type MessageLocation = MessageRef;
 
+const NO_PROPERTIES = Buffer.alloc(0);
+
+/**
+ * A message known only by where it is stored (with its priority and expiry, when known): its
+ * body and properties are read with `load`. Recovery's paged messages and the core's paged tail.
+ */
+export function locationOnly(location: MessageRef, priority = 0, expiresAt = 0): StoredMessage {
+  return {
+    exchange: '',
+    routingKey: '',
+    properties: NO_PROPERTIES,
+    body: undefined,
+    bodySize: 0,
+    priority,
+    expiresAt,
+    timestamp: 0,
+    location,
+  };
+}
+
 export interface RecoveredMessage {
   queueId: number;
   seq: number;

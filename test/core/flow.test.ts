@@ -5,6 +5,14 @@ import type { Broker } from '../../src/core/broker.js';
 import type { Queue } from '../../src/core/queue.js';
 import { collectingSession, eventually, hmsg, msg, openBroker, tick } from '../helpers/core.js';
 
+/** A collecting session whose connection records each flow-control pause (true) and release. */
+function flowSession(broker: Broker): ReturnType<typeof collectingSession> & { flow: boolean[] } {
+  const s = collectingSession(broker);
+  const flow: boolean[] = [];
+  s.session.connection.onFlow = (blocked) => flow.push(blocked);
+  return { ...s, flow };
+}
+
 /**
  * A consumer of `consumeFrom` acks once (so it is active), a publisher to `publishTo` outruns it
  * and must be throttled by `congested`, then released as the consumer catches up.
@@ -16,9 +24,8 @@ async function outrunActiveConsumer(
   congested: Queue,
 ): Promise<void> {
   const consumer = collectingSession(broker);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   consumer.session.consume(consumeFrom, { prefetch: 10 });
   producer.session.publish('', publishTo, msg('first', false));
   await tick();
@@ -59,9 +66,8 @@ void test('flow control: a no-ack consumer whose transport is full throttles pub
     consumerCancelled() {},
   });
   const consumer = session.consume('q', { noAck: true });
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   producer.session.publish('', 'q', msg('first', false));
   await tick();
   assert.equal(taken, 1);
@@ -84,9 +90,8 @@ void test('flow control: messages set aside behind a busy group count as backlog
   const { broker } = await openBroker(t);
   const q = broker.vhost().declareQueue('q', {}, undefined);
   const consumer = collectingSession(broker);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   consumer.session.consume('q', { prefetch: 10 });
   producer.session.publish('', 'q', hmsg('first', { 'x-group-id': 'G' }, false));
   await tick();
@@ -108,9 +113,8 @@ void test('flow control: messages set aside behind a busy group count as backlog
 void test('flow control: a stuck consumer (no acks) or no consumer never blocks publishers', async (t) => {
   const { broker } = await openBroker(t);
   const consumer = collectingSession(broker);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   broker.vhost().declareQueue('idle', {}, undefined);
   broker.vhost().declareQueue('stuck', {}, undefined);
   consumer.session.consume('stuck', { prefetch: 1 });
@@ -126,9 +130,8 @@ void test('flow control: a consumer given deliveries it has not acked yet thrott
   const { broker } = await openBroker(t);
   const q = broker.vhost().declareQueue('q', {}, undefined);
   const consumer = collectingSession(broker);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   consumer.session.consume('q', { prefetch: 10 });
   producer.session.publish('', 'q', msg('first', false));
   await tick();
@@ -147,9 +150,8 @@ void test('flow control: a publish that reaches no congested queue never throttl
   const { broker } = await openBroker(t);
   const consumer = collectingSession(broker);
   const busy = collectingSession(broker);
-  const other = collectingSession(broker);
-  const flow: boolean[] = [];
-  other.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const other = flowSession(broker);
+  const flow = other.flow;
   broker.vhost().declareQueue('q', {}, undefined);
   consumer.session.consume('q', { prefetch: 10 });
   busy.session.publish('', 'q', msg('first', false));
@@ -168,9 +170,8 @@ void test('flow control: a publish that reaches no congested queue never throttl
 void test('flow control: consumers whose last ack is older than the active window never throttle', async (t) => {
   const { broker } = await openBroker(t);
   const consumer = collectingSession(broker);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   broker.vhost().declareQueue('q', {}, undefined);
   consumer.session.consume('q', { prefetch: 10 });
   producer.session.publish('', 'q', msg('first', false));
@@ -208,9 +209,8 @@ void test('flow control: a dead-letter queue whose consumers fall behind throttl
 
 void test('flow control: a dead-letter queue without consumers never throttles the source', async (t) => {
   const { broker } = await openBroker(t);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   const dlq = declareDeadLettering(broker);
   for (let i = 0; i < FLOW_HIGH * 2; i++) producer.session.publish('', 'src', msg(`m${i}`, false));
   await tick();
@@ -220,9 +220,8 @@ void test('flow control: a dead-letter queue without consumers never throttles t
 
 void test('flow control: a queue whose expiry falls behind throttles its publishers until it catches up', async (t) => {
   const { broker } = await openBroker(t);
-  const producer = collectingSession(broker);
-  const flow: boolean[] = [];
-  producer.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
   const q = broker.vhost().declareQueue('q', { arguments: { 'x-message-ttl': 5 } }, undefined);
   producer.session.publish('', 'q', msg('old', false));
   // The broker's thread is busy past the head's expiry by more than the lag allowed.
@@ -241,9 +240,8 @@ void test('flow control: a queue whose expiry falls behind throttles its publish
 void test('flow control: a connection that consumes the congested dead-letter queue is never throttled by it', async (t) => {
   const { broker } = await openBroker(t);
   declareDeadLettering(broker);
-  const both = collectingSession(broker);
-  const flow: boolean[] = [];
-  both.session.connection.onFlow = (blocked) => flow.push(blocked);
+  const both = flowSession(broker);
+  const flow = both.flow;
   both.session.consume('dlq', { prefetch: 10 });
   both.session.publish('', 'src', msg('first', false));
   await tick();

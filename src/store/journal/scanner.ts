@@ -1,5 +1,4 @@
-import type { RecoveryVisitor, StoredMessage } from '../store.js';
-import { EMPTY } from './record-reader.js';
+import { locationOnly, type RecoveryVisitor, type StoredMessage } from '../store.js';
 import {
   checkRecord,
   DEDUP_FIXED,
@@ -315,7 +314,7 @@ export class Scanner {
         const location = new JournalLocation(seg.id, index.offs[i]!, size);
         let message = multi ? shared.get(rec) : undefined;
         if (message === undefined) {
-          if (full) message = pagedStub(location, index.priorityOf(i), index.expiryOf(i));
+          if (full) message = locationOnly(location, index.priorityOf(i), index.expiryOf(i));
           else {
             const buf = reader.enqueue(seg, location.offset, size);
             message = decoder.decode(buf, reader.at, size, location, bodyBudget - bodyBytes);
@@ -352,22 +351,4 @@ function segmentOf(bases: number[], rec: number): number {
   }
   // Segments without ENQUEUE records share their base with the next one: take the last.
   return lo;
-}
-
-/**
- * A message past the body budget: only its location, priority and expiresAt are meaningful
- * (read it with `load`).
- */
-function pagedStub(location: JournalLocation, priority: number, expiresAt: number): StoredMessage {
-  return {
-    exchange: '',
-    routingKey: '',
-    properties: EMPTY,
-    body: undefined,
-    bodySize: 0,
-    priority,
-    expiresAt,
-    timestamp: 0,
-    location,
-  };
 }
