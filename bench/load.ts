@@ -80,6 +80,12 @@ export interface LoadSpec {
    */
   warmup?: number;
   /**
+   * Workers (the `work` scenario): each consumer handles at most this many messages per second,
+   * as a job worker would: deliveries wait in the client until a 10 ms tick takes its share,
+   * counts and acks them.
+   */
+  workRate?: number;
+  /**
    * Fire and forget, as amqplib's tutorials and many apps run: producers on plain channels (no
    * confirms, no window: only the socket's drain paces them), consumers with noAck. Durable
    * queue and persistent messages as everywhere else.
@@ -130,6 +136,31 @@ export interface LoadResult {
   scrapes?: number;
   /** Scenario-specific figures (sac, tls: see their load files), printed and journaled as is. */
   extra?: Record<string, number | string>;
+}
+
+/**
+ * A consumer that handles `perSecond` messages a second at most: deliveries queue up in the
+ * client, and a 10 ms tick hands its share to `handle`.
+ */
+function worker(
+  perSecond: number,
+  handle: (m: amqp.ConsumeMessage) => void,
+): (m: amqp.ConsumeMessage | null) => void {
+  const pending: amqp.ConsumeMessage[] = [];
+  const perTick = perSecond / 100;
+  let credit = 0;
+  setInterval(() => {
+    credit = Math.min(credit + perTick, perTick * 2);
+    let taken = 0;
+    while (credit >= 1 && taken < pending.length) {
+      credit--;
+      handle(pending[taken++]!);
+    }
+    pending.splice(0, taken);
+  }, 10).unref();
+  return (m) => {
+    if (m !== null) pending.push(m);
+  };
 }
 
 /** Fetches each URL on its interval until stopped; resolves the count (throws on a failure). */
@@ -347,7 +378,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           allDelivered();
         }
       };
-      await ch.consume(consumeFrom(nq > 1 ? i : 0), consumed, { noAck });
+      const handler = spec.workRate !== undefined ? worker(spec.workRate, consumed) : consumed;
+      await ch.consume(consumeFrom(nq > 1 ? i : 0), handler, { noAck });
     }
   };
 

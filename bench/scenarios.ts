@@ -202,6 +202,12 @@ const scenarios: Scenario[] = [
     figures: [publish, e2e, p99, steadyP99, cpu, clientCpu],
   },
   {
+    id: 'work',
+    title: '1p/1c 1 KB, the consumer a worker handling 5,000 msgs/s (slower than its producer)',
+    spec: { ...base, messages: 25_000, prefetch: 200, workRate: 5000 },
+    figures: [publish, { ...e2e, name: 'handled msgs/s' }, rss, cpu, clientCpu],
+  },
+  {
     id: 'c',
     title: '4p/4c one queue 1 KB',
     spec: { ...base, producers: 4, consumers: 4, messages: 25_000 },

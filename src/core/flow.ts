@@ -7,21 +7,25 @@ import type { Queue } from './queue.js';
  * (ready, or set aside behind a busy message group), connections publishing to it stop being
  * read until the backlog is under FLOW_LOW. Without it a fast publisher grows the backlog, and
  * everyone's latency, while the consumers fall behind. A queue without consumers, or whose
- * consumers have gone quiet (a stuck or slow worker), or that has paced for FLOW_PACE_MAX_MS
- * without catching up (consumers far slower than publishers) does not throttle: there a
- * backlog is what the queue is for, as RabbitMQ users expect.
+ * consumers have gone quiet (a stuck worker) or are far slower than its publishers (see
+ * FLOW_PAUSE_SLOW_MS) does not throttle: there a backlog is what the queue is for, as RabbitMQ
+ * users expect.
  */
 export const FLOW_HIGH = 500;
 export const FLOW_LOW = 250;
 /**
- * Longest a queue paces its publishers in one stretch (ms): from its first congestion until its
- * backlog is down to FLOW_LOW, however many pauses and releases lie between. Consumers that
- * keep up get there within milliseconds; a stretch that lasts longer means they are slower
- * than the publishers, and pacing would tie the producers to their pace. After that the queue
- * takes the backlog instead (RabbitMQ never paces publishers to consumers), until it is down to
- * FLOW_LOW again or has no consumers left.
+ * Pacing pays only while consumers nearly keep up: they take a pause's worth (FLOW_HIGH -
+ * FLOW_LOW messages) within a few milliseconds, and the publishers lose little. When publishers
+ * have been held longer than FLOW_PAUSE_SLOW_MS per pause on average (a moving average over
+ * about the last FLOW_PAUSE_SPAN pauses), the consumers are slower than the publishers, and
+ * pacing would tie every producer to their pace: a job queue's producers would wait on its
+ * workers. The queue then takes the backlog instead, as RabbitMQ does (its credit flow never
+ * paces publishers to consumers), until it is down to FLOW_LOW again or has no consumers left.
+ * A pause ends within about FLOW_ACTIVE_MS whenever the consumers take anything (see `add`), so
+ * even the slowest consumer lets its producers go after a few pauses.
  */
-export const FLOW_PACE_MAX_MS = 2000;
+export const FLOW_PAUSE_SLOW_MS = 40;
+export const FLOW_PAUSE_SPAN = 8;
 /** Consumers count as active if they took a delivery or settled one this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
 /**
@@ -49,11 +53,12 @@ export class QueueFlow {
    * drain instead of one per ack (a settle with consumers always schedules a drain).
    */
   private settledUnstamped = false;
-  /**
-   * When the current stretch of pacing began (performance.now()); 0 when none is under way.
-   * Past FLOW_PACE_MAX_MS from it the backlog is taken and nobody is paced.
-   */
-  private pacingSince = 0;
+  /** Pacing does not pay here (see FLOW_PAUSE_SLOW_MS): the backlog is taken, nobody paced. */
+  private taking = false;
+  /** Moving average of how long publishers were held per pause (ms). */
+  private pauseAvg = 0;
+  /** When the current pause for the backlog began (performance.now()); 0 when none is. */
+  private pausedAt = 0;
   /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -71,12 +76,9 @@ export class QueueFlow {
     return (q.waitingCount() > FLOW_HIGH && this.pacing()) || q.expiryLags(EXPIRY_LAG_HIGH);
   }
 
-  /** The backlog is over FLOW_HIGH: pace its publishers, unless this stretch has gone on too long. */
+  /** The backlog is over FLOW_HIGH: pace its publishers, unless pacing does not pay. */
   private pacing(): boolean {
-    if (!this.consumersActive()) return false;
-    const now = performance.now();
-    if (this.pacingSince === 0) this.pacingSince = now;
-    return now - this.pacingSince <= FLOW_PACE_MAX_MS;
+    return !this.taking && this.consumersActive();
   }
 
   /** Consumers are working through this queue: one took or settled a delivery lately. */
@@ -139,8 +141,11 @@ export class QueueFlow {
   check(): void {
     const q = this.queue;
     const caughtUp = q.waitingCount() <= FLOW_LOW || q.consumers.length === 0;
-    // Caught up: the stretch of pacing is over, and the next backlog may be paced again.
-    if (caughtUp) this.pacingSince = 0;
+    // Caught up: the next backlog is judged afresh.
+    if (caughtUp && this.taking) {
+      this.taking = false;
+      this.pauseAvg = 0;
+    }
     if (this.blocked && caughtUp && !q.expiryLags(EXPIRY_LAG_LOW)) this.open();
   }
 
@@ -149,6 +154,9 @@ export class QueueFlow {
   }
 
   add(c: ClientConnection): void {
+    // Only pauses for the backlog say how fast the consumers are (not those for expiry).
+    if (this.waiting.length === 0 && this.queue.waitingCount() > FLOW_HIGH && this.pacing())
+      this.pausedAt = performance.now();
     this.waiting.push(c);
     // Consumers may stop acking while publishers wait: look again now and then.
     this.timer ??= setInterval(() => {
@@ -166,6 +174,11 @@ export class QueueFlow {
   open(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    if (this.pausedAt !== 0) {
+      this.pauseAvg += (performance.now() - this.pausedAt - this.pauseAvg) / FLOW_PAUSE_SPAN;
+      this.pausedAt = 0;
+      if (this.pauseAvg > FLOW_PAUSE_SLOW_MS) this.taking = true;
+    }
     const list = this.waiting;
     this.waiting = [];
     for (const c of list) c.unthrottle(this.queue);

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EXPIRY_LAG_HIGH, FLOW_ACTIVE_MS, FLOW_HIGH } from '../../src/core/flow.js';
+import {
+  EXPIRY_LAG_HIGH,
+  FLOW_ACTIVE_MS,
+  FLOW_HIGH,
+  FLOW_LOW,
+  FLOW_PAUSE_SLOW_MS,
+} from '../../src/core/flow.js';
 import type { Broker } from '../../src/core/broker.js';
 import type { Queue } from '../../src/core/queue.js';
 import { collectingSession, eventually, hmsg, msg, openBroker, tick } from '../helpers/core.js';
@@ -144,6 +150,51 @@ void test('flow control: a consumer given deliveries it has not acked yet thrott
   // the queue is for, and the publisher is let go.
   await eventually(() => assert.deepEqual(flow, [true, false]));
   assert.ok(consumer.received.length <= 10);
+});
+
+void test('flow control: consumers far slower than their publisher stop pacing it, until the queue is down to FLOW_LOW', async (t) => {
+  const { broker } = await openBroker(t);
+  const q = broker.vhost().declareQueue('q', {}, undefined);
+  const consumer = collectingSession(broker);
+  const producer = flowSession(broker);
+  const flow = producer.flow;
+  const conn = producer.session.connection;
+  const prefetch = 300;
+  consumer.session.consume('q', { prefetch });
+  let n = 0;
+  /** Publishes until held (true) or `max` more went in unheld (false). */
+  const publishUntilHeld = (max: number): boolean => {
+    for (let i = 0; i < max && conn.throttledBy === undefined; i++)
+      producer.session.publish('', 'q', msg(`m${n++}`, false));
+    return conn.throttledBy !== undefined;
+  };
+  /** The consumer settles everything it holds and takes the next deliveries. */
+  const settle = async (): Promise<void> => {
+    consumer.session.ack(0, true);
+    consumer.received.length = 0;
+    await eventually(async () => {
+      await tick();
+      assert.equal(consumer.received.length, Math.min(prefetch, n - prefetch));
+    });
+  };
+  producer.session.publish('', 'q', msg(`m${n++}`, false));
+  await tick();
+  // A worker that takes a pause's worth only every 2.5 × FLOW_PAUSE_SLOW_MS: each pause holds
+  // the publisher that long, until the average says pacing does not pay.
+  let pauses = 0;
+  while (publishUntilHeld(10 * FLOW_HIGH)) {
+    pauses++;
+    assert.ok(pauses < 20, 'still pacing a consumer far slower than its publisher');
+    await new Promise((r) => setTimeout(r, FLOW_PAUSE_SLOW_MS * 2.5));
+    await settle();
+    assert.equal(conn.throttledBy, undefined);
+  }
+  assert.ok(pauses >= 2, `let go after ${pauses} pause(s): one slow pause should not decide`);
+  assert.ok(q.waitingCount() > 5 * FLOW_HIGH, 'the queue takes the backlog');
+  assert.deepEqual(flow, Array.from({ length: pauses }, () => [true, false]).flat());
+  // Once the consumer has caught up to FLOW_LOW, the next backlog is paced again.
+  while (q.waitingCount() > FLOW_LOW) await settle();
+  assert.ok(publishUntilHeld(10 * FLOW_HIGH), 'a fresh backlog is paced again');
 });
 
 void test('flow control: a publish that reaches no congested queue never throttles', async (t) => {
