@@ -140,26 +140,27 @@ export interface LoadResult {
 
 /**
  * A consumer that handles `perSecond` messages a second at most: deliveries queue up in the
- * client, and a 10 ms tick hands its share to `handle`.
+ * client, and a 10 ms tick hands its share to `handle` (a late tick loses its share, as a busy
+ * worker would: the handled rate is measured, not assumed). `stop` ends the ticks.
  */
 function worker(
   perSecond: number,
   handle: (m: amqp.ConsumeMessage) => void,
-): (m: amqp.ConsumeMessage | null) => void {
+): { handler: (m: amqp.ConsumeMessage | null) => void; stop: () => void } {
   const pending: amqp.ConsumeMessage[] = [];
   const perTick = perSecond / 100;
   let credit = 0;
-  setInterval(() => {
+  const timer = setInterval(() => {
     credit = Math.min(credit + perTick, perTick * 2);
-    let taken = 0;
-    while (credit >= 1 && taken < pending.length) {
-      credit--;
-      handle(pending[taken++]!);
-    }
-    pending.splice(0, taken);
-  }, 10).unref();
-  return (m) => {
-    if (m !== null) pending.push(m);
+    const n = Math.min(Math.floor(credit), pending.length);
+    credit -= n;
+    for (const m of pending.splice(0, n)) handle(m);
+  }, 10);
+  return {
+    handler: (m) => {
+      if (m !== null) pending.push(m);
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -339,6 +340,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
   let allDelivered: () => void = () => {};
   const done = new Promise<void>((r) => (allDelivered = r));
+  /** Stops the `workRate` workers' ticks. */
+  const workers: (() => void)[] = [];
   const startConsumers = async (): Promise<void> => {
     const n = nq > 1 ? nq : spec.consumers;
     for (let i = 0; i < n; i++) {
@@ -378,7 +381,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           allDelivered();
         }
       };
-      const handler = spec.workRate !== undefined ? worker(spec.workRate, consumed) : consumed;
+      let handler = consumed;
+      if (spec.workRate !== undefined) {
+        const w = worker(spec.workRate, consumed);
+        workers.push(w.stop);
+        handler = w.handler;
+      }
       await ch.consume(consumeFrom(nq > 1 ? i : 0), handler, { noAck });
     }
   };
@@ -473,6 +481,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     await startConsumers();
   }
   await done;
+  for (const stop of workers) stop();
   const cpu = process.cpuUsage(cpu0);
   const scrapes = await stopScrapers?.();
   // Leave the broker as we found it: leftover queues would slow later runs (on either broker).

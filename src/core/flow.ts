@@ -21,11 +21,14 @@ export const FLOW_LOW = 250;
  * pacing would tie every producer to their pace: a job queue's producers would wait on its
  * workers. The queue then takes the backlog instead, as RabbitMQ does (its credit flow never
  * paces publishers to consumers), until it is down to FLOW_LOW again or has no consumers left.
- * A pause ends within about FLOW_ACTIVE_MS whenever the consumers take anything (see `add`), so
- * even the slowest consumer lets its producers go after a few pauses.
+ * One pause longer than FLOW_PAUSE_MAX_MS says as much by itself (consumers that take a few
+ * messages a second from a big backlog would otherwise hold a pause for good). The average
+ * starts afresh with a backlog that comes after FLOW_PAUSE_FRESH_MS without pauses.
  */
 export const FLOW_PAUSE_SLOW_MS = 40;
 export const FLOW_PAUSE_SPAN = 8;
+export const FLOW_PAUSE_MAX_MS = FLOW_PAUSE_SLOW_MS * FLOW_PAUSE_SPAN;
+export const FLOW_PAUSE_FRESH_MS = 1000;
 /** Consumers count as active if they took a delivery or settled one this recently (ms). */
 export const FLOW_ACTIVE_MS = 250;
 /**
@@ -59,6 +62,8 @@ export class QueueFlow {
   private pauseAvg = 0;
   /** When the current pause for the backlog began (performance.now()); 0 when none is. */
   private pausedAt = 0;
+  /** When the last pause ended (performance.now()). */
+  private openedAt = 0;
   /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -155,19 +160,36 @@ export class QueueFlow {
 
   add(c: ClientConnection): void {
     // Only pauses for the backlog say how fast the consumers are (not those for expiry).
-    if (this.waiting.length === 0 && this.queue.waitingCount() > FLOW_HIGH && this.pacing())
-      this.pausedAt = performance.now();
+    if (this.waiting.length === 0 && this.queue.waitingCount() > FLOW_HIGH && this.pacing()) {
+      const now = performance.now();
+      if (now - this.openedAt > FLOW_PAUSE_FRESH_MS) this.pauseAvg = 0;
+      this.pausedAt = now;
+    }
     this.waiting.push(c);
-    // Consumers may stop acking while publishers wait: look again now and then.
-    this.timer ??= setInterval(() => {
-      if (!this.congested()) this.open();
-    }, FLOW_ACTIVE_MS).unref();
+    this.timer ??= setInterval(() => this.recheck(), FLOW_ACTIVE_MS).unref();
+  }
+
+  /**
+   * While publishers wait: consumers may have stopped (then the pause says nothing of their
+   * pace), or be far too slow to bring the backlog down (see FLOW_PAUSE_MAX_MS).
+   */
+  private recheck(): void {
+    if (!this.consumersActive()) this.pausedAt = 0;
+    else if (this.pausedAt !== 0 && performance.now() - this.pausedAt > FLOW_PAUSE_MAX_MS)
+      this.taking = true;
+    if (!this.congested()) this.open();
   }
 
   /** A closing connection leaves the gate (nothing else would drop the reference). */
   remove(c: ClientConnection): void {
     const i = this.waiting.indexOf(c);
     if (i >= 0) this.waiting.splice(i, 1);
+    if (this.waiting.length === 0) {
+      // Nobody is held any more: no pause to measure, nothing to look at again.
+      clearInterval(this.timer);
+      this.timer = undefined;
+      this.pausedAt = 0;
+    }
   }
 
   /** Let every waiting publisher go (backlog drained, consumers idle or gone, queue deleted). */
@@ -175,8 +197,10 @@ export class QueueFlow {
     clearInterval(this.timer);
     this.timer = undefined;
     if (this.pausedAt !== 0) {
-      this.pauseAvg += (performance.now() - this.pausedAt - this.pauseAvg) / FLOW_PAUSE_SPAN;
+      const now = performance.now();
+      this.pauseAvg += (now - this.pausedAt - this.pauseAvg) / FLOW_PAUSE_SPAN;
       this.pausedAt = 0;
+      this.openedAt = now;
       if (this.pauseAvg > FLOW_PAUSE_SLOW_MS) this.taking = true;
     }
     const list = this.waiting;

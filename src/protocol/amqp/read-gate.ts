@@ -5,8 +5,8 @@ import { MethodId } from './generated/methods.js';
 
 /**
  * Longest a publisher's socket stays unread under flow control in one go, whatever the core
- * says (it stops pacing to consumers far slower than their publishers itself, see
- * FLOW_PAUSE_SLOW_MS): a client's own connection.close is read within seconds. The connection is then read freely until the queue
+ * says (it ends a pause itself when consumers are far slower than their publishers, see
+ * FLOW_PAUSE_MAX_MS): a client's own connection.close is read within seconds. The connection is then read freely until the queue
  * that held it has caught up once.
  */
 const MAX_FLOW_PAUSE_MS = 5000;
