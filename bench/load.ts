@@ -155,7 +155,7 @@ function worker(
     const n = Math.min(Math.floor(credit), pending.length);
     credit -= n;
     for (const m of pending.splice(0, n)) handle(m);
-  }, 10);
+  }, 10).unref();
   return {
     handler: (m) => {
       if (m !== null) pending.push(m);
