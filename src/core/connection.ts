@@ -155,6 +155,10 @@ export class ClientConnection {
   throttle(queue: Queue): void {
     if (this.throttledBy !== undefined || this.closed) return;
     for (const c of queue.consumers) if (c.session.connection === this) return;
+    // Held for a TTL queue's dead-letter target (flow.ts): the same goes for its consumers.
+    const target = queue.flow.deadLetterTarget;
+    if (target !== undefined)
+      for (const c of target.consumers) if (c.session.connection === this) return;
     this.throttledBy = queue;
     queue.flow.add(this);
     this.onFlow(true);

@@ -40,6 +40,20 @@ export const FLOW_ACTIVE_MS = 250;
  */
 export const EXPIRY_LAG_HIGH = 50;
 export const EXPIRY_LAG_LOW = 10;
+/**
+ * A TTL queue that dead-letters into a queue whose consumers fall behind is a pipeline: what
+ * it holds now reaches the target one TTL later. Holding its publishers until the target has
+ * caught up (as for any other congested target) overshoots by a TTL's worth of messages, then
+ * starves the target's consumers for a TTL while the fresh messages age. Instead the two
+ * queues' backlogs are taken together, and the pipeline's own content (the target's take
+ * rate times the TTL) is added to the thresholds: publishers wait once both hold more than
+ * PIPE_GROW times that plus FLOW_HIGH, and go again at that plus FLOW_LOW. The margin is
+ * what lets the pace grow: while the target's consumers have room, their measured pace is
+ * only what arrived.
+ */
+const PIPE_GROW = 2;
+/** How often the consumers' take rate is sampled (ms). */
+const RATE_MS = 100;
 
 /**
  * One queue's publisher flow control: whether it is congested, judged from its backlog, its
@@ -64,6 +78,16 @@ export class QueueFlow {
   private pausedAt = 0;
   /** When the last pause ended (performance.now()). */
   private openedAt = 0;
+  /** Deliveries consumers have taken from this queue, ever. */
+  private taken = 0;
+  /** Deliveries per ms consumers took lately (see RATE_MS), and where its sample began. */
+  private rate = 0;
+  private rateAt = 0;
+  private rateTaken = 0;
+  /** TTL queues holding publishers for this queue's backlog (see `congestion`). */
+  readonly feeders = new Set<QueueFlow>();
+  /** The target whose `feeders` this queue is in while it holds publishers for it. */
+  private feeding: Queue | undefined = undefined;
   /** Publishers throttled by this queue's backlog. */
   private waiting: ClientConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -103,13 +127,52 @@ export class QueueFlow {
    */
   congestion(): Queue | undefined {
     if (this.congested()) return this.queue;
+    const d = this.target();
+    if (d === undefined) return undefined;
+    const inPipe = this.inPipe(d);
+    if (inPipe === 0) return d.flow.congested() ? d : undefined;
+    if (this.queue.waitingCount() + d.waitingCount() <= inPipe * PIPE_GROW + FLOW_HIGH)
+      return undefined;
+    d.flow.feeders.add(this);
+    this.feeding = d;
+    return this.queue;
+  }
+
+  /** The congested dead-letter target while its consumers are at work (see `congestion`). */
+  private target(): Queue | undefined {
     const d = this.deadLetterBacklog;
     if (d === undefined) return undefined;
     if (d.deleted || !d.flow.consumersActive()) {
       this.deadLetterBacklog = undefined;
       return undefined;
     }
-    return d.flow.congested() ? d : undefined;
+    return d;
+  }
+
+  /**
+   * Messages in the pipeline from this TTL queue to target `d` at `d`'s pace (see RATE_MS);
+   * 0 when there is no TTL, the pipeline is shorter than FLOW_HIGH, or `d`'s consumers are
+   * slower than pacing is for (FLOW_PAUSE_SLOW_MS): then `d`'s own congestion decides.
+   */
+  private inPipe(d: Queue): number {
+    const ttl = this.queue.policy.messageTtl;
+    const rate = d.flow.rate;
+    if (ttl === undefined || rate * FLOW_PAUSE_SLOW_MS < FLOW_HIGH - FLOW_LOW) return 0;
+    const held = rate * ttl;
+    return held < FLOW_HIGH ? 0 : held;
+  }
+
+  /** Whether this queue still holds its publishers for a pipeline (see `congestion`). */
+  private pipeFull(): boolean {
+    const d = this.target();
+    if (d === undefined) return false;
+    const inPipe = this.inPipe(d);
+    return inPipe !== 0 && this.queue.waitingCount() + d.waitingCount() > inPipe + FLOW_LOW;
+  }
+
+  /** The dead-letter target this queue's publishers may wait for, if any. */
+  get deadLetterTarget(): Queue | undefined {
+    return this.deadLetterBacklog;
   }
 
   /** A dead-lettering from this queue found its target congested (see `congestion`). */
@@ -130,8 +193,21 @@ export class QueueFlow {
    * and a no-ack delivery is settled as it is taken. One that stops taking them (prefetch
    * full and no acks, or a transport that stays full) goes quiet.
    */
-  tookDeliveries(): void {
-    this.lastSettleAt = performance.now();
+  tookDeliveries(n: number): void {
+    const now = performance.now();
+    this.lastSettleAt = now;
+    this.taken += n;
+    if (now - this.rateAt >= RATE_MS) {
+      // What consumers take with a backlog waiting is their pace, not what arrived.
+      // (A window that spans a quiet spell says nothing of it.)
+      if (this.queue.waitingCount() !== 0 && now - this.rateAt < 2 * RATE_MS) {
+        const r = (this.taken - this.rateTaken) / (now - this.rateAt);
+        // Up at once (it is the pace fed to them, see PIPE_GROW), down by halves.
+        this.rate = r > this.rate ? r : (this.rate + r) / 2;
+      }
+      this.rateAt = now;
+      this.rateTaken = this.taken;
+    }
   }
 
   /** The queue drains: the settles since its last drain count from now. */
@@ -151,7 +227,9 @@ export class QueueFlow {
       this.taking = false;
       this.pauseAvg = 0;
     }
-    if (this.blocked && caughtUp && !q.expiryLags(EXPIRY_LAG_LOW)) this.open();
+    if (this.blocked && caughtUp && !q.expiryLags(EXPIRY_LAG_LOW) && !this.pipeFull()) this.open();
+    // Sources whose publishers wait for this backlog and theirs together.
+    if (this.feeders.size !== 0) for (const f of this.feeders) f.check();
   }
 
   get blocked(): boolean {
@@ -177,7 +255,7 @@ export class QueueFlow {
     if (!this.consumersActive()) this.pausedAt = 0;
     else if (this.pausedAt !== 0 && performance.now() - this.pausedAt > FLOW_PAUSE_MAX_MS)
       this.taking = true;
-    if (!this.congested()) this.open();
+    if (!this.congested() && !this.pipeFull()) this.open();
   }
 
   /** A closing connection leaves the gate (nothing else would drop the reference). */
@@ -202,6 +280,10 @@ export class QueueFlow {
       this.pausedAt = 0;
       this.openedAt = now;
       if (this.pauseAvg > FLOW_PAUSE_SLOW_MS) this.taking = true;
+    }
+    if (this.feeding !== undefined) {
+      this.feeding.flow.feeders.delete(this);
+      this.feeding = undefined;
     }
     const list = this.waiting;
     this.waiting = [];

@@ -445,7 +445,7 @@ export class Queue {
     if (this.expiring || this.delayed.length !== 0 || this.lengthLimited) this.housekeep(now);
     const timeoutAt = this.consumerTimeout !== 0 ? steadyNow() + this.consumerTimeout : 0;
     let budget = DRAIN_BUDGET;
-    let delivered = false;
+    let delivered = 0;
     while (budget > 0 && ready.length !== 0) {
       // Single active consumer: the others wait their turn in subscription order.
       const n = this.singleActive && consumers.length > 1 ? 1 : consumers.length;
@@ -467,9 +467,9 @@ export class Queue {
         continue;
       }
       this.deliver(chosen, entry, timeoutAt);
-      delivered = true;
+      delivered++;
     }
-    if (delivered) this.flow.tookDeliveries();
+    if (delivered !== 0) this.flow.tookDeliveries(delivered);
     if (this.graceCount !== 0) {
       // The TTL-0 messages no consumer could take now expire.
       this.graceCount = 0;

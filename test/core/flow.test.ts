@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import {
   EXPIRY_LAG_HIGH,
   FLOW_ACTIVE_MS,
@@ -310,6 +310,98 @@ void test('flow control: a queue whose expiry falls behind throttles its publish
     assert.equal(q.messageCount, 0);
   });
 });
+
+/**
+ * `src` (x-message-ttl `ttl`) dead-letters into `dlq`, whose consumer acks all it holds
+ * (prefetch 100) every millisecond or so: tens of thousands a second, slower than a publisher
+ * that sends hundreds on every turn of the event loop.
+ */
+function ttlPipeline(
+  t: TestContext,
+  broker: Broker,
+  ttl: number,
+  consumer = collectingSession(broker),
+): { src: Queue; dlq: Queue } {
+  const vhost = broker.vhost();
+  const src = vhost.declareQueue(
+    'src',
+    {
+      arguments: {
+        'x-message-ttl': ttl,
+        'x-dead-letter-exchange': '',
+        'x-dead-letter-routing-key': 'dlq',
+      },
+    },
+    undefined,
+  );
+  const dlq = vhost.declareQueue('dlq', {}, undefined);
+  consumer.session.consume('dlq', { prefetch: 100 });
+  let stopped = false;
+  const ack = (): void => {
+    if (stopped) return;
+    if (consumer.received.length !== 0) {
+      consumer.session.ack(0, true);
+      consumer.received.length = 0;
+    }
+    setTimeout(ack, 1);
+  };
+  ack();
+  t.after(() => (stopped = true));
+  return { src, dlq };
+}
+
+void test('flow control: a TTL queue feeding a busy dead-letter queue holds its own publishers, for both backlogs together', async (t) => {
+  const { broker } = await openBroker(t);
+  const { src, dlq } = ttlPipeline(t, broker, 50);
+  const producer = flowSession(broker);
+  const conn = producer.session.connection;
+  // Who held the publisher, and how many messages the TTL queue held then.
+  const holds: { by: string | undefined; held: number }[] = [];
+  conn.onFlow = (blocked) => {
+    if (blocked) holds.push({ by: conn.throttledBy?.name, held: src.messageCount });
+  };
+  // Bursts bigger than a turn's acks, for as long as the publisher is let go; small enough
+  // that expiry never lags (which would hold the publisher for another reason). Until the
+  // DLQ's pace is known, the DLQ holds it, as for any congested target.
+  let sent = 0;
+  await eventually(async () => {
+    for (let turn = 0; turn < 100; turn++) {
+      for (let i = 0; i < 300 && conn.throttledBy === undefined; i++)
+        producer.session.publish('', 'src', msg(`m${sent++}`, false));
+      await tick();
+    }
+    assert.ok(
+      holds.some((h) => h.by === 'src'),
+      `held by ${holds.map((h) => h.by).join(', ')}`,
+    );
+  });
+  // Held with messages on their way: the DLQ alone could not say when to let the publisher go
+  // (it held it until the DLQ had caught up, then its consumer starved for a TTL).
+  for (const h of holds) if (h.by === 'src') assert.ok(h.held > 0);
+  await eventually(() =>
+    assert.equal(
+      conn.throttledBy?.name,
+      undefined,
+      `src ${src.messageCount} dlq ${dlq.messageCount} unacked ${dlq.unackedCount} consumers ${dlq.consumers.length}`,
+    ),
+  );
+  await eventually(() => assert.equal(src.messageCount + dlq.messageCount, 0));
+});
+
+for (const ttl of [0, 50])
+  void test(`flow control: a connection that consumes the dead-letter queue of a TTL ${ttl} ms queue is never throttled for it`, async (t) => {
+    const { broker } = await openBroker(t);
+    const both = flowSession(broker);
+    ttlPipeline(t, broker, ttl, both);
+    // Its acks are what would release it: pausing its socket would stall it for good.
+    // For several TTLs, as in the test above (where the publisher is held).
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      for (let i = 0; i < 300; i++) both.session.publish('', 'src', msg(`m${i}`, false));
+      await tick();
+    }
+    assert.deepEqual(both.flow, []);
+  });
 
 void test('flow control: a connection that consumes the congested dead-letter queue is never throttled by it', async (t) => {
   const { broker } = await openBroker(t);
