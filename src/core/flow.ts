@@ -78,9 +78,7 @@ export class QueueFlow {
   private pausedAt = 0;
   /** When the last pause ended (performance.now()). */
   private openedAt = 0;
-  /** Deliveries consumers have taken from this queue, ever. */
-  private taken = 0;
-  /** Deliveries per ms consumers took lately (see RATE_MS), and where its sample began. */
+  /** Deliveries per ms consumers took lately (see RATE_MS); the sample under way. */
   private rate = 0;
   private rateAt = 0;
   private rateTaken = 0;
@@ -196,17 +194,17 @@ export class QueueFlow {
   tookDeliveries(n: number): void {
     const now = performance.now();
     this.lastSettleAt = now;
-    this.taken += n;
+    this.rateTaken += n;
     if (now - this.rateAt >= RATE_MS) {
       // What consumers take with a backlog waiting is their pace, not what arrived.
       // (A window that spans a quiet spell says nothing of it.)
       if (this.queue.waitingCount() !== 0 && now - this.rateAt < 2 * RATE_MS) {
-        const r = (this.taken - this.rateTaken) / (now - this.rateAt);
+        const r = this.rateTaken / (now - this.rateAt);
         // Up at once (it is the pace fed to them, see PIPE_GROW), down by halves.
         this.rate = r > this.rate ? r : (this.rate + r) / 2;
       }
       this.rateAt = now;
-      this.rateTaken = this.taken;
+      this.rateTaken = 0;
     }
   }
 
